@@ -1,0 +1,55 @@
+/**
+ * Tagged errors returned (as fp-ts `Either` lefts) at the boundaries: files, options, network construction.
+ * Throwing is reserved for programmer errors (a broken invariant inside the library).
+ *
+ * Every error says what is wrong and what to do, and names the file or option or layer it concerns, so
+ * `formatError` can print the one line `gradpipe: <where>: <what is wrong>; <what to do>`.
+ */
+export type ErrorTag =
+  | 'ShapeError' // network construction, tensor shapes
+  | 'OptionError' // a hyperparameter or command-line option
+  | 'DataError' // a data file (IDX, MNIST layout, images)
+  | 'ModelError' // a model or checkpoint file
+  | 'IOError' // the file system
+  | 'DivergenceError'; // a non-finite value during training
+
+export interface GradpipeError {
+  readonly _tag: ErrorTag;
+  /** The file, option (with its leading dashes) or layer the error concerns. */
+  readonly where: string;
+  /** What is wrong, in plain words. */
+  readonly message: string;
+  /** What to do about it. */
+  readonly hint: string;
+}
+
+export const gradpipeError = (_tag: ErrorTag, where: string, message: string, hint: string): GradpipeError => ({
+  _tag,
+  where,
+  message,
+  hint,
+});
+
+export const shapeError = (where: string, message: string, hint: string): GradpipeError =>
+  gradpipeError('ShapeError', where, message, hint);
+export const optionError = (where: string, message: string, hint: string): GradpipeError =>
+  gradpipeError('OptionError', where, message, hint);
+export const dataError = (where: string, message: string, hint: string): GradpipeError =>
+  gradpipeError('DataError', where, message, hint);
+export const modelError = (where: string, message: string, hint: string): GradpipeError =>
+  gradpipeError('ModelError', where, message, hint);
+
+/** `gradpipe: <where>: <message>; <hint>` on one line. */
+export const formatError = (e: GradpipeError): string =>
+  `gradpipe: ${e.where}: ${e.message}${e.hint ? `; ${e.hint}` : ''}`.replace(/\s*\n\s*/g, ' ');
+
+/** An `Error` carrying a `GradpipeError`, for the few places that must throw across an API (e.g. a stream). */
+export class GradpipeException extends Error {
+  constructor(readonly error: GradpipeError) {
+    super(formatError(error));
+    this.name = 'GradpipeException';
+  }
+}
+
+export const isGradpipeError = (u: unknown): u is GradpipeError =>
+  typeof u === 'object' && u !== null && '_tag' in u && 'where' in u && 'message' in u && 'hint' in u;

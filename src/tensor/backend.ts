@@ -1,0 +1,68 @@
+/**
+ * The numeric backend: GEMM and the element-wise kernels around it. Networks, losses and optimisers call
+ * these and nothing else for their heavy work, so a faster backend is a drop-in.
+ *
+ * Backends: `ts` (plain TypeScript reference, always there), `wasm` (WebAssembly SIMD on worker threads,
+ * compiled at install) and `native` (the system's BLAS through a Node-API addon, when it could be built).
+ * Float64 work (gradient checks, references) always runs on the `ts` kernels.
+ *
+ * Determinism: a backend's results must not depend on its thread count (partition the output, never the
+ * reduction dimension), so a seed gives the same bits on any machine of the same kind.
+ */
+import type { Float } from './matrix.js';
+import type { PointwiseActivation } from './kernels.js';
+
+export type BackendName = 'ts' | 'wasm' | 'native';
+export const BACKEND_NAMES: readonly BackendName[] = ['ts', 'wasm', 'native'];
+
+export interface Backend {
+  readonly name: BackendName;
+  /** Worker threads in use (1 for single-threaded backends). */
+  readonly threads: number;
+  /** One line for `gradpipe info`: what this backend is and how it was chosen. */
+  readonly description: string;
+  /**
+   * Row-major C = alpha * op(A) * op(B) + beta * C, where op(X) is X or its transpose.
+   * op(A) is m x k (A is stored k x m when transA), op(B) is k x n (B is stored n x k when transB), C is m x n.
+   * All three are contiguous. When beta is 0, C's previous contents are ignored (even NaN).
+   */
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    b: Float32Array,
+    beta: number,
+    c: Float32Array,
+  ): void;
+  /** out[i, j] = act(z[i, j] + bias[j]); out may alias z. */
+  biasActivation(
+    z: Float32Array,
+    bias: Float32Array,
+    rows: number,
+    cols: number,
+    act: PointwiseActivation,
+    out: Float32Array,
+  ): void;
+  /** out = delta * act'(z) written through a = act(z); out may alias delta. */
+  activationBackward(delta: Float32Array, a: Float32Array, act: PointwiseActivation, out: Float32Array): void;
+  /** Releases worker threads and native resources; the backend must not be used afterwards. */
+  dispose(): void;
+}
+
+/** A generic GEMM over either float type (the ts reference implements this). */
+export type GenericGemm = <F extends Float>(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: F,
+  b: F,
+  beta: number,
+  c: F,
+) => void;
