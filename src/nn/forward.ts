@@ -1,0 +1,55 @@
+/**
+ * The forward pass, batched: Z_l = A_{l-1} W_l^T + b_l, A_l = act_l(Z_l). Keeps what backprop and the
+ * diagnostics need: every layer's output, and the output layer's logits (losses are computed from logits).
+ */
+import type { Backend } from '../tensor/backend.js';
+import { allocLike, matrix, type Float, type Matrix } from '../tensor/matrix.js';
+import { softmaxRows } from './activation.js';
+import type { Network } from './network.js';
+import { opsFor } from './ops.js';
+
+export interface Forward<F extends Float> {
+  /** The input batch (rows = examples). */
+  readonly input: Matrix<F>;
+  /** outputs[l] = A_l, the activations of layer l (the last one is the network's output). */
+  readonly outputs: readonly Matrix<F>[];
+  /** Z_L, the output layer's pre-activations. */
+  readonly logits: Matrix<F>;
+}
+
+/** Runs the network on a batch of inputs (rows = examples, cols = the network's input size). */
+export const forward = <F extends Float>(net: Network<F>, input: Matrix<F>, backend?: Backend): Forward<F> => {
+  const first = net.layers[0]!;
+  if (input.cols !== first.weight.cols) {
+    throw new RangeError(`forward: the batch has ${input.cols} columns, layer 0 takes ${first.weight.cols} inputs`);
+  }
+  const ops = opsFor(input.data, backend);
+  const m = input.rows;
+  const outputs: Matrix<F>[] = [];
+  let a = input;
+  let logits = input;
+  net.layers.forEach((layer, l) => {
+    const n = layer.weight.rows;
+    const k = layer.weight.cols;
+    const z = allocLike(input.data, m * n);
+    ops.gemm(false, true, m, n, k, 1, a.data, layer.weight.data, 0, z);
+    const last = l === net.layers.length - 1;
+    if (last) {
+      const zb = allocLike(input.data, m * n);
+      ops.biasActivation(z, layer.bias, m, n, 'identity', zb);
+      logits = matrix(m, n, zb);
+      if (layer.activation === 'softmax') softmaxRows(zb, m, n, z);
+      else ops.biasActivation(zb, allocLike(input.data, n), m, n, layer.activation, z);
+    } else {
+      if (layer.activation === 'softmax') throw new RangeError('forward: softmax is only allowed on the output layer');
+      ops.biasActivation(z, layer.bias, m, n, layer.activation, z);
+    }
+    a = matrix(m, n, z);
+    outputs.push(a);
+  });
+  return { input, outputs, logits };
+};
+
+/** The network's outputs for a batch of inputs. */
+export const predict = <F extends Float>(net: Network<F>, input: Matrix<F>, backend?: Backend): Matrix<F> =>
+  forward(net, input, backend).outputs[net.layers.length - 1]!;

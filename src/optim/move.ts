@@ -1,0 +1,116 @@
+/**
+ * `move`: one optimiser step as a pure function (network, gradient, state) -> (network', state'), mirroring
+ * the Haskell design's `move`. Inputs are never written; the result holds new buffers.
+ *
+ * With g the (clipped, weight-decayed) gradient and lr > 0:
+ *   sgd:      w' = w - lr g
+ *   momentum: v' = mu v + g;            w' = w - lr v'
+ *   nesterov: v' = mu v + g;            w' = w - lr (g + mu v')
+ *   adam:     m' = b1 m + (1-b1) g;  s' = b2 s + (1-b2) g^2;  t' = t + 1
+ *             w' = w - lr (m'/(1-b1^t')) / (sqrt(s'/(1-b2^t')) + eps)
+ *
+ * Laws:
+ * - a zero gradient leaves the network unchanged under sgd (and under every optimiser from a fresh state).
+ * - sgd is additive: move(g2) after move(g1) = move(g1 + g2) (exact in real arithmetic).
+ * - a zero learning rate leaves the network unchanged.
+ */
+import { allocLike, matrix, type Float } from '../tensor/matrix.js';
+import { gradientNorm, zeroGradient, type Gradient } from '../nn/gradient.js';
+import type { Network } from '../nn/network.js';
+import type { OptimizerConfig } from './optimizer.js';
+
+export interface OptimizerState<F extends Float = Float32Array> {
+  /** Steps taken so far. */
+  readonly step: number;
+  /** Velocity (momentum, nesterov) or first moment (adam); absent for sgd. */
+  readonly first: Gradient<F> | undefined;
+  /** Adam's second moment. */
+  readonly second: Gradient<F> | undefined;
+}
+
+/** The state before the first step. */
+export const initialState = <F extends Float>(config: OptimizerConfig, net: Network<F>): OptimizerState<F> => ({
+  step: 0,
+  first: config.kind === 'sgd' ? undefined : zeroGradient(net),
+  second: config.kind === 'adam' ? zeroGradient(net) : undefined,
+});
+
+export interface Moved<F extends Float> {
+  readonly network: Network<F>;
+  readonly state: OptimizerState<F>;
+}
+
+/**
+ * One step. `lr` overrides `config.lr` (for schedules). The gradient's global norm is clipped to
+ * `config.clipNorm` first, then weight decay is added to weight gradients.
+ */
+export const move =
+  (config: OptimizerConfig) =>
+  <F extends Float>(net: Network<F>, gradient: Gradient<F>, state: OptimizerState<F>, lr: number = config.lr): Moved<F> => {
+    const norm = config.clipNorm === undefined ? 0 : gradientNorm(gradient);
+    const clip = config.clipNorm !== undefined && norm > config.clipNorm ? config.clipNorm / norm : 1;
+    const t = state.step + 1;
+    const mu = config.momentum;
+    const { beta1: b1, beta2: b2, epsilon: eps } = config;
+    const c1 = 1 - Math.pow(b1, t);
+    const c2 = 1 - Math.pow(b2, t);
+    const first = state.first ?? (config.kind === 'sgd' ? undefined : zeroGradient(net));
+    const second = state.second ?? (config.kind === 'adam' ? zeroGradient(net) : undefined);
+
+    /** Updates one parameter tensor; returns [w', first', second']. */
+    const update = <T extends Float>(w: T, g: T, v: T | undefined, s: T | undefined, decay: number): [T, T | undefined, T | undefined] => {
+      const n = w.length;
+      const w2 = allocLike(w, n);
+      const v2 = v === undefined ? undefined : allocLike(w, n);
+      const s2 = s === undefined ? undefined : allocLike(w, n);
+      for (let i = 0; i < n; i++) {
+        const gi = clip * g[i]! + decay * w[i]!;
+        switch (config.kind) {
+          case 'sgd':
+            w2[i] = w[i]! - lr * gi;
+            break;
+          case 'momentum': {
+            const vi = mu * v![i]! + gi;
+            v2![i] = vi;
+            w2[i] = w[i]! - lr * vi;
+            break;
+          }
+          case 'nesterov': {
+            const vi = mu * v![i]! + gi;
+            v2![i] = vi;
+            w2[i] = w[i]! - lr * (gi + mu * vi);
+            break;
+          }
+          case 'adam': {
+            const mi = b1 * v![i]! + (1 - b1) * gi;
+            const si = b2 * s![i]! + (1 - b2) * gi * gi;
+            v2![i] = mi;
+            s2![i] = si;
+            w2[i] = w[i]! - (lr * (mi / c1)) / (Math.sqrt(si / c2) + eps);
+            break;
+          }
+        }
+      }
+      return [w2, v2, s2];
+    };
+
+    const layers = net.layers.map((layer, l) => {
+      const g = gradient.layers[l]!;
+      const [w, vw, sw] = update(layer.weight.data, g.weight.data, first?.layers[l]!.weight.data, second?.layers[l]!.weight.data, config.weightDecay);
+      const [b, vb, sb] = update(layer.bias, g.bias, first?.layers[l]!.bias, second?.layers[l]!.bias, 0);
+      const shape = (d: F) => matrix(layer.weight.rows, layer.weight.cols, d);
+      return {
+        layer: { weight: shape(w), bias: b, activation: layer.activation },
+        first: vw && vb ? { weight: shape(vw), bias: vb } : undefined,
+        second: sw && sb ? { weight: shape(sw), bias: sb } : undefined,
+      };
+    });
+    return {
+      network: { layers: layers.map((x) => x.layer) },
+      state: {
+        step: t,
+        first: first ? { layers: layers.map((x) => x.first!) } : undefined,
+        second: second ? { layers: layers.map((x) => x.second!) } : undefined,
+      },
+    };
+  };
