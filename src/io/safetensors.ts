@@ -89,8 +89,9 @@ export const encodeSafetensors = (
 };
 
 const copyAs = (dtype: Dtype, bytes: Uint8Array): TensorData => {
-  // copying also aligns: a tensor may start at any byte offset in the file
-  const buffer = bytes.slice().buffer;
+  // copying also aligns (a tensor may start at any byte offset in the file); `new Uint8Array(view)` copies
+  // where a Node Buffer's `slice` would not
+  const buffer = new Uint8Array(bytes).buffer;
   switch (dtype) {
     case 'F32':
       return new Float32Array(buffer);

@@ -62,6 +62,14 @@ describe('decodeSafetensors', () => {
     }
   });
 
+  it('reads from a Node Buffer that is a view into a larger pool, at an odd offset', () => {
+    const bytes = _.encodeSafetensors({ x: { dtype: 'F64', shape: [2], data: new Float64Array([1.5, -3]) } });
+    const pool = Buffer.alloc(bytes.length + 11, 0xaa);
+    pool.set(bytes, 3);
+    const r = _.decodeSafetensors(pool.subarray(3, 3 + bytes.length), FILE);
+    expect(r).toEqual(E.right({ tensors: { x: { dtype: 'F64', shape: [2], data: new Float64Array([1.5, -3]) } }, metadata: {} }));
+  });
+
   const t = (name: string, dtype: string, shape: number[], begin: number, end: number) =>
     `"${name}":{"dtype":"${dtype}","shape":${JSON.stringify(shape)},"data_offsets":[${begin},${end}]}`;
 

@@ -31,3 +31,31 @@ export const bytesOf = (t: Tensor): number[] => [...new Uint8Array(t.data.buffer
 /** A tensor record as plain comparable values (NaN-safe, -0-safe). */
 export const comparable = (ts: Readonly<Record<string, Tensor>>): [string, Dtype, number[], number[]][] =>
   Object.entries(ts).map(([name, t]) => [name, t.dtype, [...t.shape], bytesOf(t)]);
+
+import type { Activation } from '../../../src/nn/activation.js';
+import type { Network } from '../../../src/nn/network.js';
+
+const HIDDEN: Activation[] = ['identity', 'relu', 'leaky-relu', 'sigmoid', 'tanh'];
+const OUTPUT: Activation[] = ['identity', 'sigmoid', 'softmax'];
+
+/** A valid float32 network: 1-3 layers, sizes 1-6, any weight bits (NaN and -0 included). */
+export const network: fc.Arbitrary<Network> = fc
+  .array(fc.integer({ min: 1, max: 6 }), { minLength: 2, maxLength: 4 })
+  .chain((sizes) =>
+    fc.tuple(
+      ...sizes.slice(1).map((out, i) => {
+        const inp = sizes[i]!;
+        const last = i === sizes.length - 2;
+        return fc.record({
+          weight: fc.uint8Array({ minLength: 4 * out * inp, maxLength: 4 * out * inp }).map((b) => ({ rows: out, cols: inp, data: new Float32Array(b.buffer) })),
+          bias: fc.uint8Array({ minLength: 4 * out, maxLength: 4 * out }).map((b) => new Float32Array(b.buffer)),
+          activation: fc.constantFrom(...(last ? OUTPUT : HIDDEN)),
+        });
+      }),
+    ),
+  )
+  .map((layers) => ({ layers }));
+
+/** A network as plain comparable values (bit patterns of the floats). */
+export const networkBits = (net: Network): unknown =>
+  net.layers.map((l) => [l.weight.rows, l.weight.cols, [...new Uint8Array(l.weight.data.buffer, l.weight.data.byteOffset, l.weight.data.byteLength)], [...new Uint8Array(l.bias.buffer, l.bias.byteOffset, l.bias.byteLength)], l.activation]);

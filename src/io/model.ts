@@ -1,0 +1,153 @@
+/**
+ * Saving and loading trained networks as `model.safetensors`:
+ *   tensors  `layers.{i}.weight` F32 [out, in] and `layers.{i}.bias` F32 [out], for i = 0 .. L-1;
+ *   metadata `format: gradpipe/1`, `activations` (comma-separated, layer order), `loss`,
+ *            `input: pixels/255` (how inputs were scaled), `sha256` (see contentHash.ts), and any extras.
+ * Any program that reads safetensors can read the weights; gradpipe refuses a file whose content hash
+ * does not match, so a truncated or bit-flipped model is never used silently.
+ *
+ * Law: decodeModel(encodeModel(net, meta)) = { network: toFloat32(net), loss: meta.loss, ... }.
+ */
+import { readFile } from 'node:fs/promises';
+import * as E from 'fp-ts/lib/Either.js';
+import { modelError, type GradpipeError } from '../errors.js';
+import { isActivation } from '../nn/activation.js';
+import { createNetwork, type Layer, type Network } from '../nn/network.js';
+import { matrix, type Float } from '../tensor/matrix.js';
+import { writeFileAtomic } from './atomic.js';
+import { contentHash, HASH_KEY } from './contentHash.js';
+import { fsError } from './ioError.js';
+import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
+
+export const MODEL_FORMAT = 'gradpipe/1';
+/** How inputs were scaled for training; `predict` must scale the same way. */
+export const MODEL_INPUT = 'pixels/255';
+const RESERVED = ['format', 'activations', 'loss', 'input', HASH_KEY] as const;
+
+export interface ModelMeta {
+  /** The loss the network was trained with, e.g. `cross-entropy`. */
+  readonly loss: string;
+  /** More string metadata (e.g. the seed); must not use the reserved keys format, activations, loss, input, sha256. */
+  readonly extra?: Readonly<Record<string, string>>;
+}
+
+export interface LoadedModel {
+  readonly network: Network;
+  readonly loss: string;
+  /** All of the file's metadata, reserved keys included. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+const f32 = (data: Float): Float32Array => (data instanceof Float32Array ? data : Float32Array.from(data));
+
+/** The network's parameters as F32 tensors named `layers.{i}.weight` [out, in] and `layers.{i}.bias` [out]. */
+export const networkTensors = (net: Network<Float>): Record<string, Tensor> =>
+  Object.fromEntries(
+    net.layers.flatMap((l, i) => [
+      [`layers.${i}.weight`, { dtype: 'F32', shape: [l.weight.rows, l.weight.cols], data: f32(l.weight.data) }],
+      [`layers.${i}.bias`, { dtype: 'F32', shape: [l.weight.rows], data: f32(l.bias) }],
+    ]),
+  );
+
+const corrupted = (file: string, detail: string): GradpipeError =>
+  modelError(file, `is corrupted or truncated (${detail})`, 're-train or restore it');
+
+/**
+ * Rebuilds a network from `layers.{i}.*` tensors and the activation names (one per layer), checking dtypes,
+ * shapes, the chain of sizes and the activations. Other tensors (e.g. optimiser state) are ignored.
+ */
+export const networkFromTensors = (
+  tensors: Readonly<Record<string, Tensor>>,
+  activations: readonly string[],
+  file: string,
+): E.Either<GradpipeError, Network> => {
+  const layers: Layer[] = [];
+  for (let i = 0; i < activations.length; i++) {
+    const w = tensors[`layers.${i}.weight`];
+    const b = tensors[`layers.${i}.bias`];
+    const activation = activations[i]!;
+    if (w === undefined || b === undefined) return E.left(corrupted(file, `layer ${i} has no weight or bias tensor`));
+    if (w.dtype !== 'F32' || b.dtype !== 'F32') return E.left(corrupted(file, `layer ${i} is ${w.dtype}/${b.dtype}, not F32`));
+    const [out, inp] = w.shape;
+    if (w.shape.length !== 2 || out === undefined || inp === undefined) {
+      return E.left(corrupted(file, `layers.${i}.weight has shape [${w.shape.join(', ')}], not [out, in]`));
+    }
+    if (b.shape.length !== 1 || b.shape[0] !== out) {
+      return E.left(corrupted(file, `layers.${i}.bias has shape [${b.shape.join(', ')}] but the layer has ${out} outputs`));
+    }
+    if (!isActivation(activation)) {
+      return E.left(modelError(file, `layer ${i} has the unknown activation '${activation}'`, 'the file was written by another program or a newer gradpipe; re-train it'));
+    }
+    layers.push({ weight: matrix(out, inp, w.data), bias: b.data, activation });
+  }
+  if (tensors[`layers.${activations.length}.weight`] !== undefined) {
+    return E.left(corrupted(file, `it has more layer tensors than the ${activations.length} activations listed`));
+  }
+  return E.mapLeft((e: GradpipeError) => modelError(file, `${e.where}: ${e.message}`, 're-train or restore it'))(createNetwork(layers));
+};
+
+/** The bytes of `model.safetensors` for `net` (converted to float32). Throws if `meta.extra` uses a reserved key. */
+export const encodeModel = (net: Network<Float>, meta: ModelMeta): Uint8Array => {
+  const extra = meta.extra ?? {};
+  const clash = RESERVED.find((k) => k in extra);
+  if (clash !== undefined) throw new RangeError(`encodeModel: metadata key '${clash}' is reserved`);
+  const tensors = networkTensors(net);
+  const metadata: Record<string, string> = {
+    ...extra,
+    format: MODEL_FORMAT,
+    activations: net.layers.map((l) => l.activation).join(','),
+    loss: meta.loss,
+    input: MODEL_INPUT,
+  };
+  return encodeSafetensors(tensors, { ...metadata, [HASH_KEY]: contentHash(tensors, metadata) });
+};
+
+/** Checks the format tag and the content hash of decoded safetensors metadata. */
+export const checkGradpipeFile = (
+  file: string,
+  tensors: Readonly<Record<string, Tensor>>,
+  metadata: Readonly<Record<string, string>>,
+  format: string,
+): E.Either<GradpipeError, void> => {
+  const found = metadata.format;
+  if (found === undefined) {
+    return E.left(modelError(file, `is not a gradpipe file (its metadata has no format, expected ${format})`, 'give a file written by gradpipe'));
+  }
+  if (found !== format) {
+    return E.left(modelError(file, `has format '${found}', expected '${format}'`, 'give a file written by this version of gradpipe, or re-train'));
+  }
+  const stored = metadata[HASH_KEY];
+  if (stored === undefined) return E.left(corrupted(file, 'its content hash is missing'));
+  if (stored !== contentHash(tensors, metadata)) return E.left(corrupted(file, 'its content hash does not match'));
+  return E.right(undefined);
+};
+
+/** Parses and verifies `model.safetensors` bytes read from `file`. */
+export const decodeModel = (bytes: Uint8Array, file: string): E.Either<GradpipeError, LoadedModel> => {
+  const decoded = decodeSafetensors(bytes, file);
+  if (E.isLeft(decoded)) return E.left(corrupted(file, decoded.left.message));
+  const { tensors, metadata } = decoded.right;
+  const checked = checkGradpipeFile(file, tensors, metadata, MODEL_FORMAT);
+  if (E.isLeft(checked)) return checked;
+  const activations = metadata.activations ?? '';
+  const network = networkFromTensors(tensors, activations === '' ? [] : activations.split(','), file);
+  if (E.isLeft(network)) return network;
+  const extraTensor = Object.keys(tensors).find((k) => !/^layers\.\d+\.(weight|bias)$/.test(k));
+  if (extraTensor !== undefined) return E.left(corrupted(file, `it holds an unexpected tensor '${extraTensor}'`));
+  return E.right({ network: network.right, loss: metadata.loss ?? '', metadata });
+};
+
+/** Writes `net` to `file` atomically (see atomic.ts): a crash leaves the previous model intact. */
+export const saveModel = (file: string, net: Network<Float>, meta: ModelMeta): Promise<E.Either<GradpipeError, void>> =>
+  writeFileAtomic(file, encodeModel(net, meta));
+
+/** Reads and verifies a model written by `saveModel`. */
+export const loadModel = async (file: string): Promise<E.Either<GradpipeError, LoadedModel>> => {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    return E.left(fsError(file, 'read the model', e));
+  }
+  return decodeModel(bytes, file);
+};
