@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/**
+ * Builds the native backend's addon (gradpipe_native.c -> dist/native/gradpipe_native.node) with the system C
+ * compiler against Node's own headers and the system OpenBLAS. Run by `npm run build:native` (so by `prepare`
+ * on npm install / npm ci).
+ *
+ * It never fails the install: when something is missing it prints one line saying what and how to get it,
+ * records that line in dist/native/status.txt (shown by `gradpipe info`) and exits 0. Why not node-gyp: it
+ * would add a Python/Make dependency and, without a configured nodedir, try to download headers; a direct
+ * compiler call needs only what it checks for below.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../../..');
+const outDir = join(root, 'dist', 'native');
+const addon = join(outDir, 'gradpipe_native.node');
+const status = join(outDir, 'status.txt');
+const source = join(here, 'gradpipe_native.c');
+
+const run = (cmd, args) => spawnSync(cmd, args, { encoding: 'utf8' });
+
+const finish = (line) => {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(status, line + '\n');
+  console.log(`native backend: ${line}`);
+  process.exit(0);
+};
+
+const skip = (why) => {
+  rmSync(addon, { force: true }); // a stale addon must not outlive a failed build
+  finish(`not built: ${why}`);
+};
+
+/** Node-API headers: npm's configured nodedir first (set on machines that build offline), then Node's prefix. */
+const nodeHeaders = () =>
+  [process.env.npm_config_nodedir, resolve(dirname(process.execPath), '..')]
+    .filter((d) => d !== undefined && d !== '')
+    .map((d) => join(d, 'include', 'node'))
+    .find((d) => existsSync(join(d, 'node_api.h')));
+
+/** Compiler and linker flags for OpenBLAS: pkg-config when it knows openblas, else the plain library name. */
+const openblasFlags = () => {
+  const pc = run('pkg-config', ['--cflags', '--libs', 'openblas']);
+  return pc.status === 0 ? pc.stdout.trim().split(/\s+/).filter(Boolean) : ['-lopenblas'];
+};
+
+/** The first compiler diagnostic, turned into what to install when it is a missing header or library. */
+const explain = (stderr) => {
+  if (/cblas\.h/.test(stderr)) return 'OpenBLAS headers (cblas.h) not found; install libopenblas-dev (Debian/Ubuntu) or openblas-devel';
+  if (/-lopenblas|openblas/.test(stderr)) return 'OpenBLAS library not found; install libopenblas-dev (Debian/Ubuntu) or openblas-devel';
+  const first = stderr.split('\n').find((l) => /error/i.test(l)) ?? stderr.split('\n')[0] ?? '';
+  return `the C compiler failed: ${first.trim()}`;
+};
+
+try {
+  if (process.platform === 'win32') skip('building the addon on Windows is not supported; the wasm and ts backends remain');
+  const cc = process.env.CC || 'cc';
+  const probe = run(cc, ['--version']);
+  if (probe.error || probe.status !== 0) skip(`no C compiler (${cc}) found; install gcc (Debian: apt-get install gcc) or set CC`);
+  const headers = nodeHeaders();
+  if (headers === undefined) {
+    skip('Node-API headers (include/node/node_api.h) not found next to node or in npm_config_nodedir; install Node with its headers or set npm nodedir');
+  }
+  mkdirSync(outDir, { recursive: true });
+  const shared = process.platform === 'darwin' ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared', '-fPIC'];
+  const tmp = join(outDir, 'gradpipe_native.tmp.node'); // .node: require() must load it as an addon
+  const args = ['-O3', '-fno-trapping-math', '-std=gnu11', '-Wall', '-Wextra', '-fvisibility=hidden', ...shared, `-I${headers}`, source, '-o', tmp, ...openblasFlags(), '-lm'];
+  const built = run(cc, args);
+  if (built.status !== 0) {
+    rmSync(tmp, { force: true });
+    skip(explain(built.stderr ?? ''));
+  }
+  // Load it in a child: a library that links but does not load (missing .so at run time) is caught here.
+  const check = run(process.execPath, ['-e', `const a=require(${JSON.stringify(tmp)});const i=a.blasInfo();console.log(i.config.trim()+' core '+i.corename.trim())`]);
+  if (check.status !== 0) {
+    rmSync(tmp, { force: true });
+    const first = (check.stderr ?? '').split('\n').find((l) => l.trim() !== '') ?? 'unknown error';
+    skip(`the addon compiled but does not load: ${first.trim()}`);
+  }
+  renameSync(tmp, addon);
+  finish(`built ${addon.slice(root.length + 1)} (${check.stdout.trim()})`);
+} catch (e) {
+  skip(`unexpected build error: ${e instanceof Error ? e.message : String(e)}`);
+}
