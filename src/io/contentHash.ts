@@ -7,6 +7,8 @@
  * The model and checkpoint files store it in `__metadata__.sha256` so truncation and bit rot are refused.
  */
 import { createHash } from 'node:crypto';
+import * as E from 'fp-ts/lib/Either.js';
+import { modelError, type GradpipeError } from '../errors.js';
 import { tensorBytes, type Tensor } from './safetensors.js';
 
 /** The metadata key that holds the hash. */
@@ -28,4 +30,28 @@ export const contentHash = (tensors: Readonly<Record<string, Tensor>>, metadata:
     h.update(tensorBytes(t));
   }
   return h.digest('hex');
+};
+
+/**
+ * Checks a decoded gradpipe file: its `format` tag is `format` and its stored hash matches its content.
+ * `hint` says what to do when the content does not match (it depends on the kind of file).
+ */
+export const verifyContent = (
+  file: string,
+  tensors: Readonly<Record<string, Tensor>>,
+  metadata: Readonly<Record<string, string>>,
+  format: string,
+  hint: string,
+): E.Either<GradpipeError, void> => {
+  const found = metadata.format;
+  if (found === undefined) {
+    return E.left(modelError(file, `is not a gradpipe file (its metadata has no format, expected ${format})`, 'give a file written by gradpipe'));
+  }
+  if (found !== format) {
+    return E.left(modelError(file, `has format '${found}', expected '${format}'`, 'give a file written by this version of gradpipe'));
+  }
+  const stored = metadata[HASH_KEY];
+  if (stored === undefined) return E.left(modelError(file, 'is corrupted or truncated (its content hash is missing)', hint));
+  if (stored !== contentHash(tensors, metadata)) return E.left(modelError(file, 'is corrupted or truncated (its content hash does not match)', hint));
+  return E.right(undefined);
 };

@@ -15,7 +15,7 @@ import { isActivation } from '../nn/activation.js';
 import { createNetwork, type Layer, type Network } from '../nn/network.js';
 import { matrix, type Float } from '../tensor/matrix.js';
 import { writeFileAtomic } from './atomic.js';
-import { contentHash, HASH_KEY } from './contentHash.js';
+import { contentHash, HASH_KEY, verifyContent } from './contentHash.js';
 import { fsError } from './ioError.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 
@@ -102,32 +102,12 @@ export const encodeModel = (net: Network<Float>, meta: ModelMeta): Uint8Array =>
   return encodeSafetensors(tensors, { ...metadata, [HASH_KEY]: contentHash(tensors, metadata) });
 };
 
-/** Checks the format tag and the content hash of decoded safetensors metadata. */
-export const checkGradpipeFile = (
-  file: string,
-  tensors: Readonly<Record<string, Tensor>>,
-  metadata: Readonly<Record<string, string>>,
-  format: string,
-): E.Either<GradpipeError, void> => {
-  const found = metadata.format;
-  if (found === undefined) {
-    return E.left(modelError(file, `is not a gradpipe file (its metadata has no format, expected ${format})`, 'give a file written by gradpipe'));
-  }
-  if (found !== format) {
-    return E.left(modelError(file, `has format '${found}', expected '${format}'`, 'give a file written by this version of gradpipe, or re-train'));
-  }
-  const stored = metadata[HASH_KEY];
-  if (stored === undefined) return E.left(corrupted(file, 'its content hash is missing'));
-  if (stored !== contentHash(tensors, metadata)) return E.left(corrupted(file, 'its content hash does not match'));
-  return E.right(undefined);
-};
-
 /** Parses and verifies `model.safetensors` bytes read from `file`. */
 export const decodeModel = (bytes: Uint8Array, file: string): E.Either<GradpipeError, LoadedModel> => {
   const decoded = decodeSafetensors(bytes, file);
   if (E.isLeft(decoded)) return E.left(corrupted(file, decoded.left.message));
   const { tensors, metadata } = decoded.right;
-  const checked = checkGradpipeFile(file, tensors, metadata, MODEL_FORMAT);
+  const checked = verifyContent(file, tensors, metadata, MODEL_FORMAT, 're-train or restore it');
   if (E.isLeft(checked)) return checked;
   const activations = metadata.activations ?? '';
   const network = networkFromTensors(tensors, activations === '' ? [] : activations.split(','), file);
