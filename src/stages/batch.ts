@@ -1,0 +1,70 @@
+/**
+ * Batching. `batch(n)` groups a stream into arrays of n items (the last, shorter one kept or dropped by
+ * option); `toBatch` turns a group of examples into the input and one-hot target matrices a network trains
+ * on (float32, pixels scaled to [0, 1]).
+ *
+ * Laws:
+ * - flatten after batch is the identity (keeping the last batch)
+ * - every batch has n rows except possibly the last
+ * - batch(n)(xs ++ ys) = batch(n)(xs) ++ batch(n)(ys) when n divides |xs|
+ */
+import type { Batch } from '../nn/grad.js';
+import { matrix } from '../tensor/matrix.js';
+import type { Example } from './read.js';
+import { emit, type Stage } from './stage.js';
+
+export interface BatchOptions {
+  /** Keep the last, shorter batch (default true). */
+  readonly keepLast?: boolean;
+}
+
+/** Groups items into arrays of `n`. */
+export const batch = <A>(n: number, opts: BatchOptions = {}): Stage<A, A[], { group: A[] }> => {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`batch: size must be a whole number >= 1, got ${n}`);
+  const keepLast = opts.keepLast ?? true;
+  return {
+    init: () => ({ group: [] }),
+    step: (s, a) => {
+      s.group.push(a);
+      if (s.group.length < n) return emit(s);
+      const full = s.group;
+      s.group = [];
+      return emit(s, [full]);
+    },
+    flush: (s) => (keepLast && s.group.length > 0 ? [s.group] : []),
+  };
+};
+
+/** A batch of examples with their labels (for accuracy) and where it sits in training. */
+export interface LabeledBatch extends Batch {
+  readonly labels: Uint8Array;
+  /** Dataset indices of the rows. */
+  readonly indices: Uint32Array;
+  readonly epoch: number;
+  /** Position of this batch within its epoch, from 0. */
+  readonly batchInEpoch: number;
+  /** True for the last batch of its epoch. */
+  readonly lastInEpoch: boolean;
+}
+
+/** Input (pixels / 255) and one-hot target matrices for `examples`. */
+export const toBatch = (examples: readonly Example[], classes: number): Batch & { labels: Uint8Array; indices: Uint32Array } => {
+  const rows = examples.length;
+  const size = rows === 0 ? 0 : examples[0]!.image.length;
+  const x = new Float32Array(rows * size);
+  const t = new Float32Array(rows * classes);
+  const labels = new Uint8Array(rows);
+  const indices = new Uint32Array(rows);
+  const scale = 1 / 255;
+  examples.forEach((e, i) => {
+    const o = i * size;
+    const img = e.image;
+    if (img.length !== size) throw new RangeError(`toBatch: example ${e.index} has ${img.length} pixels, the batch ${size}`);
+    for (let j = 0; j < size; j++) x[o + j] = img[j]! * scale;
+    if (e.label >= classes) throw new RangeError(`toBatch: label ${e.label} of example ${e.index} is outside 0..${classes - 1}`);
+    t[i * classes + e.label] = 1;
+    labels[i] = e.label;
+    indices[i] = e.index;
+  });
+  return { inputs: matrix(rows, size, x), targets: matrix(rows, classes, t), labels, indices };
+};

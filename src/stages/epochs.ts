@@ -1,0 +1,69 @@
+/**
+ * The pull-based training source: the batches of `epochs` passes over an in-memory dataset, each pass in
+ * its own seeded order (`epochOrder(seed, epoch)`), composed from the read, shuffle and batch stages over
+ * IxJS iterables. It pauses for the event loop every few milliseconds so that signals, timers and progress
+ * output keep running during training, and it can start mid-epoch (resume).
+ *
+ * Laws:
+ * - each epoch visits every example exactly once (with keepLast)
+ * - same seed, same batches; starting at (epoch e, batch k) yields exactly the suffix of the full stream
+ *   that begins there
+ */
+import { AsyncIterableX } from 'ix/asynciterable';
+import type { Dataset } from '../data/dataset.js';
+import { batch, toBatch, type LabeledBatch } from './batch.js';
+import { readDataset, type Example } from './read.js';
+import { epochOrder } from './shuffle.js';
+import { ixSync } from './stage.js';
+
+export interface EpochPlan {
+  readonly dataset: Dataset;
+  readonly seed: number;
+  readonly batchSize: number;
+  /** Epochs to run, counting from 0 (a resumed run still counts all of them). */
+  readonly epochs: number;
+  /** Classes of the one-hot targets (default: the dataset's). */
+  readonly classes?: number;
+  readonly keepLast?: boolean;
+  /** Shuffle each epoch (default true); false reads in dataset order. */
+  readonly shuffle?: boolean;
+  /** Where to start: epoch, and batches of it already done (default 0, 0). */
+  readonly start?: { readonly epoch: number; readonly batch: number };
+  /** Yield to the event loop at least this often, in milliseconds (default 20). */
+  readonly yieldEveryMs?: number;
+}
+
+/** Batches per epoch for `count` examples. */
+export const batchesPerEpoch = (count: number, batchSize: number, keepLast = true): number =>
+  keepLast ? Math.ceil(count / batchSize) : Math.floor(count / batchSize);
+
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
+  AsyncIterableX.from({
+    async *[Symbol.asyncIterator]() {
+      const { dataset, seed, batchSize, epochs } = plan;
+      const keepLast = plan.keepLast ?? true;
+      const classes = plan.classes ?? dataset.classes;
+      const total = batchesPerEpoch(dataset.count, batchSize, keepLast);
+      const every = plan.yieldEveryMs ?? 20;
+      const start = plan.start ?? { epoch: 0, batch: 0 };
+      let last = Date.now();
+      for (let epoch = start.epoch; epoch < epochs; epoch++) {
+        const skip = epoch === start.epoch ? start.batch : 0;
+        const order = plan.shuffle === false ? Uint32Array.from({ length: dataset.count }, (_, i) => i) : epochOrder(seed, epoch, dataset.count);
+        const groups = ixSync(batch<Example>(batchSize, { keepLast }))(
+          readDataset(dataset, order.subarray(Math.min(order.length, skip * batchSize))),
+        );
+        let b = skip;
+        for (const group of groups) {
+          yield { ...toBatch(group, classes), epoch, batchInEpoch: b, lastInEpoch: b === total - 1 };
+          b++;
+          if (Date.now() - last >= every) {
+            await breathe();
+            last = Date.now();
+          }
+        }
+      }
+    },
+  });

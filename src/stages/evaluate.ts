@@ -1,0 +1,81 @@
+/**
+ * Evaluation: loss, accuracy and the confusion matrix of a network on labelled batches, streamed. Losses are
+ * summed per example in double precision and divided once, so the result does not depend on how the data
+ * was cut into batches.
+ *
+ * Laws:
+ * - invariant to evaluation batch size: evaluate(net, ds, b1) = evaluate(net, ds, b2) (loss up to float
+ *   tolerance, accuracy and confusion exactly)
+ */
+import type { Dataset } from '../data/dataset.js';
+import type { Backend } from '../tensor/backend.js';
+import { argmaxRows } from '../tensor/matrix.js';
+import { forward } from '../nn/forward.js';
+import type { Batch } from '../nn/grad.js';
+import { lossFromLogits, type LossName } from '../nn/loss.js';
+import { outputSize, type Network } from '../nn/network.js';
+import { batch, toBatch } from './batch.js';
+import { readDataset, type Example } from './read.js';
+import { emit, map, pipeline, runStage, type Stage } from './stage.js';
+
+export interface Evaluation {
+  readonly count: number;
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly correct: number;
+  /** confusion[actual][predicted] counts. */
+  readonly confusion: readonly (readonly number[])[];
+}
+
+export interface EvaluateOptions {
+  readonly loss: LossName;
+  /** Examples per forward pass (default 1000). */
+  readonly batchSize?: number;
+  readonly backend?: Backend;
+}
+
+interface Acc {
+  count: number;
+  lossSum: number;
+  correct: number;
+  confusion: number[][];
+}
+
+/** Accumulates labelled batches; emits one `Evaluation` when its input ends. */
+export const evaluation = (net: Network, opts: EvaluateOptions): Stage<Batch & { labels: Uint8Array }, Evaluation, Acc> => {
+  const classes = outputSize(net);
+  const out = net.layers[net.layers.length - 1]!.activation;
+  return {
+    init: () => ({ count: 0, lossSum: 0, correct: 0, confusion: Array.from({ length: classes }, () => new Array<number>(classes).fill(0)) }),
+    step: (s, b) => {
+      const fw = forward(net, b.inputs, opts.backend);
+      const lr = lossFromLogits(opts.loss, out, fw.logits, b.targets);
+      for (const l of lr.perExample) s.lossSum += l;
+      const predicted = argmaxRows(lr.output);
+      for (let i = 0; i < predicted.length; i++) {
+        const actual = b.labels[i]!;
+        const p = predicted[i]!;
+        if (p === actual) s.correct++;
+        s.confusion[actual]![p]!++;
+      }
+      s.count += b.inputs.rows;
+      return emit(s);
+    },
+    flush: (s) => [
+      {
+        count: s.count,
+        loss: s.count === 0 ? NaN : s.lossSum / s.count,
+        accuracy: s.count === 0 ? NaN : s.correct / s.count,
+        correct: s.correct,
+        confusion: s.confusion,
+      },
+    ],
+  };
+};
+
+/** Evaluates `net` on a whole dataset, in dataset order. */
+export const evaluate = (net: Network, ds: Dataset, opts: EvaluateOptions): Evaluation => {
+  const classes = outputSize(net);
+  const stages = pipeline(batch<Example>(opts.batchSize ?? 1000), map((xs: Example[]) => toBatch(xs, classes)), evaluation(net, opts));
+  return runStage(stages, readDataset(ds))[0]!;
+};

@@ -1,0 +1,36 @@
+/**
+ * Reading: the sources of a pipeline. `readDataset` walks an in-memory dataset in a given order (images stay
+ * uint8 views until batched); `readFiles` streams an MNIST-layout pair of IDX files with bounded memory.
+ *
+ * Laws:
+ * - write-then-read round trip of IDX files is the identity (test/data/idx.test.ts, for the codec under it)
+ * - readDataset(ds) yields example i as (images[i], labels[i]) for i = 0..count-1, in order
+ * - readDataset(ds, order) = map(i => example i) over order
+ */
+import type { Dataset } from '../data/dataset.js';
+import { streamExamples, type Example } from '../data/streamExamples.js';
+
+export type { Example } from '../data/streamExamples.js';
+
+/** Example `i` of `ds` (the image is a view into the dataset's buffer, read-only by contract). */
+export const exampleAt = (ds: Dataset, i: number): Example => {
+  const size = ds.rows * ds.cols;
+  return { index: i, image: ds.images.subarray(i * size, (i + 1) * size), label: ds.labels[i]! };
+};
+
+/** The examples of `ds` in `order` (default: 0..count-1). */
+export function* readDataset(ds: Dataset, order?: ArrayLike<number>): Generator<Example> {
+  const n = order ? order.length : ds.count;
+  for (let k = 0; k < n; k++) yield exampleAt(ds, order ? order[k]! : k);
+}
+
+/** Streams the examples of an images/labels IDX pair (headers validated first; errors throw GradpipeException). */
+export const readFiles = (imagesFile: string, labelsFile: string): AsyncIterable<Example> => streamExamples(imagesFile, labelsFile);
+
+/** The first `count` examples of `ds` as a dataset of their own (views, no copy). */
+export const takeDataset = (ds: Dataset, start: number, end: number): Dataset => {
+  const size = ds.rows * ds.cols;
+  const s = Math.max(0, Math.min(start, ds.count));
+  const e = Math.max(s, Math.min(end, ds.count));
+  return { ...ds, count: e - s, images: ds.images.subarray(s * size, e * size), labels: ds.labels.subarray(s, e) };
+};

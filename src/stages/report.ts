@@ -1,0 +1,111 @@
+/**
+ * Reporting taps: observe the stream without changing it. `tap(f)` calls f on every item; `report` turns
+ * training states into per-step and per-epoch metric events for a CLI, a progress bar, a metrics file or a
+ * test.
+ *
+ * Laws:
+ * - a tap is the identity on the stream: compose(tap(f), p) emits what p emits
+ */
+import { emit, type Stage } from './stage.js';
+import type { TrainState } from './trainStep.js';
+
+export const tap = <A>(f: (a: A) => void): Stage<A, A, undefined> => ({
+  init: () => undefined,
+  step: (s, a) => {
+    f(a);
+    return emit(s, [a]);
+  },
+  flush: () => [],
+});
+
+export interface StepEvent {
+  readonly kind: 'step';
+  readonly step: number;
+  readonly epoch: number;
+  readonly batchInEpoch: number;
+  readonly loss: number;
+  readonly lr: number;
+  readonly examplesSeen: number;
+  /** Examples per second since the previous step event. */
+  readonly samplesPerSecond: number;
+}
+
+export interface EpochEvent {
+  readonly kind: 'epoch';
+  readonly epoch: number;
+  readonly step: number;
+  readonly examplesSeen: number;
+  /** Mean training loss and accuracy over the batches of this epoch seen in this run. */
+  readonly trainLoss: number;
+  readonly trainAccuracy: number;
+  readonly validationLoss?: number;
+  readonly validationAccuracy?: number;
+  readonly lr: number;
+  /** Seconds this epoch took, and its examples per second. */
+  readonly seconds: number;
+  readonly samplesPerSecond: number;
+}
+
+export interface ReportOptions {
+  readonly onStep?: (e: StepEvent) => void;
+  readonly onEpoch?: (e: EpochEvent) => void;
+  /** Emit a step event every this many steps (default 1). */
+  readonly every?: number;
+  /** Milliseconds clock (default performance.now). */
+  readonly clock?: () => number;
+}
+
+interface Acc {
+  lossSum: number;
+  correct: number;
+  count: number;
+  epochStart: number;
+  lastTime: number;
+  lastSeen: number;
+}
+
+export const report = (opts: ReportOptions): Stage<TrainState, TrainState, Acc> => {
+  const clock = opts.clock ?? (() => performance.now());
+  const every = opts.every ?? 1;
+  return {
+    init: () => {
+      const t = clock();
+      return { lossSum: 0, correct: 0, count: 0, epochStart: t, lastTime: t, lastSeen: -1 };
+    },
+    step: (acc, s) => {
+      if (s.divergence || s.batchSize === 0) return emit(acc, [s]);
+      const now = clock();
+      if (acc.lastSeen < 0) acc.lastSeen = s.examplesSeen - s.batchSize;
+      acc.lossSum += s.loss * s.batchSize;
+      acc.correct += s.correct;
+      acc.count += s.batchSize;
+      if (opts.onStep && s.step % every === 0) {
+        const dt = (now - acc.lastTime) / 1000;
+        opts.onStep({ kind: 'step', step: s.step, epoch: s.epoch, batchInEpoch: s.batchInEpoch, loss: s.loss, lr: s.lr, examplesSeen: s.examplesSeen, samplesPerSecond: dt > 0 ? (s.examplesSeen - acc.lastSeen) / dt : 0 });
+        acc.lastTime = now;
+        acc.lastSeen = s.examplesSeen;
+      }
+      if (s.endOfEpoch) {
+        const seconds = (now - acc.epochStart) / 1000;
+        opts.onEpoch?.({
+          kind: 'epoch',
+          epoch: s.epoch,
+          step: s.step,
+          examplesSeen: s.examplesSeen,
+          trainLoss: acc.lossSum / acc.count,
+          trainAccuracy: acc.correct / acc.count,
+          ...(s.validation && s.validation.epoch === s.epoch ? { validationLoss: s.validation.loss, validationAccuracy: s.validation.accuracy } : {}),
+          lr: s.lr,
+          seconds,
+          samplesPerSecond: seconds > 0 ? acc.count / seconds : 0,
+        });
+        acc.lossSum = 0;
+        acc.correct = 0;
+        acc.count = 0;
+        acc.epochStart = now;
+      }
+      return emit(acc, [s]);
+    },
+    flush: () => [],
+  };
+};

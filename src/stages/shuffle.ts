@@ -1,0 +1,47 @@
+/**
+ * Shuffling, always seeded. `permute(seed, epoch)` is an exact uniform permutation of everything it is
+ * given (Fisher-Yates with a generator derived from the run seed and the epoch); `epochOrder` is the same
+ * permutation as indices, for in-memory datasets. `shuffle(bufferSize, seed)` is the bounded-buffer shuffle
+ * for streams that do not fit in memory (as tf.data's `shuffle(bufferSize, seed)`): it holds at most
+ * `bufferSize` items, emitting a random one of them each time a new one arrives.
+ *
+ * Laws:
+ * - the output is a permutation of the input
+ * - same seed, same order
+ * - different epochs give different orders (for more than a handful of items)
+ * - a buffer of size 1 is the identity
+ */
+import { permutation, randomInt, rng } from '../nn/random.js';
+import { emit, type Stage } from './stage.js';
+
+/** The order in which epoch `epoch` of a run seeded `seed` visits `n` items. */
+export const epochOrder = (seed: number, epoch: number, n: number): Uint32Array => permutation(rng(seed, 'shuffle', epoch), n);
+
+/** Collects its whole input and emits it in `epochOrder(seed, epoch, count)`. */
+export const permute = <A>(seed: number, epoch: number): Stage<A, A, A[]> => ({
+  init: () => [],
+  step: (s, a) => {
+    s.push(a);
+    return emit(s);
+  },
+  flush: (s) => Array.from(epochOrder(seed, epoch, s.length), (i) => s[i]!),
+});
+
+/** Bounded-buffer shuffle holding at most `bufferSize` items. */
+export const shuffle = <A>(bufferSize: number, seed: number, epoch = 0): Stage<A, A, { buf: A[]; r: () => number }> => {
+  if (!Number.isInteger(bufferSize) || bufferSize < 1) throw new RangeError(`shuffle: buffer size must be a whole number >= 1, got ${bufferSize}`);
+  return {
+    init: () => ({ buf: [], r: rng(seed, 'buffer-shuffle', epoch) }),
+    step: (s, a) => {
+      s.buf.push(a);
+      if (s.buf.length < bufferSize) return emit(s);
+      // full: release a random item, moving the last one into its place
+      const j = randomInt(s.r, bufferSize);
+      const out = s.buf[j]!;
+      s.buf[j] = s.buf[bufferSize - 1]!;
+      s.buf.pop();
+      return emit(s, [out]);
+    },
+    flush: (s) => Array.from(permutation(s.r, s.buf.length), (i) => s.buf[i]!),
+  };
+};

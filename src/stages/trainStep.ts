@@ -1,0 +1,196 @@
+/**
+ * The training step: a scan over batches that threads the training state through `grad` then `move`
+ * (the Haskell design's `descend f eta p = grad f p >>= move (-eta) p`, with a positive rate here).
+ * States are values: every emitted state holds its own network and optimiser buffers, so keeping one is
+ * always safe, whatever happens downstream or later.
+ *
+ * A step that produces a non-finite value is not applied: the emitted state keeps the last finite network
+ * and carries a `divergence` report naming the step, epoch, layer and tensor (see diagnostics/nonfinite),
+ * with the largest magnitudes of the steps before it. Activations beyond 1e30, or nonzero ones below 1e-30
+ * in magnitude, raise a warning once per layer.
+ *
+ * Laws:
+ * - the gradient of a concatenated batch equals the size-weighted mean of the parts' gradients
+ * - a zero learning rate leaves the network unchanged
+ * - the step is invariant to the order of examples within a batch (up to float tolerance)
+ */
+import type { Backend } from '../tensor/backend.js';
+import { argmaxRows } from '../tensor/matrix.js';
+import { describeLocation, DIVERGENCE_HINTS, locateNonFinite, type NonFiniteLocation } from '../diagnostics/nonfinite.js';
+import { backprop } from '../nn/grad.js';
+import type { LossName } from '../nn/loss.js';
+import type { Network } from '../nn/network.js';
+import { initialState, move, type OptimizerState } from '../optim/move.js';
+import type { OptimizerConfig } from '../optim/optimizer.js';
+import { learningRateAt, type Schedule } from '../optim/schedule.js';
+import type { LabeledBatch } from './batch.js';
+import { emit, type Stage } from './stage.js';
+import type { ValidationState } from './validate.js';
+
+/** Largest magnitudes seen in one step, per layer. */
+export interface Magnitudes {
+  readonly step: number;
+  readonly activations: readonly number[];
+  readonly gradientNorm: number;
+  readonly loss: number;
+}
+
+export interface Divergence {
+  readonly step: number;
+  readonly epoch: number;
+  readonly where: NonFiniteLocation;
+  /** One line: what went non-finite, where. */
+  readonly message: string;
+  /** The magnitudes of the last finite steps, oldest first. */
+  readonly history: readonly Magnitudes[];
+  readonly hints: readonly string[];
+}
+
+export interface TrainState {
+  readonly network: Network;
+  readonly optimizer: OptimizerState;
+  /** Steps applied so far. */
+  readonly step: number;
+  /** Epoch of the last batch, and batches of it done (the resume point is (epoch, batchInEpoch)). */
+  readonly epoch: number;
+  readonly batchInEpoch: number;
+  readonly epochsCompleted: number;
+  /** True when the last batch ended its epoch. */
+  readonly endOfEpoch: boolean;
+  readonly examplesSeen: number;
+  /** Mean loss of the last batch, its size and how many of it were classified right. */
+  readonly loss: number;
+  readonly batchSize: number;
+  readonly correct: number;
+  /** Learning rate used for the last step. */
+  readonly lr: number;
+  readonly recent: readonly Magnitudes[];
+  readonly warnings: readonly string[];
+  readonly divergence: Divergence | undefined;
+  readonly validation: ValidationState | undefined;
+}
+
+export interface TrainConfig {
+  readonly loss: LossName;
+  readonly optimizer: OptimizerConfig;
+  /** Learning-rate schedule (default constant) and the run's planned epochs (for cosine). */
+  readonly schedule?: Schedule;
+  readonly epochs?: number;
+  readonly batchesPerEpoch?: number;
+  /** Kernels to use (default: the backend in use). */
+  readonly backend?: Backend;
+}
+
+/** The state before the first step. */
+export const initialTrainState = (network: Network, optimizer: OptimizerConfig): TrainState => ({
+  network,
+  optimizer: initialState(optimizer, network),
+  step: 0,
+  epoch: 0,
+  batchInEpoch: 0,
+  epochsCompleted: 0,
+  endOfEpoch: false,
+  examplesSeen: 0,
+  loss: NaN,
+  batchSize: 0,
+  correct: 0,
+  lr: optimizer.lr,
+  recent: [],
+  warnings: [],
+  divergence: undefined,
+  validation: undefined,
+});
+
+const HISTORY = 5;
+const HUGE = 1e30;
+const TINY = 1e-30;
+
+/** One training step as a pure function of the state and a batch. */
+export const descend = (config: TrainConfig) => {
+  const step = move(config.optimizer);
+  return (s: TrainState, b: LabeledBatch): TrainState => {
+    if (s.divergence) return s;
+    const lr = learningRateAt(config.schedule ?? { kind: 'constant' }, config.optimizer.lr, b.epoch, config.batchesPerEpoch ? b.batchInEpoch / config.batchesPerEpoch : 0, config.epochs ?? 1);
+    const bp = backprop(config.loss, s.network, b, config.backend);
+    // One pass per tensor: the largest activation per layer, the gradient's squared norm (non-finite if any
+    // entry is), and tiny nonzero activations for the underflow warning.
+    const warnings = [...s.warnings];
+    const activations = bp.forward.outputs.map((out, l) => {
+      let max = 0;
+      let tiny = false;
+      for (const v of out.data) {
+        const a = Math.abs(v);
+        if (!(a <= max)) max = a; // NaN sticks
+        if (a !== 0 && a < TINY) tiny = true;
+      }
+      const warn = (what: string) => {
+        const w = `layer ${l}: ${what} (step ${s.step + 1}, epoch ${b.epoch}); values on their way to ${what.includes('1e30') ? 'overflow' : 'underflow'}`;
+        if (!warnings.some((x) => x.startsWith(`layer ${l}: ${what}`))) warnings.push(w);
+      };
+      if (max > HUGE && Number.isFinite(max)) warn('activations beyond 1e30');
+      if (tiny) warn('activations below 1e-30 in magnitude');
+      return max;
+    });
+    let sq = 0;
+    for (const g of bp.gradient.layers) {
+      for (const v of g.weight.data) sq += v * v;
+      for (const v of g.bias) sq += v * v;
+    }
+    const mags: Magnitudes = { step: s.step + 1, activations, gradientNorm: Math.sqrt(sq), loss: bp.loss };
+    const diverged = (where: NonFiniteLocation): TrainState => ({
+      ...s,
+      warnings,
+      divergence: {
+        step: s.step + 1,
+        epoch: b.epoch,
+        where,
+        message: `step ${s.step + 1} (epoch ${b.epoch}): ${describeLocation(where)}`,
+        history: s.recent,
+        hints: DIVERGENCE_HINTS,
+      },
+    });
+    if (!Number.isFinite(bp.loss) || !Number.isFinite(sq) || activations.some((a) => !Number.isFinite(a))) {
+      return diverged(locateNonFinite(s.network, bp) ?? { layer: undefined, tensor: 'loss', count: 1, index: 0, value: bp.loss });
+    }
+    const moved = step(s.network, bp.gradient, s.optimizer, lr);
+    const bad = locateNonFinite(moved.network);
+    if (bad) return diverged(bad);
+    const predicted = argmaxRows(bp.lossResult.output);
+    let correct = 0;
+    for (let i = 0; i < predicted.length; i++) if (predicted[i] === b.labels[i]) correct++;
+    return {
+      ...s,
+      network: moved.network,
+      optimizer: moved.state,
+      step: s.step + 1,
+      epoch: b.epoch,
+      batchInEpoch: b.batchInEpoch + 1,
+      epochsCompleted: b.lastInEpoch ? b.epoch + 1 : s.epochsCompleted,
+      endOfEpoch: b.lastInEpoch,
+      examplesSeen: s.examplesSeen + b.inputs.rows,
+      loss: bp.loss,
+      batchSize: b.inputs.rows,
+      correct,
+      lr,
+      recent: [...s.recent.slice(-(HISTORY - 1)), mags],
+      warnings,
+    };
+  };
+};
+
+/**
+ * The training step as a stage: emits the state after every batch, starting from `initial`. A diverged
+ * state is emitted once and ends the stream.
+ */
+export const trainStep = (config: TrainConfig, initial: TrainState): Stage<LabeledBatch, TrainState, { s: TrainState }> => {
+  const f = descend(config);
+  return {
+    init: () => ({ s: initial }),
+    step: (st, b) => {
+      st.s = f(st.s, b);
+      return { state: st, out: [st.s], done: st.s.divergence !== undefined };
+    },
+    flush: () => [],
+  };
+};
+
