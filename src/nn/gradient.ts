@@ -9,6 +9,7 @@
  */
 import type { Monoid } from 'fp-ts/lib/Monoid.js';
 import { allocLike, matrix, type Float, type Matrix } from '../tensor/matrix.js';
+import { sumSquares } from '../tensor/reduce.js';
 import type { Network } from './network.js';
 
 export interface ParamGrad<F extends Float = Float32Array> {
@@ -89,11 +90,5 @@ export const batchGradMonoid = <F extends Float>(net: Network<F>): Monoid<BatchG
 });
 
 /** The global L2 norm over every weight and bias gradient. */
-export const gradientNorm = (g: Gradient<Float>): number => {
-  let s = 0;
-  for (const l of g.layers) {
-    for (const v of l.weight.data) s += v * v;
-    for (const v of l.bias) s += v * v;
-  }
-  return Math.sqrt(s);
-};
+export const gradientNorm = (g: Gradient<Float>): number =>
+  Math.sqrt(g.layers.reduce((s, l) => s + sumSquares(l.weight.data) + sumSquares(l.bias), 0));

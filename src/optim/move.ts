@@ -16,6 +16,7 @@
  */
 import { allocLike, matrix, type Float } from '../tensor/matrix.js';
 import { gradientNorm, zeroGradient, type Gradient } from '../nn/gradient.js';
+import { adamUpdate, momentumUpdate, sgdUpdate } from './kernels.js';
 import type { Network } from '../nn/network.js';
 import type { OptimizerConfig } from './optimizer.js';
 
@@ -57,41 +58,22 @@ export const move =
     const first = state.first ?? (config.kind === 'sgd' ? undefined : zeroGradient(net));
     const second = state.second ?? (config.kind === 'adam' ? zeroGradient(net) : undefined);
 
-    /** Updates one parameter tensor; returns [w', first', second']. */
+    /** Updates one parameter tensor into new buffers; returns [w', first', second']. */
     const update = <T extends Float>(w: T, g: T, v: T | undefined, s: T | undefined, decay: number): [T, T | undefined, T | undefined] => {
       const n = w.length;
       const w2 = allocLike(w, n);
-      const v2 = v === undefined ? undefined : allocLike(w, n);
-      const s2 = s === undefined ? undefined : allocLike(w, n);
-      for (let i = 0; i < n; i++) {
-        const gi = clip * g[i]! + decay * w[i]!;
-        switch (config.kind) {
-          case 'sgd':
-            w2[i] = w[i]! - lr * gi;
-            break;
-          case 'momentum': {
-            const vi = mu * v![i]! + gi;
-            v2![i] = vi;
-            w2[i] = w[i]! - lr * vi;
-            break;
-          }
-          case 'nesterov': {
-            const vi = mu * v![i]! + gi;
-            v2![i] = vi;
-            w2[i] = w[i]! - lr * (gi + mu * vi);
-            break;
-          }
-          case 'adam': {
-            const mi = b1 * v![i]! + (1 - b1) * gi;
-            const si = b2 * s![i]! + (1 - b2) * gi * gi;
-            v2![i] = mi;
-            s2![i] = si;
-            w2[i] = w[i]! - (lr * (mi / c1)) / (Math.sqrt(si / c2) + eps);
-            break;
-          }
-        }
+      if (config.kind === 'sgd') {
+        sgdUpdate(w, g, clip, decay, lr, w2);
+        return [w2, undefined, undefined];
       }
-      return [w2, v2, s2];
+      const v2 = allocLike(w, n);
+      if (config.kind === 'adam') {
+        const s2 = allocLike(w, n);
+        adamUpdate(w, g, v!, s!, clip, decay, lr, b1, b2, c1, c2, eps, w2, v2, s2);
+        return [w2, v2, s2];
+      }
+      momentumUpdate(w, g, v!, clip, decay, lr, mu, config.kind === 'nesterov', w2, v2);
+      return [w2, v2, undefined];
     };
 
     const layers = net.layers.map((layer, l) => {

@@ -16,6 +16,8 @@
  */
 import type { Backend } from '../tensor/backend.js';
 import { argmaxRows } from '../tensor/matrix.js';
+import { allFinite, maxAbs, minAbsNonzero } from '../tensor/reduce.js';
+import { gradientNorm } from '../nn/gradient.js';
 import { describeLocation, DIVERGENCE_HINTS, locateNonFinite, type NonFiniteLocation } from '../diagnostics/nonfinite.js';
 import { backprop } from '../nn/grad.js';
 import type { LossName } from '../nn/loss.js';
@@ -116,26 +118,16 @@ export const descend = (config: TrainConfig) => {
     // entry is), and tiny nonzero activations for the underflow warning.
     const warnings = [...s.warnings];
     const activations = bp.forward.outputs.map((out, l) => {
-      let max = 0;
-      let tiny = false;
-      for (const v of out.data) {
-        const a = Math.abs(v);
-        if (!(a <= max)) max = a; // NaN sticks
-        if (a !== 0 && a < TINY) tiny = true;
-      }
-      const warn = (what: string) => {
-        const w = `layer ${l}: ${what} (step ${s.step + 1}, epoch ${b.epoch}); values on their way to ${what.includes('1e30') ? 'overflow' : 'underflow'}`;
+      const max = maxAbs(out.data);
+      const warn = (what: string, towards: string) => {
+        const w = `layer ${l}: ${what} (step ${s.step + 1}, epoch ${b.epoch}); values on their way to ${towards}`;
         if (!warnings.some((x) => x.startsWith(`layer ${l}: ${what}`))) warnings.push(w);
       };
-      if (max > HUGE && Number.isFinite(max)) warn('activations beyond 1e30');
-      if (tiny) warn('activations below 1e-30 in magnitude');
+      if (max > HUGE && Number.isFinite(max)) warn('activations beyond 1e30', 'overflow');
+      if (minAbsNonzero(out.data) < TINY) warn('activations below 1e-30 in magnitude', 'underflow');
       return max;
     });
-    let sq = 0;
-    for (const g of bp.gradient.layers) {
-      for (const v of g.weight.data) sq += v * v;
-      for (const v of g.bias) sq += v * v;
-    }
+    const sq = gradientNorm(bp.gradient) ** 2;
     const mags: Magnitudes = { step: s.step + 1, activations, gradientNorm: Math.sqrt(sq), loss: bp.loss };
     const diverged = (where: NonFiniteLocation): TrainState => ({
       ...s,
@@ -153,8 +145,9 @@ export const descend = (config: TrainConfig) => {
       return diverged(locateNonFinite(s.network, bp) ?? { layer: undefined, tensor: 'loss', count: 1, index: 0, value: bp.loss });
     }
     const moved = step(s.network, bp.gradient, s.optimizer, lr);
-    const bad = locateNonFinite(moved.network);
-    if (bad) return diverged(bad);
+    if (!moved.network.layers.every((l) => allFinite(l.weight.data) && allFinite(l.bias))) {
+      return diverged(locateNonFinite(moved.network)!);
+    }
     const predicted = argmaxRows(bp.lossResult.output);
     let correct = 0;
     for (let i = 0; i < predicted.length; i++) if (predicted[i] === b.labels[i]) correct++;

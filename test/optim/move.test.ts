@@ -96,7 +96,7 @@ describe('move', () => {
   });
 
   it('rejects non-finite and out-of-range hyperparameters with the option named', () => {
-    const bad: [Partial<OptimizerConfig> & { kind?: string }, string][] = [
+    const bad: [Record<string, unknown>, string][] = [
       [{ lr: NaN }, '--lr'],
       [{ lr: -1 }, '--lr'],
       [{ lr: Infinity }, '--lr'],
@@ -108,7 +108,7 @@ describe('move', () => {
       [{ kind: 'rmsprop' }, '--optimizer'],
     ];
     for (const [c, where] of bad) {
-      const r = optimizer(c);
+      const r = optimizer(c as Partial<OptimizerConfig>);
       expect(E.isLeft(r) && r.left.where).toBe(where);
     }
   });

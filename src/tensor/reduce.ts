@@ -1,0 +1,42 @@
+/**
+ * Reductions over whole buffers, written as plain indexed loops (the JIT turns them into tight machine
+ * code; `for...of` over typed arrays is several times slower). NaN propagates: a non-finite entry makes
+ * `sumSquares` and `maxAbs` non-finite, which is how one pass doubles as a finiteness check.
+ */
+import type { Float } from './matrix.js';
+
+export const sumSquares = (x: Float): number => {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    s += v * v;
+  }
+  return s;
+};
+
+/** Largest |x| (NaN if any entry is NaN). */
+export const maxAbs = (x: Float): number => {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) {
+    const a = Math.abs(x[i]!);
+    if (!(a <= m)) m = a;
+  }
+  return m;
+};
+
+/** Smallest nonzero |x| (Infinity when all are zero). */
+export const minAbsNonzero = (x: Float): number => {
+  let m = Infinity;
+  for (let i = 0; i < x.length; i++) {
+    const a = Math.abs(x[i]!);
+    if (a !== 0 && a < m) m = a;
+  }
+  return m;
+};
+
+/** True when every entry is finite (one multiply-add per entry: inf - inf and NaN stay NaN). */
+export const allFinite = (x: Float): boolean => {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]! * 0;
+  return s === 0;
+};
