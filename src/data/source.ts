@@ -121,7 +121,7 @@ const streamProblem = (where: string, e: unknown): GradpipeError => {
  */
 export async function* contents(source: ByteSource): AsyncGenerator<Uint8Array, void, undefined> {
   const raw = source.open();
-  const stream = source.gzip ? pipeline(raw, createGunzip({ chunkSize: 64 * 1024 }), () => undefined) : raw;
+  const stream = source.gzip ? pipeline(raw, createGunzip({ chunkSize: 256 * 1024 }), () => undefined) : raw;
   try {
     for await (const chunk of stream as AsyncIterable<Uint8Array>) yield chunk;
   } catch (e) {
