@@ -1,0 +1,93 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { grad } from '../../src/nn/grad.js';
+import { batchGradMonoid } from '../../src/nn/gradient.js';
+import { initNetwork } from '../../src/nn/init.js';
+import { cloneNetwork, networksEqual, type Network } from '../../src/nn/network.js';
+import { initialState, move } from '../../src/optim/move.js';
+import { optimizer, OPTIMIZERS } from '../../src/optim/optimizer.js';
+import { toBatch, type LabeledBatch } from '../../src/stages/batch.js';
+import { readDataset } from '../../src/stages/read.js';
+import { runStage } from '../../src/stages/stage.js';
+import { descend, initialTrainState, trainStep } from '../../src/stages/trainStep.js';
+import { randomDataset } from '../arb/dataset.js';
+import { unwrap } from '../arb/network.js';
+import type { Dataset } from '../../src/data/dataset.js';
+
+const labeled = (ds: Dataset, order: number[], epoch = 0, batchInEpoch = 0): LabeledBatch => ({
+  ...toBatch(order.map((i) => [...readDataset(ds)][i]!), ds.classes),
+  epoch,
+  batchInEpoch,
+  lastInEpoch: false,
+});
+
+const arbSetup = fc.record({ seed: fc.nat(), count: fc.integer({ min: 2, max: 24 }), hidden: fc.integer({ min: 1, max: 8 }), kind: fc.constantFrom(...OPTIMIZERS) }).map(({ seed, count, hidden, kind }) => {
+  const ds = randomDataset(seed, count, 3, 3, 3);
+  const net = unwrap(initNetwork({ sizes: [9, hidden, 3], hidden: 'tanh', output: 'softmax' }, { kind: 'glorot' }, seed));
+  return { ds, net, seed, kind, order: Array.from({ length: count }, (_, i) => i) };
+});
+
+const params = (n: Network) => n.layers.flatMap((l) => [...l.weight.data, ...l.bias]);
+
+describe('trainStep', () => {
+  test.prop([arbSetup, fc.nat()], { numRuns: 100 })(
+    "the gradient of a concatenated batch equals the size-weighted mean of the parts' gradients",
+    ({ ds, net, order }, cutAt) => {
+      const cut = 1 + (cutAt % (order.length - 1));
+      const opt = unwrap(optimizer({ kind: 'sgd', lr: 0.5 }));
+      const whole = descend({ loss: 'cross-entropy', optimizer: opt })(initialTrainState(net, opt), labeled(ds, order));
+      const g = batchGradMonoid(net).concat(grad('cross-entropy')(net, labeled(ds, order.slice(0, cut))), grad('cross-entropy')(net, labeled(ds, order.slice(cut))));
+      const stepped = move(opt)(net, g.gradient, initialState(opt, net));
+      const a = params(whole.network);
+      params(stepped.network).forEach((v, i) => expect(a[i]).toBeCloseTo(v, 5));
+      expect(whole.loss).toBeCloseTo(g.loss, 5);
+    },
+  );
+
+  test.prop([arbSetup], { numRuns: 100 })('a zero learning rate leaves the network unchanged', ({ ds, net, order, kind }) => {
+    const opt = unwrap(optimizer({ kind, lr: 0 }));
+    const s = descend({ loss: 'cross-entropy', optimizer: opt })(initialTrainState(net, opt), labeled(ds, order));
+    expect(networksEqual(s.network, net)).toBe(true);
+    expect(s.step).toBe(1);
+  });
+
+  test.prop([arbSetup, fc.nat()], { numRuns: 100 })(
+    'the step is invariant to the order of examples within a batch (up to float tolerance)',
+    ({ ds, net, order, kind }, seed) => {
+      const shuffled = [...order].sort((a, b) => ((a * 7919 + seed) % 101) - ((b * 7919 + seed) % 101));
+      const opt = unwrap(optimizer({ kind, lr: 0.1 }));
+      const f = descend({ loss: 'cross-entropy', optimizer: opt });
+      const a = params(f(initialTrainState(net, opt), labeled(ds, order)).network);
+      params(f(initialTrainState(net, opt), labeled(ds, shuffled)).network).forEach((v, i) => expect(a[i]).toBeCloseTo(v, 5));
+    },
+  );
+
+  it('every emitted state is independent of later ones (keeping a state is safe)', () => {
+    const ds = randomDataset(9, 40, 3, 3, 3);
+    const net = unwrap(initNetwork({ sizes: [9, 6, 3], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 2));
+    const opt = unwrap(optimizer({ kind: 'adam', lr: 0.05 }));
+    const batches = [0, 1, 2, 3, 4].map((k) => labeled(ds, [0, 1, 2, 3, 4, 5, 6, 7].map((i) => i + 8 * k), 0, k));
+    const states = runStage(trainStep({ loss: 'cross-entropy', optimizer: opt }, initialTrainState(net, opt)), batches);
+    const snapshots = states.map((s) => cloneNetwork(s.network));
+    // run more steps from the same states: nothing emitted before may change
+    runStage(trainStep({ loss: 'cross-entropy', optimizer: opt }, states[2]!), batches);
+    states.forEach((s, i) => expect(networksEqual(s.network, snapshots[i]!)).toBe(true));
+    expect(new Set(states.map((s) => s.network.layers[0]!.weight.data.buffer)).size).toBe(states.length);
+    expect(states.map((s) => s.step)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('a diverging step is not applied and names the step, layer and tensor', () => {
+    const ds = randomDataset(4, 16, 3, 3, 3);
+    const net = unwrap(initNetwork({ sizes: [9, 8, 3], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 5));
+    const opt = unwrap(optimizer({ kind: 'sgd', lr: 1e30 }));
+    const batches = [0, 1, 2, 3].map((k) => labeled(ds, [0, 1, 2, 3].map((i) => i + 4 * k), 0, k));
+    const states = runStage(trainStep({ loss: 'cross-entropy', optimizer: opt }, initialTrainState(net, opt)), batches);
+    const last = states.at(-1)!;
+    expect(last.divergence).toBeDefined();
+    expect(last.divergence!.message).toMatch(/^step \d+ \(epoch 0\): .*non-finite.* in the (weights|bias|activations|logits|loss|weight gradient|bias gradient)/);
+    expect(last.divergence!.hints.join(' ')).toMatch(/learning rate/);
+    // the stream ended at the diverged state, and its network is the last finite one
+    expect(states.length).toBeLessThanOrEqual(batches.length);
+    for (const l of last.network.layers) for (const v of l.weight.data) expect(Number.isFinite(v)).toBe(true);
+  });
+});
