@@ -80,7 +80,7 @@ const fetchTo = async (url: string, tmp: string, name: string, opts: DownloadOpt
     let done = 0;
     opts.onProgress?.({ file: name, url, done, total });
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      await fh.write(chunk);
+      for (let at = 0; at < chunk.length; ) at += (await fh.write(chunk, at, chunk.length - at)).bytesWritten;
       done += chunk.length;
       opts.onProgress?.({ file: name, url, done, total });
     }

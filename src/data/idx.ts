@@ -15,22 +15,15 @@ import { gzipSync } from 'node:zlib';
 import { constants as bufferConstants } from 'node:buffer';
 import * as E from 'fp-ts/lib/Either.js';
 import { dataError, GradpipeException, type GradpipeError } from '../errors.js';
-import { bytesSource, contents, fileSource, plausibleSize, type ByteSource } from './source.js';
+import { bytesSource, contents, fileSource, type ByteSource } from './source.js';
+import { checkMagic, checkPlausible, DAMAGED, describeHeader, IDX_UINT8, MAX_IDX_DIMS, parseIdxHeader, type IdxHeader } from './idxHeader.js';
+
+export { IDX_UINT8, MAX_IDX_DIMS, parseIdxHeader, type IdxHeader } from './idxHeader.js';
 
 /** An unsigned-byte array of 1 to 3 dims, row-major. */
 export interface Idx {
   readonly dims: readonly number[];
   readonly data: Uint8Array;
-}
-
-export interface IdxHeader {
-  /** The dtype byte; only 0x08 (uint8) is supported. */
-  readonly dtype: number;
-  readonly dims: readonly number[];
-  /** 4 + 4 * dims.length. */
-  readonly headerBytes: number;
-  /** The product of the dims (one byte per element). */
-  readonly bodyBytes: number;
 }
 
 /** An IDX file opened for streaming: its checked header, and its body in chunks. */
@@ -45,79 +38,6 @@ export interface IdxStream {
   /** Closes the file; needed only when the body is not iterated to its end. */
   readonly close: () => Promise<void>;
 }
-
-export const IDX_UINT8 = 0x08;
-export const MAX_IDX_DIMS = 3;
-
-const DTYPE_NAMES: Readonly<Record<number, string>> = {
-  0x08: 'uint8',
-  0x09: 'int8',
-  0x0b: 'int16',
-  0x0c: 'int32',
-  0x0d: 'float32',
-  0x0e: 'float64',
-};
-
-const hex = (n: number, width: number): string => `0x${n.toString(16).padStart(width, '0')}`;
-const DAMAGED = 'the file is damaged or not an IDX file: download it again (gradpipe download) or regenerate it';
-
-/** Checks the 4-byte magic (two zero bytes, dtype, dim count); the dim count when it is usable. */
-const checkMagic = (bytes: Uint8Array, where: string): E.Either<GradpipeError, number> => {
-  const [z0, z1, dtype, ndims] = [bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!];
-  const magic = hex(((z0 << 24) | (z1 << 16) | (dtype << 8) | ndims) >>> 0, 8);
-  if (z0 !== 0 || z1 !== 0) return E.left(dataError(where, `not an IDX file (magic ${magic} does not start with two zero bytes)`, DAMAGED));
-  if (dtype !== IDX_UINT8) {
-    const name = DTYPE_NAMES[dtype];
-    return E.left(
-      name === undefined
-        ? dataError(where, `unknown IDX dtype ${hex(dtype, 2)} (magic ${magic})`, DAMAGED)
-        : dataError(where, `unsupported dtype ${hex(dtype, 2)} (${name}, magic ${magic}); only uint8 (0x08) IDX files are supported`, 'convert the data to unsigned bytes'),
-    );
-  }
-  if (ndims < 1 || ndims > MAX_IDX_DIMS) {
-    return E.left(dataError(where, `IDX file with ${ndims} dims (magic ${magic}); only 1 to ${MAX_IDX_DIMS} dims are supported`, DAMAGED));
-  }
-  return E.right(ndims);
-};
-
-/**
- * Parses the IDX header at the start of `bytes` (which may run on into the body); a `DataError` naming
- * `where` when the magic, dtype or dim count is wrong or the bytes end inside the header.
- */
-export const parseIdxHeader = (bytes: Uint8Array, where: string): E.Either<GradpipeError, IdxHeader> => {
-  if (bytes.length < 4) return E.left(dataError(where, `ends after ${bytes.length} bytes, inside the 4-byte IDX magic`, DAMAGED));
-  return E.flatMap(checkMagic(bytes, where), (ndims) => {
-    const headerBytes = 4 + 4 * ndims;
-    if (bytes.length < headerBytes) return E.left(dataError(where, `ends after ${bytes.length} bytes, inside the ${headerBytes}-byte IDX header`, DAMAGED));
-    const view = new DataView(bytes.buffer, bytes.byteOffset, headerBytes);
-    const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
-    return E.right({ dtype: IDX_UINT8, dims, headerBytes, bodyBytes: dims.reduce((a, b) => a * b, 1) });
-  });
-};
-
-const describe = (h: IdxHeader): string => `${h.dims.join('x')} = ${h.bodyBytes} bytes of data`;
-
-/** Whether the header fits what `source` can hold; checked before anything is allocated for the body. */
-const checkPlausible = (h: IdxHeader, source: ByteSource): E.Either<GradpipeError, IdxHeader> => {
-  const total = h.headerBytes + h.bodyBytes;
-  const where = source.where;
-  if (!source.gzip) {
-    if (total > source.size) {
-      return E.left(dataError(where, `header claims ${describe(h)}, but only ${source.size - h.headerBytes} follow the header: the file is truncated`, DAMAGED));
-    }
-    if (total < source.size) {
-      return E.left(dataError(where, `${source.size - total} extra bytes after the ${describe(h)} the header claims`, DAMAGED));
-    }
-    return E.right(h);
-  }
-  if (total > plausibleSize(source)) {
-    return E.left(dataError(where, `header claims ${describe(h)}, more than a ${source.size}-byte gzip file can hold (${plausibleSize(source)})`, DAMAGED));
-  }
-  if (total % 2 ** 32 !== source.isize) {
-    return E.left(dataError(where, `header claims ${describe(h)} (${total} with the header), but the gzip trailer records ${source.isize} bytes: the file is truncated or corrupt`, DAMAGED));
-  }
-  return E.right(h);
-};
 
 /** Pulls decompressed bytes until the whole header is in hand; the rest of the last chunk is body. */
 const readHeader = async (it: AsyncIterator<Uint8Array>, where: string): Promise<E.Either<GradpipeError, { header: IdxHeader; rest: Uint8Array }>> => {
@@ -142,7 +62,7 @@ const readHeader = async (it: AsyncIterator<Uint8Array>, where: string): Promise
 async function* exactBody(it: AsyncIterator<Uint8Array>, first: Uint8Array, header: IdxHeader, where: string): AsyncGenerator<Uint8Array, void, undefined> {
   let remaining = header.bodyBytes;
   const extra = (): GradpipeException =>
-    new GradpipeException(dataError(where, `more data than the ${describe(header)} the header claims`, DAMAGED));
+    new GradpipeException(dataError(where, `more data than the ${describeHeader(header)} the header claims`, DAMAGED));
   try {
     for (let chunk = first; ; ) {
       if (chunk.length > remaining) throw extra();
@@ -157,7 +77,7 @@ async function* exactBody(it: AsyncIterator<Uint8Array>, first: Uint8Array, head
     await it.return?.();
   }
   if (remaining > 0) {
-    throw new GradpipeException(dataError(where, `data ends ${remaining} bytes short of the ${describe(header)} the header claims: the file is truncated`, DAMAGED));
+    throw new GradpipeException(dataError(where, `data ends ${remaining} bytes short of the ${describeHeader(header)} the header claims: the file is truncated`, DAMAGED));
   }
 }
 
@@ -200,14 +120,14 @@ export const readBody = async (stream: IdxStream): Promise<E.Either<GradpipeErro
   const { header, body, close, where } = stream;
   if (header.bodyBytes > bufferConstants.MAX_LENGTH) {
     await close();
-    return E.left(dataError(where, `${describe(header)} is too large to load at once`, 'stream it with streamExamples instead'));
+    return E.left(dataError(where, `${describeHeader(header)} is too large to load at once`, 'stream it with streamExamples instead'));
   }
   let data: Uint8Array;
   try {
     data = new Uint8Array(header.bodyBytes);
   } catch {
     await close();
-    return E.left(dataError(where, `not enough memory for ${describe(header)}`, 'stream it with streamExamples instead, or free memory'));
+    return E.left(dataError(where, `not enough memory for ${describeHeader(header)}`, 'stream it with streamExamples instead, or free memory'));
   }
   let offset = 0;
   try {
