@@ -1,0 +1,301 @@
+/**
+ * `gradpipe train`: parse and check every option, find and load the data, choose the backend, run the
+ * MNIST pipeline with progress, and write the output folder.
+ *
+ * 1. Options are checked before any data is read (options.ts); with --resume the checkpoint's options are
+ *    used, and command-line options that contradict them are refused.
+ * 2. The data is found (--data, GRADPIPE_DATA, data/mnist, ../shared/datasets/mnist) and loaded.
+ * 3. Training runs with a checkpoint in the output folder at every epoch end; metrics.jsonl grows as it goes.
+ * 4. SIGINT/SIGTERM stop after the current step: the checkpoint is written, the way to resume printed,
+ *    exit 130. A second signal quits at once.
+ * 5. Divergence: exit 3 with the report on stderr; the last finite checkpoint and the metrics are on disk.
+ * 6. Otherwise the model, summary, curves and confusion matrix are written and the final line (or, with
+ *    --json, the summary) printed.
+ */
+import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { gradpipeError, optionError, type GradpipeError } from '../errors.js';
+import { CHECKPOINT_FILE, loadCheckpoint, type Checkpoint } from '../io/checkpoint.js';
+import { toJson } from '../io/json.js';
+import { batchesPerEpoch } from '../stages/epochs.js';
+import { fromCheckpoint } from '../stages/checkpoint.js';
+import type { EpochEvent, StepEvent } from '../stages/report.js';
+import type { Divergence, TrainState } from '../stages/trainStep.js';
+import type { Resolved } from '../tensor/select.js';
+import { resumeOptions, trainMnist, type RunResult, type TrainOptions } from '../../pipelines/mnist.js';
+import { str, type CommandSpec } from './args.js';
+import { EXIT, fail, loadData, printHelp, secondsSince, withBackend, type LoadedData } from './common.js';
+import { resolvePath, type CliIo, type Signal } from './io.js';
+import { optionsRecord, parseTrainArgs, resumedOptions, trainTable, type TrainArgs } from './options.js';
+import { epochHistory, FILES, metricsWriter, writeRunOutputs, type MetricsWriter } from './outputs.js';
+import { createProgress, formatDuration, type ProgressMode } from './progress.js';
+import { packageInfo } from './version.js';
+
+export const TRAIN_SPEC: CommandSpec = {
+  name: 'train',
+  usage: 'gradpipe train [options]',
+  summary: 'Train a network on MNIST and write model.safetensors, metrics.jsonl, summary.json, curves.svg, confusion.svg and a checkpoint into the output folder.',
+  options: trainTable({
+    out: { type: 'string', value: 'DIR', help: 'output folder (default runs/<timestamp>; with --resume, the resumed folder)' },
+    resume: { type: 'string', value: 'DIR', help: "continue the run whose checkpoint is in DIR, with its options (--epochs may extend it)" },
+  }),
+  notes: [
+    'Examples:',
+    '  gradpipe train                                    the default 784-1000-10 network',
+    '  gradpipe train --layers 784-300-100-10 --optimizer adam --epochs 5',
+    '  gradpipe train --resume runs/20261127-101500 --epochs 12',
+    'Exit codes: 0 done, 1 bad option or data, 2 internal error, 3 training diverged, 130 interrupted.',
+  ],
+};
+
+/**
+ * Steps between progress-bar updates, and between step records in metrics.jsonl: about ten records an
+ * epoch, at most one per 100 steps, always a multiple of the update interval.
+ */
+export const reportingIntervals = (batchesPerEpoch: number): { readonly stepEvery: number; readonly metricsEvery: number } => {
+  const stepEvery = batchesPerEpoch >= 100 ? 10 : 1;
+  const metricsEvery = Math.min(100, Math.max(stepEvery, Math.round(batchesPerEpoch / 10 / stepEvery) * stepEvery));
+  return { stepEvery, metricsEvery };
+};
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** `runs/20261127-101500` (local time), with `-2`, `-3`, ... when that folder exists already. */
+const defaultOutDir = (io: CliIo): string => {
+  const d = new Date();
+  const stamp = `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
+  const base = resolvePath(io, join('runs', stamp));
+  let dir = base;
+  for (let i = 2; existsSync(dir); i++) dir = `${base}-${i}`;
+  return dir;
+};
+
+const shown = (io: CliIo, p: string): string => {
+  const r = relative(io.cwd, p);
+  return r === '' ? '.' : r.startsWith('..') ? p : r;
+};
+
+interface Plan {
+  readonly options: TrainOptions;
+  readonly out: string;
+  readonly resume: { readonly dir: string; readonly checkpoint: Checkpoint } | undefined;
+}
+
+/** The options and folders of this run (the resumed checkpoint's options, when resuming). */
+const plan = async (io: CliIo, args: TrainArgs): Promise<E.Either<GradpipeError, Plan>> => {
+  const resumeArg = str(args.values, 'resume');
+  const outArg = str(args.values, 'out');
+  if (resumeArg === undefined) {
+    const out = outArg === undefined ? defaultOutDir(io) : resolvePath(io, outArg);
+    for (const f of [CHECKPOINT_FILE, FILES.model]) {
+      if (existsSync(join(out, f))) {
+        return E.left(optionError('--out', `${shown(io, out)} already holds a run (${f})`, `choose another folder, or continue that run with --resume ${shown(io, out)}`));
+      }
+    }
+    return E.right({ options: args.options, out, resume: undefined });
+  }
+  const dir = resolvePath(io, resumeArg);
+  if (!existsSync(dir)) return E.left(optionError('--resume', `${resumeArg} does not exist`, 'give the output folder of an earlier gradpipe train run'));
+  const checkpoint = await loadCheckpoint(dir);
+  if (E.isLeft(checkpoint)) return checkpoint;
+  const file = join(dir, CHECKPOINT_FILE);
+  const stored = resumeOptions(checkpoint.right, file);
+  if (E.isLeft(stored)) return stored;
+  const state = fromCheckpoint(checkpoint.right, file);
+  if (E.isLeft(state)) return state;
+  const options = resumedOptions(stored.right, args, shown(io, dir), state.right.state.epochsCompleted);
+  if (E.isLeft(options)) return options;
+  const out = outArg === undefined ? dir : resolvePath(io, outArg);
+  return E.right({ options: options.right, out, resume: { dir, checkpoint: checkpoint.right } });
+};
+
+const sci = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x));
+
+/** The divergence report: what went non-finite where, the magnitudes before it, what to try. */
+export const divergenceReport = (d: Divergence, checkpointFile: string | undefined, metricsFile: string): string => {
+  const lines = [`gradpipe: training diverged at ${d.message}`];
+  if (d.history.length > 0) {
+    lines.push('  largest magnitudes in the steps before (loss, gradient norm, activations per layer):');
+    for (const m of d.history) lines.push(`    step ${m.step}: loss ${sci(m.loss)}, gradient norm ${sci(m.gradientNorm)}, activations ${m.activations.map(sci).join(' / ')}`);
+  }
+  lines.push('  what to try:', ...d.hints.map((h) => `    - ${h}`));
+  lines.push(checkpointFile === undefined ? '  no finite checkpoint was written before it' : `  the last finite checkpoint is ${checkpointFile}; metrics so far are in ${metricsFile}`);
+  return `${lines.join('\n')}\n`;
+};
+
+const stepRecord = (e: StepEvent, t0: number): Record<string, unknown> => ({ ...e, time: secondsSince(t0) });
+const epochRecord = (e: EpochEvent, t0: number): Record<string, unknown> => ({ ...e, time: secondsSince(t0) });
+
+/** `gradpipe train`. */
+export const runTrain = async (argv: readonly string[], io: CliIo): Promise<number> => {
+  const t0 = performance.now();
+  const args = parseTrainArgs(argv, TRAIN_SPEC);
+  if (E.isLeft(args)) return fail(io, args.left);
+  if (args.right.help) return printHelp(io, TRAIN_SPEC);
+  const a = args.right;
+  const planned = await plan(io, a);
+  if (E.isLeft(planned)) return fail(io, planned.left);
+  const { options, out, resume } = planned.right;
+  const data = await loadData(io, a.data, options.layers[0]!, options.layers[options.layers.length - 1]!);
+  if (E.isLeft(data)) return fail(io, data.left);
+  const trainCount = Math.min(data.right.train.count, options.trainLimit ?? Infinity);
+  if (options.validation >= trainCount) {
+    return fail(io, optionError('--validation', `${options.validation} examples would leave none of the ${trainCount} training examples for training`, `give --validation below ${trainCount}`));
+  }
+  try {
+    mkdirSync(out, { recursive: true });
+    // a run resumed into a new folder keeps its history
+    if (resume && resume.dir !== out && existsSync(join(resume.dir, FILES.metrics)) && !existsSync(join(out, FILES.metrics))) {
+      copyFileSync(join(resume.dir, FILES.metrics), join(out, FILES.metrics));
+    }
+  } catch (e) {
+    return fail(io, gradpipeError('IOError', out, `cannot create the output folder (${(e as Error).message})`, 'choose a writable folder with --out'));
+  }
+  const ran = await withBackend(a.backend, a.threads, (backend) => train(io, a, { options, out, resume }, data.right, backend, t0));
+  return E.isLeft(ran) ? fail(io, ran.left) : ran.right;
+};
+
+const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend: Resolved, t0: number): Promise<number> => {
+  const { options, out, resume } = p;
+  const display = a.json ? io.stderr : io.stdout;
+  const mode: ProgressMode = a.quiet || (a.json && !io.stderr.isTTY) ? 'silent' : display.isTTY ? 'tty' : 'lines';
+  const trainExamples = Math.min(data.train.count, options.trainLimit ?? Infinity) - options.validation;
+  const resumedFrom = resume ? fromCheckpoint(resume.checkpoint, resume.dir) : undefined;
+  const before: TrainState | undefined = resumedFrom && E.isRight(resumedFrom) ? resumedFrom.right.state : undefined;
+  const perEpoch = batchesPerEpoch(trainExamples, options.batchSize);
+  const { stepEvery, metricsEvery } = reportingIntervals(perEpoch);
+  const progress = createProgress(display, mode, {
+    epochs: options.epochs,
+    batchesPerEpoch: perEpoch,
+    examplesPerEpoch: trainExamples,
+    examplesBefore: before?.examplesSeen ?? 0,
+  });
+  const metrics: MetricsWriter = metricsWriter(out);
+  progress.note(
+    `${resume ? `resuming ${shown(io, resume.dir)} at epoch ${(before?.epochsCompleted ?? 0) + 1}, step ${before?.step ?? 0}` : 'training'} ${options.layers.join('-')} on ${trainExamples} examples from ${shown(io, data.dir.dir)}; ${backend.why}; output in ${shown(io, out)}`,
+  );
+
+  let stopRequested: Signal | undefined;
+  const unsubscribe = io.onSignal((signal) => {
+    if (stopRequested !== undefined) {
+      io.stderr.write(`\ngradpipe: ${signal} again: quitting without a new checkpoint\n`);
+      process.exit(EXIT.interrupted);
+    }
+    stopRequested = signal;
+    progress.note(`${signal}: stopping after the current step and writing a checkpoint (${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once)`);
+  });
+  let checkpointError: GradpipeError | undefined;
+  let result: E.Either<GradpipeError, RunResult>;
+  try {
+    result = await trainMnist(
+      { train: data.train, test: data.test },
+      options,
+      {
+        stepEvery,
+        onStep: (e) => {
+          progress.step(e);
+          if (e.step % metricsEvery === 0) metrics.write(stepRecord(e, t0));
+        },
+        onEpoch: (e) => {
+          progress.epoch(e);
+          metrics.write(epochRecord(e, t0));
+        },
+        checkpointDir: out,
+        shouldStop: () => (stopRequested === undefined ? undefined : `interrupted by ${stopRequested}`),
+        onCheckpointError: (e) => {
+          if (checkpointError === undefined) progress.note(`gradpipe: warning: ${e.where}: ${e.message}; ${e.hint}`);
+          checkpointError = e;
+        },
+      },
+      resume?.checkpoint,
+    );
+  } finally {
+    unsubscribe();
+    progress.end();
+  }
+  if (E.isLeft(result)) {
+    await metrics.flush();
+    return fail(io, result.left);
+  }
+  const r = result.right;
+  const s = r.state;
+  for (const w of s.warnings) io.stderr.write(`gradpipe: warning: ${w}\n`);
+  metrics.write({
+    kind: 'end',
+    step: s.step,
+    epochs: s.epochsCompleted,
+    stoppedBecause: r.stoppedBecause,
+    diverged: r.diverged,
+    testLoss: r.test.loss,
+    testAccuracy: r.test.accuracy,
+    time: secondsSince(t0),
+  });
+  if (s.divergence) metrics.write({ kind: 'divergence', step: s.divergence.step, epoch: s.divergence.epoch, message: s.divergence.message, where: s.divergence.where, history: s.divergence.history });
+  const flushed = await metrics.flush();
+  if (E.isLeft(flushed)) return fail(io, flushed.left);
+
+  const info = packageInfo();
+  const summary = {
+    testAccuracy: r.test.accuracy,
+    testLoss: r.test.loss,
+    testCount: r.test.count,
+    epochs: s.epochsCompleted,
+    steps: s.step,
+    examplesSeen: s.examplesSeen,
+    samplesPerSecond: r.samplesPerSecond,
+    wallSeconds: secondsSince(t0),
+    trainSeconds: r.trainSeconds,
+    stoppedBecause: r.stoppedBecause,
+    diverged: r.diverged,
+    interrupted: stopRequested !== undefined,
+    backend: r.backend,
+    backendDescription: backend.backend.description,
+    backendChoice: backend.why,
+    threads: backend.backend.threads,
+    seed: options.seed,
+    data: data.dir.dir,
+    resumedFrom: resume?.dir ?? null,
+    ...(s.validation
+      ? { validation: { loss: s.validation.loss, accuracy: s.validation.accuracy, bestEpoch: s.validation.best.epoch + 1, bestAccuracy: s.validation.best.accuracy } }
+      : {}),
+    options: optionsRecord(options),
+    config: options,
+    confusion: r.test.confusion,
+    gradpipe: info.version,
+    node: process.version,
+    files: { ...FILES, checkpoint: CHECKPOINT_FILE },
+  };
+  const written = await writeRunOutputs(out, {
+    // a diverged run's network is its last finite one; it is in the checkpoint, not offered as the model
+    network: r.diverged ? undefined : r.network,
+    loss: options.loss,
+    modelMeta: { seed: String(options.seed), layers: options.layers.join('-'), testLimit: String(options.testLimit ?? ''), gradpipe: info.version },
+    summary,
+    history: await epochHistory(out),
+    confusion: r.test.confusion,
+    title: `${options.layers.join('-')} ${options.activation}/${options.output}, ${options.optimizer.kind} lr ${options.optimizer.lr}, batch ${options.batchSize}`,
+  });
+  if (E.isLeft(written)) return fail(io, written.left);
+
+  if (s.divergence) {
+    const ckpt = existsSync(join(out, CHECKPOINT_FILE)) ? shown(io, join(out, CHECKPOINT_FILE)) : undefined;
+    io.stderr.write(divergenceReport(s.divergence, ckpt, shown(io, join(out, FILES.metrics))));
+    if (a.json) io.stdout.write(`${toJson(summary, 2)}\n`);
+    return EXIT.diverged;
+  }
+  if (a.json) io.stdout.write(`${toJson(summary, 2)}\n`);
+  else {
+    io.stdout.write(
+      `test accuracy ${(100 * r.test.accuracy).toFixed(2)}% (loss ${r.test.loss.toFixed(4)}) after ${s.epochsCompleted} epoch${s.epochsCompleted === 1 ? '' : 's'}, ${s.step} steps; ` +
+        `${r.stoppedBecause}; training ${formatDuration(r.trainSeconds)} (${Math.round(r.samplesPerSecond).toLocaleString('en-US')} samples/s, ${r.backend} x${backend.backend.threads}), wall ${summary.wallSeconds.toFixed(1)} s; saved to ${shown(io, out)}\n`,
+    );
+  }
+  if (checkpointError !== undefined) return fail(io, checkpointError);
+  if (stopRequested !== undefined) {
+    const resumeCmd = `gradpipe train --resume ${shown(io, out)}`;
+    io.stderr.write(`gradpipe: stopped by ${stopRequested} at step ${s.step}; checkpoint written to ${shown(io, join(out, CHECKPOINT_FILE))}; continue with: ${resumeCmd}\n`);
+    return EXIT.interrupted;
+  }
+  return EXIT.ok;
+};
