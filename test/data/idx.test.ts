@@ -17,7 +17,7 @@ const header = (dtype: number, dims: number[]): Uint8Array => {
   return b;
 };
 const concat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.flatMap((p) => [...p]));
-/** Deterministic incompressible bytes (an LCG, not Math.random). */
+/** Deterministic incompressible bytes from a fixed-seed LCG. */
 const noise = (n: number): Uint8Array => {
   const out = new Uint8Array(n);
   for (let i = 0, x = 12345; i < n; i++) {
