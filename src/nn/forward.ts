@@ -4,6 +4,7 @@
  */
 import type { Backend } from '../tensor/backend.js';
 import { allocLike, matrix, type Float, type Matrix } from '../tensor/matrix.js';
+import { freshWorkspace, type Workspace } from '../tensor/workspace.js';
 import { softmaxRows } from './activation.js';
 import type { Network } from './network.js';
 import { opsFor } from './ops.js';
@@ -18,7 +19,7 @@ export interface Forward<F extends Float> {
 }
 
 /** Runs the network on a batch of inputs (rows = examples, cols = the network's input size). */
-export const forward = <F extends Float>(net: Network<F>, input: Matrix<F>, backend?: Backend): Forward<F> => {
+export const forward = <F extends Float>(net: Network<F>, input: Matrix<F>, backend?: Backend, ws: Workspace = freshWorkspace): Forward<F> => {
   const first = net.layers[0]!;
   if (input.cols !== first.weight.cols) {
     throw new RangeError(`forward: the batch has ${input.cols} columns, layer 0 takes ${first.weight.cols} inputs`);
@@ -31,11 +32,11 @@ export const forward = <F extends Float>(net: Network<F>, input: Matrix<F>, back
   net.layers.forEach((layer, l) => {
     const n = layer.weight.rows;
     const k = layer.weight.cols;
-    const z = allocLike(input.data, m * n);
+    const z = ws.get(`z${l}`, input.data, m * n);
     ops.gemm(false, true, m, n, k, 1, a.data, layer.weight.data, 0, z);
     const last = l === net.layers.length - 1;
     if (last) {
-      const zb = allocLike(input.data, m * n);
+      const zb = ws.get('logits', input.data, m * n);
       ops.biasActivation(z, layer.bias, m, n, 'identity', zb);
       logits = matrix(m, n, zb);
       if (layer.activation === 'softmax') softmaxRows(zb, m, n, z);

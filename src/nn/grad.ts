@@ -11,7 +11,8 @@
  */
 import type { Backend } from '../tensor/backend.js';
 import { columnSumsInto } from '../tensor/kernels.js';
-import { allocLike, matrix, type Float, type Matrix } from '../tensor/matrix.js';
+import { matrix, type Float, type Matrix } from '../tensor/matrix.js';
+import { freshWorkspace, type Workspace } from '../tensor/workspace.js';
 import { forward, type Forward } from './forward.js';
 import type { BatchGrad, ParamGrad } from './gradient.js';
 import { lossFromLogits, type LossName, type LossResult } from './loss.js';
@@ -36,8 +37,9 @@ export const backprop = <F extends Float>(
   net: Network<F>,
   batch: Batch<F>,
   backend?: Backend,
+  ws: Workspace = freshWorkspace,
 ): Backprop<F> => {
-  const fw = forward(net, batch.inputs, backend);
+  const fw = forward(net, batch.inputs, backend, ws);
   const L = net.layers.length;
   const out = net.layers[L - 1]!;
   const lr = lossFromLogits(loss, out.activation, fw.logits, batch.targets);
@@ -50,13 +52,13 @@ export const backprop = <F extends Float>(
     const nOut = layer.weight.rows;
     const nIn = layer.weight.cols;
     const prev = l === 0 ? fw.input : fw.outputs[l - 1]!;
-    const dW = allocLike(delta, nOut * nIn);
+    const dW = ws.get(`dW${l}`, delta, nOut * nIn);
     ops.gemm(true, false, nOut, nIn, m, 1, delta, prev.data, 0, dW);
-    const db = allocLike(delta, nOut);
+    const db = ws.get(`db${l}`, delta, nOut);
     columnSumsInto(delta, m, nOut, db);
     grads[l] = { weight: matrix(nOut, nIn, dW), bias: db };
     if (l > 0) {
-      const dA = allocLike(delta, m * nIn);
+      const dA = ws.get(`dA${l}`, delta, m * nIn);
       ops.gemm(false, false, m, nIn, nOut, 1, delta, layer.weight.data, 0, dA);
       const below = net.layers[l - 1]!.activation;
       if (below === 'softmax') throw new RangeError('grad: softmax is only allowed on the output layer');

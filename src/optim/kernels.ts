@@ -2,46 +2,68 @@
  * The optimisers' element-wise updates, one loop per rule so each stays a tight, monomorphic loop. Each
  * writes new parameters (and moments) into buffers the caller just allocated; inputs are never written.
  * g_i is read as clip * g[i] + decay * w[i].
+ *
+ * Each returns sum(g[i]^2) over the raw gradient, plus 0 * w'[i] for every new parameter: finite exactly
+ * when the gradient and the new parameters are all finite. One pass thus updates, measures the gradient
+ * norm and checks for divergence.
  */
 import type { Float } from '../tensor/matrix.js';
 
-export const sgdUpdate = (w: Float, g: Float, clip: number, decay: number, lr: number, w2: Float): void => {
+export const sgdUpdate = (w: Float, g: Float, clip: number, decay: number, lr: number, w2: Float): number => {
+  let check = 0;
   for (let i = 0; i < w.length; i++) {
     const wi = w[i]!;
-    w2[i] = wi - lr * (clip * g[i]! + decay * wi);
+    const gi = g[i]!;
+    const n = wi - lr * (clip * gi + decay * wi);
+    w2[i] = n;
+    check += gi * gi + n * 0;
   }
+  return check;
 };
 
-export const momentumUpdate = (w: Float, g: Float, v: Float, clip: number, decay: number, lr: number, mu: number, nesterov: boolean, w2: Float, v2: Float): void => {
+export const momentumUpdate = (w: Float, g: Float, v: Float, clip: number, decay: number, lr: number, mu: number, nesterov: boolean, w2: Float, v2: Float): number => {
+  let check = 0;
   if (nesterov) {
     for (let i = 0; i < w.length; i++) {
       const wi = w[i]!;
-      const gi = clip * g[i]! + decay * wi;
+      const raw = g[i]!;
+      const gi = clip * raw + decay * wi;
       const vi = mu * v[i]! + gi;
       v2[i] = vi;
-      w2[i] = wi - lr * (gi + mu * vi);
+      const n = wi - lr * (gi + mu * vi);
+      w2[i] = n;
+      check += raw * raw + n * 0;
     }
   } else {
     for (let i = 0; i < w.length; i++) {
       const wi = w[i]!;
-      const vi = mu * v[i]! + clip * g[i]! + decay * wi;
+      const raw = g[i]!;
+      const vi = mu * v[i]! + clip * raw + decay * wi;
       v2[i] = vi;
-      w2[i] = wi - lr * vi;
+      const n = wi - lr * vi;
+      w2[i] = n;
+      check += raw * raw + n * 0;
     }
   }
+  return check;
 };
 
 export const adamUpdate = (
   w: Float, g: Float, m: Float, s: Float, clip: number, decay: number, lr: number,
   b1: number, b2: number, c1: number, c2: number, eps: number, w2: Float, m2: Float, s2: Float,
-): void => {
+): number => {
+  let check = 0;
   for (let i = 0; i < w.length; i++) {
     const wi = w[i]!;
-    const gi = clip * g[i]! + decay * wi;
+    const raw = g[i]!;
+    const gi = clip * raw + decay * wi;
     const mi = b1 * m[i]! + (1 - b1) * gi;
     const si = b2 * s[i]! + (1 - b2) * gi * gi;
     m2[i] = mi;
     s2[i] = si;
-    w2[i] = wi - (lr * (mi / c1)) / (Math.sqrt(si / c2) + eps);
+    const n = wi - (lr * (mi / c1)) / (Math.sqrt(si / c2) + eps);
+    w2[i] = n;
+    check += raw * raw + n * 0;
   }
+  return check;
 };

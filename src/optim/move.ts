@@ -39,6 +39,11 @@ export const initialState = <F extends Float>(config: OptimizerConfig, net: Netw
 export interface Moved<F extends Float> {
   readonly network: Network<F>;
   readonly state: OptimizerState<F>;
+  /**
+   * The squared global norm of the (unclipped) gradient, or NaN when the gradient or any new parameter is
+   * not finite: the step's divergence check, computed in the same pass as the update.
+   */
+  readonly gradientSquaredNorm: number;
 }
 
 /**
@@ -58,21 +63,22 @@ export const move =
     const first = state.first ?? (config.kind === 'sgd' ? undefined : zeroGradient(net));
     const second = state.second ?? (config.kind === 'adam' ? zeroGradient(net) : undefined);
 
+    let check = 0;
     /** Updates one parameter tensor into new buffers; returns [w', first', second']. */
     const update = <T extends Float>(w: T, g: T, v: T | undefined, s: T | undefined, decay: number): [T, T | undefined, T | undefined] => {
       const n = w.length;
       const w2 = allocLike(w, n);
       if (config.kind === 'sgd') {
-        sgdUpdate(w, g, clip, decay, lr, w2);
+        check += sgdUpdate(w, g, clip, decay, lr, w2);
         return [w2, undefined, undefined];
       }
       const v2 = allocLike(w, n);
       if (config.kind === 'adam') {
         const s2 = allocLike(w, n);
-        adamUpdate(w, g, v!, s!, clip, decay, lr, b1, b2, c1, c2, eps, w2, v2, s2);
+        check += adamUpdate(w, g, v!, s!, clip, decay, lr, b1, b2, c1, c2, eps, w2, v2, s2);
         return [w2, v2, s2];
       }
-      momentumUpdate(w, g, v!, clip, decay, lr, mu, config.kind === 'nesterov', w2, v2);
+      check += momentumUpdate(w, g, v!, clip, decay, lr, mu, config.kind === 'nesterov', w2, v2);
       return [w2, v2, undefined];
     };
 
@@ -94,5 +100,6 @@ export const move =
         first: first ? { layers: layers.map((x) => x.first!) } : undefined,
         second: second ? { layers: layers.map((x) => x.second!) } : undefined,
       },
+      gradientSquaredNorm: check,
     };
   };

@@ -16,8 +16,8 @@
  */
 import type { Backend } from '../tensor/backend.js';
 import { argmaxRows } from '../tensor/matrix.js';
-import { allFinite, maxAbs, minAbsNonzero } from '../tensor/reduce.js';
-import { gradientNorm } from '../nn/gradient.js';
+import { maxAbs, minAbsNonzero } from '../tensor/reduce.js';
+import { reusableWorkspace } from '../tensor/workspace.js';
 import { describeLocation, DIVERGENCE_HINTS, locateNonFinite, type NonFiniteLocation } from '../diagnostics/nonfinite.js';
 import { backprop } from '../nn/grad.js';
 import type { LossName } from '../nn/loss.js';
@@ -110,12 +110,14 @@ const TINY = 1e-30;
 /** One training step as a pure function of the state and a batch. */
 export const descend = (config: TrainConfig) => {
   const step = move(config.optimizer);
+  // activations, deltas and gradients never leave a step: they live in buffers reused from step to step
+  const ws = reusableWorkspace();
   return (s: TrainState, b: LabeledBatch): TrainState => {
     if (s.divergence) return s;
     const lr = learningRateAt(config.schedule ?? { kind: 'constant' }, config.optimizer.lr, b.epoch, config.batchesPerEpoch ? b.batchInEpoch / config.batchesPerEpoch : 0, config.epochs ?? 1);
-    const bp = backprop(config.loss, s.network, b, config.backend);
-    // One pass per tensor: the largest activation per layer, the gradient's squared norm (non-finite if any
-    // entry is), and tiny nonzero activations for the underflow warning.
+    const bp = backprop(config.loss, s.network, b, config.backend, ws);
+    // The largest activation per layer (non-finite if any entry is), and tiny nonzero ones for the
+    // underflow warning.
     const warnings = [...s.warnings];
     const activations = bp.forward.outputs.map((out, l) => {
       const max = maxAbs(out.data);
@@ -127,8 +129,6 @@ export const descend = (config: TrainConfig) => {
       if (minAbsNonzero(out.data) < TINY) warn('activations below 1e-30 in magnitude', 'underflow');
       return max;
     });
-    const sq = gradientNorm(bp.gradient) ** 2;
-    const mags: Magnitudes = { step: s.step + 1, activations, gradientNorm: Math.sqrt(sq), loss: bp.loss };
     const diverged = (where: NonFiniteLocation): TrainState => ({
       ...s,
       warnings,
@@ -141,13 +141,15 @@ export const descend = (config: TrainConfig) => {
         hints: DIVERGENCE_HINTS,
       },
     });
-    if (!Number.isFinite(bp.loss) || !Number.isFinite(sq) || activations.some((a) => !Number.isFinite(a))) {
+    if (!Number.isFinite(bp.loss) || activations.some((a) => !Number.isFinite(a))) {
       return diverged(locateNonFinite(s.network, bp) ?? { layer: undefined, tensor: 'loss', count: 1, index: 0, value: bp.loss });
     }
+    // the update pass also measures the gradient and checks every new parameter (see optim/kernels)
     const moved = step(s.network, bp.gradient, s.optimizer, lr);
-    if (!moved.network.layers.every((l) => allFinite(l.weight.data) && allFinite(l.bias))) {
-      return diverged(locateNonFinite(moved.network)!);
+    if (!Number.isFinite(moved.gradientSquaredNorm)) {
+      return diverged(locateNonFinite(s.network, bp) ?? locateNonFinite(moved.network)!);
     }
+    const mags: Magnitudes = { step: s.step + 1, activations, gradientNorm: Math.sqrt(moved.gradientSquaredNorm), loss: bp.loss };
     const predicted = argmaxRows(bp.lossResult.output);
     let correct = 0;
     for (let i = 0; i < predicted.length; i++) if (predicted[i] === b.labels[i]) correct++;
