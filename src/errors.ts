@@ -53,3 +53,12 @@ export class GradpipeException extends Error {
 
 export const isGradpipeError = (u: unknown): u is GradpipeError =>
   typeof u === 'object' && u !== null && '_tag' in u && 'where' in u && 'message' in u && 'hint' in u;
+
+/**
+ * The value of a Right, or throws a GradpipeException carrying the Left: for scripts and examples that
+ * prefer exceptions to handling each `Either`.
+ */
+export const orThrow = <A>(e: { readonly _tag: 'Left'; readonly left: GradpipeError } | { readonly _tag: 'Right'; readonly right: A }): A => {
+  if (e._tag === 'Left') throw new GradpipeException(e.left);
+  return e.right;
+};

@@ -2,7 +2,7 @@
  * Which backend is in use. The default is resolved once (`auto`: native BLAS when its addon was built and
  * loads, else WebAssembly SIMD, else the TypeScript reference); `useBackend` switches it explicitly.
  */
-import type { Backend, BackendName } from './backend.js';
+import type { Backend } from './backend.js';
 import { createTsBackend } from './ts.js';
 
 let current: Backend | undefined;
@@ -19,4 +19,3 @@ export const setBackend = (backend: Backend): Backend => {
   return prev;
 };
 
-export type BackendChoice = BackendName | 'auto';

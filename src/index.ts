@@ -1,0 +1,57 @@
+/**
+ * gradpipe: train neural networks as streaming pipelines of small, law-abiding stages.
+ *
+ * Data flows one way: stages -> nn / optim / diagnostics -> tensor; io and data sit beside them.
+ */
+export * from './errors.js';
+
+// tensor
+export { matrix, zeros, zeros64, fromRows, argmaxRows, type Float, type Matrix, type Matrix64 } from './tensor/matrix.js';
+export type { Backend, BackendName } from './tensor/backend.js';
+export { getBackend, setBackend, tsBackend } from './tensor/registry.js';
+export { resolveBackend, BACKEND_CHOICES, type BackendChoice } from './tensor/select.js';
+
+// nn
+export * from './nn/activation.js';
+export * from './nn/network.js';
+export * from './nn/init.js';
+export * from './nn/loss.js';
+export { forward, predict, type Forward } from './nn/forward.js';
+export { grad, backprop, type Batch, type Backprop } from './nn/grad.js';
+export * from './nn/gradient.js';
+export { rng, permutation, type Rng } from './nn/random.js';
+
+// optim
+export * from './optim/optimizer.js';
+export { move, initialState, type OptimizerState, type Moved } from './optim/move.js';
+export * from './optim/schedule.js';
+
+// diagnostics
+export * from './diagnostics/gradcheck.js';
+export * from './diagnostics/health.js';
+export * from './diagnostics/nonfinite.js';
+
+// data
+export { loadDataset, loadMnist, type Dataset, type DatasetOptions } from './data/dataset.js';
+export { decodeIdx, encodeIdx, readIdx, type Idx } from './data/idx.js';
+export { resolveDataDirDefault } from './data/resolve.js';
+export { downloadMnist } from './data/download.js';
+
+// stages
+export * from './stages/stage.js';
+export * from './stages/read.js';
+export * from './stages/shuffle.js';
+export * from './stages/batch.js';
+export * from './stages/epochs.js';
+export * from './stages/trainStep.js';
+export * from './stages/evaluate.js';
+export * from './stages/validate.js';
+export * from './stages/stopWhen.js';
+export * from './stages/report.js';
+export * from './stages/checkpoint.js';
+
+// io
+export { saveModel, loadModel, type LoadedModel, type ModelMeta } from './io/model.js';
+export { saveCheckpoint, loadCheckpoint, type Checkpoint } from './io/checkpoint.js';
+export { writeFileAtomic } from './io/atomic.js';
+export { curvesSvg, confusionMatrixSvg, lineChart } from './io/svg.js';
