@@ -114,7 +114,7 @@ export const parseInteger = (name: string, text: string, min: number, example: s
   const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
   const t = text.trim();
   if (!/^[+-]?\d+$/.test(t)) {
-    return E.left(optionError(name, `'${text}' is not a whole number`, `give a whole number ${range} (e.g. ${name} ${example})`));
+    return E.left(optionError(name, `'${text}' is not a whole number written in digits`, `give a whole number ${range} (e.g. ${name} ${example})`));
   }
   const x = Number(t);
   if (!Number.isSafeInteger(x) || x < min || x > max) {

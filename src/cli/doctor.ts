@@ -6,6 +6,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { formatError } from '../errors.js';
 import { helpText, type CommandSpec } from './args.js';
+import { processIo, type CliIo } from './io.js';
 import { parseTrainArgs, trainTable } from './options.js';
 
 export const DOCTOR_SPEC: CommandSpec = {
@@ -16,16 +17,16 @@ export const DOCTOR_SPEC: CommandSpec = {
 };
 
 /** `gradpipe doctor` (placeholder: see the module comment). */
-export const runDoctor = async (argv: readonly string[]): Promise<number> => {
+export const runDoctor = async (argv: readonly string[], io: CliIo = processIo()): Promise<number> => {
   const args = parseTrainArgs(argv, DOCTOR_SPEC);
   if (E.isLeft(args)) {
-    process.stderr.write(`${formatError(args.left)}\n`);
+    io.stderr.write(`${formatError(args.left)}\n`);
     return 1;
   }
   if (args.right.help) {
-    process.stdout.write(helpText(DOCTOR_SPEC));
+    io.stdout.write(helpText(DOCTOR_SPEC));
     return 0;
   }
-  process.stderr.write('gradpipe: doctor: not implemented yet in this build; use gradpipe train, or see docs/\n');
+  io.stderr.write('gradpipe: doctor: not implemented yet in this build; use gradpipe train, or see docs/\n');
   return 2;
 };

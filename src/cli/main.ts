@@ -24,7 +24,7 @@ export const COMMANDS: Readonly<Record<string, { readonly run: Command; readonly
   train: { run: runTrain, summary: 'train a network on MNIST (npm start runs this with the defaults)' },
   eval: { run: runEval, summary: 'test loss, accuracy and confusion matrix of a saved model' },
   predict: { run: runPredict, summary: 'classify 28x28 PNG/PGM images (or an image of an IDX file) with a saved model' },
-  doctor: { run: (argv) => runDoctor(argv), summary: 'run a few batches and report gradient check, activation and gradient health' },
+  doctor: { run: (argv, io) => runDoctor(argv, io), summary: 'run a few batches and report gradient check, activation and gradient health' },
   download: { run: runDownload, summary: 'fetch MNIST into data/mnist, verifying checksums' },
   info: { run: runInfo, summary: 'versions, backend and why, threads, where the data is' },
 };
