@@ -28,23 +28,30 @@ const native = (threads: number): Backend => {
 const rng = seedrandom('native-gemm bench');
 const fill = (len: number): Float32Array => Float32Array.from({ length: len }, () => rng() * 2 - 1);
 
-/** Median over `rounds` of the mean seconds per call, each round running at least `minSeconds`. */
-const timeIt = (f: () => void, rounds = 5, minSeconds = 0.3): number => {
+/**
+ * Median over `rounds` of the seconds per call, each round running at least `minSeconds` of wall time: wall
+ * time, and the process's CPU time (user + system, all threads), which a busy machine disturbs less.
+ */
+const timeIt = (f: () => void, rounds = 5, minSeconds = 0.3): { wall: number; cpu: number } => {
   for (let i = 0; i < 3; i++) f();
-  const samples: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < rounds; r++) {
     let calls = 0;
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     let dt = 0;
     do {
       f();
       calls++;
       dt = Number(process.hrtime.bigint() - t0) / 1e9;
     } while (dt < minSeconds);
-    samples.push(dt / calls);
+    const c = process.cpuUsage(c0);
+    wall.push(dt / calls);
+    cpu.push((c.user + c.system) / 1e6 / calls);
   }
-  samples.sort((x, y) => x - y);
-  return samples[Math.floor(samples.length / 2)]!;
+  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  return { wall: median(wall), cpu: median(cpu) };
 };
 
 interface Shape {
@@ -70,13 +77,14 @@ const threadCounts = [...new Set([1, cores])];
 console.log(`OPENBLAS_CORETYPE=${process.env['OPENBLAS_CORETYPE'] ?? '(unset)'} OPENBLAS_L2_SIZE=${process.env['OPENBLAS_L2_SIZE'] ?? '(unset)'}`);
 console.log(native(1).description);
 
-console.log('\nsgemm GFLOP/s (median of 5):');
+console.log('\nsgemm GFLOP/s by wall time, median of 5 (and per CPU-second of all threads):');
 for (const s of SHAPES) {
   const { a, b, c } = inputs(s);
   const figures = threadCounts.map((t) => {
     const be = native(t);
-    const sec = timeIt(() => be.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c));
-    return `${t} thread${t === 1 ? '' : 's'} ${((2 * s.m * s.n * s.k) / sec / 1e9).toFixed(1)}`;
+    const { wall, cpu } = timeIt(() => be.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c));
+    const gflops = (sec: number) => ((2 * s.m * s.n * s.k) / sec / 1e9).toFixed(1);
+    return `${t} thread${t === 1 ? ' ' : 's'} ${gflops(wall).padStart(6)} (per CPU-second ${gflops(cpu).padStart(6)})`;
   });
   console.log(`  ${s.label.padEnd(26)} ${figures.join('   ')}`);
 }
@@ -106,14 +114,14 @@ for (const s of [...SHAPES, { label: '(96x300)@(300x80) NN', transA: false, tran
   );
 }
 
-console.log('\nelement-wise on 128x1000 (microseconds per call, median of 5): C addon vs TypeScript reference');
+console.log('\nelement-wise on 128x1000, CPU microseconds per call (median of 5): C addon vs TypeScript reference');
 {
   const [rows, cols] = [128, 1000];
   const z = fill(rows * cols), bias = fill(cols), a = fill(rows * cols).map(Math.abs), out = new Float32Array(rows * cols);
   const be = native(1);
   const acts: readonly PointwiseActivation[] = ['identity', 'relu', 'leaky-relu', 'sigmoid', 'tanh'];
   for (const act of acts) {
-    const us = (f: () => void) => (timeIt(f, 5, 0.1) * 1e6).toFixed(0).padStart(5);
+    const us = (f: () => void) => (timeIt(f, 5, 0.1).cpu * 1e6).toFixed(0).padStart(5);
     console.log(
       `  ${act.padEnd(10)} biasActivation ${us(() => be.biasActivation(z, bias, rows, cols, act, out))} vs ${us(() => biasActivation(z, bias, rows, cols, act, out))}` +
         `   activationBackward ${us(() => be.activationBackward(z, a, act, out))} vs ${us(() => activationBackward(z, a, act, out))}`,
