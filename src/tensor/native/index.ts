@@ -3,7 +3,13 @@
  * zero copy on the Float32Arrays' own memory, and the element-wise kernels in C.
  *
  * Threads: OpenBLAS keeps one thread count per process, so each backend sets its own count before a GEMM
- * when another backend changed it. Bit-identity across thread counts: see test/tensor/native.test.ts.
+ * when another backend changed it.
+ *
+ * Determinism (an exception to the rule in backend.ts): OpenBLAS 0.3.21 gives identical bits for a fixed
+ * thread count, but not across thread counts once a product is big enough to be threaded: its threaded
+ * driver blocks the reduction (k > 320 on SkylakeX kernels) and tiles the output (Haswell kernels)
+ * differently from its single-threaded one (measured by test/bench/native-gemm.ts). `--threads 1` gives
+ * the same bits on every machine of a kind.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { availableParallelism } from 'node:os';
@@ -53,7 +59,9 @@ export const createNativeBackend = (opts: { threads?: number }): E.Either<Gradpi
     return {
       name: 'native',
       threads,
-      description: `native: ${blasName(addon)} cblas_sgemm via Node-API addon ${path}, ${threads} thread${threads === 1 ? '' : 's'}`,
+      description:
+        `native: ${blasName(addon)} cblas_sgemm via Node-API addon ${path}, ` +
+        (threads === 1 ? '1 thread' : `${threads} threads (bits reproducible only at this thread count)`),
       gemm: (transA, transB, m, n, k, alpha, a, b, beta, c) => {
         useThreads(addon, threads);
         addon.sgemm(transA, transB, m, n, k, alpha, a, b, beta, c);
