@@ -30,7 +30,7 @@ const outOf = (stream: NodeJS.WriteStream): Out => ({
     return stream.isTTY === true;
   },
   get columns() {
-    return stream.columns ?? 80;
+    return stream.columns > 0 ? stream.columns : 80;
   },
 });
 

@@ -54,6 +54,8 @@ export const createProgress = (out: Out, mode: ProgressMode, plan: ProgressPlan,
   const redrawMs = opts.redrawMs ?? 100;
   let lastDraw = -Infinity;
   let drawn = false;
+  // the rate over the whole run so far: steadier than the rate of the last interval
+  let first: { readonly time: number; readonly seen: number } | undefined;
   let rate = 0;
   const clear = (): void => {
     if (drawn) out.write('\r\x1b[2K');
@@ -64,16 +66,18 @@ export const createProgress = (out: Out, mode: ProgressMode, plan: ProgressPlan,
     const head = `epoch ${e.epoch + 1}/${plan.epochs} `;
     const remaining = plan.epochs * plan.examplesPerEpoch - e.examplesSeen;
     const tail = ` ${(100 * frac).toFixed(0).padStart(3)}% loss ${e.loss.toFixed(4)} ${fmtInt(rate)} samples/s ETA ${rate > 0 ? formatDuration(remaining / rate) : '?'}`;
-    const width = Math.max(10, Math.min(40, out.columns - head.length - tail.length - 3));
+    const width = Math.max(10, Math.min(30, out.columns - 70));
     const full = Math.round(frac * width);
     return `${head}[${'='.repeat(full)}${full < width ? '>' : ''}${' '.repeat(Math.max(0, width - full - 1))}]${tail}`.slice(0, Math.max(1, out.columns - 1));
   };
   return {
     step: (e) => {
       if (mode !== 'tty') return;
-      // smooth the per-interval rate so the ETA does not jump about
-      rate = rate === 0 ? e.samplesPerSecond : 0.8 * rate + 0.2 * e.samplesPerSecond;
       const now = clock();
+      if (first === undefined) {
+        first = { time: now, seen: e.examplesSeen };
+        rate = e.samplesPerSecond;
+      } else if (now > first.time) rate = (e.examplesSeen - first.seen) / ((now - first.time) / 1000);
       if (now - lastDraw < redrawMs) return;
       lastDraw = now;
       out.write(`\r\x1b[2K${bar(e)}`);

@@ -80,6 +80,8 @@ interface Plan {
   readonly options: TrainOptions;
   readonly out: string;
   readonly resume: { readonly dir: string; readonly checkpoint: Checkpoint } | undefined;
+  /** Things the user should know before training starts. */
+  readonly notes?: readonly string[];
 }
 
 /** The options and folders of this run (the resumed checkpoint's options, when resuming). */
@@ -107,7 +109,12 @@ const plan = async (io: CliIo, args: TrainArgs): Promise<E.Either<GradpipeError,
   const options = resumedOptions(stored.right, args, shown(io, dir), state.right.state.epochsCompleted);
   if (E.isLeft(options)) return options;
   const out = outArg === undefined ? dir : resolvePath(io, outArg);
-  return E.right({ options: options.right, out, resume: { dir, checkpoint: checkpoint.right } });
+  const o = options.right;
+  const notes =
+    o.epochs !== stored.right.epochs && o.schedule.kind === 'cosine'
+      ? [`note: the cosine learning-rate schedule now decays over ${o.epochs} epochs instead of ${stored.right.epochs}, so the rate rises again; the result differs from a run planned for ${o.epochs} epochs from the start`]
+      : [];
+  return E.right({ options: o, out, resume: { dir, checkpoint: checkpoint.right }, notes });
 };
 
 const sci = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x));
@@ -152,7 +159,7 @@ export const runTrain = async (argv: readonly string[], io: CliIo): Promise<numb
   } catch (e) {
     return fail(io, gradpipeError('IOError', out, `cannot create the output folder (${(e as Error).message})`, 'choose a writable folder with --out'));
   }
-  const ran = await withBackend(a.backend, a.threads, (backend) => train(io, a, { options, out, resume }, data.right, backend, t0));
+  const ran = await withBackend(a.backend, a.threads, (backend) => train(io, a, planned.right, data.right, backend, t0));
   return E.isLeft(ran) ? fail(io, ran.left) : ran.right;
 };
 
@@ -172,6 +179,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     examplesBefore: before?.examplesSeen ?? 0,
   });
   const metrics: MetricsWriter = metricsWriter(out);
+  for (const n of p.notes ?? []) progress.note(n);
   progress.note(
     `${resume ? `resuming ${shown(io, resume.dir)} at epoch ${(before?.epochsCompleted ?? 0) + 1}, step ${before?.step ?? 0}` : 'training'} ${options.layers.join('-')} on ${trainExamples} examples from ${shown(io, data.dir.dir)}; ${backend.why}; output in ${shown(io, out)}`,
   );

@@ -61,8 +61,9 @@ export interface RunResult {
 /** Runs the compiled CLI as a subprocess in `cwd` (default: a temporary folder). */
 export const runCli = (args: readonly string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> =>
   new Promise((resolve, reject) => {
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...opts.env };
-    delete env['GRADPIPE_DATA'];
+    const inherited: Record<string, string> = { ...(process.env as Record<string, string>) };
+    delete inherited['GRADPIPE_DATA']; // the tests say where the data is
+    const env = { ...inherited, ...opts.env };
     const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

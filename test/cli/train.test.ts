@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/io/checkpoint.js';
-import { encodePng } from '../../src/io/image.js';
+import { encodePgm, encodePng } from '../../src/io/image.js';
 import { parseJson } from '../../src/io/json.js';
 import { loadModel } from '../../src/io/model.js';
 import { networksEqual } from '../../src/nn/network.js';
@@ -122,18 +122,24 @@ describe('gradpipe train (subprocess)', () => {
     expect(ev['count']).toBe(TEST);
   });
 
-  it('predict classifies a PNG of a test digit', async () => {
+  it('predict classifies a PNG (and a PGM) of a test digit', async () => {
     // a digit the saved model gets right by the independent float64 pass
     const i = [...testSet.labels.keys()].find(
       (k) => float64Accuracy(join(out, 'model.safetensors'), testSet.images.subarray(k * 784, (k + 1) * 784), testSet.labels.subarray(k, k + 1)) === 1,
     )!;
     const png = join(dir, 'digit.png');
     writeFileSync(png, encodePng(testSet.images.slice(i * 784, (i + 1) * 784), 28, 28));
-    const r = await runCli(['predict', '--model', out, png, '--json'], { cwd: dir });
+    const pgm = join(dir, 'digit.pgm');
+    writeFileSync(pgm, encodePgm(testSet.images.slice(i * 784, (i + 1) * 784), 28, 28));
+    const r = await runCli(['predict', '--model', out, png, pgm, '--idx', join(data, 't10k-images-idx3-ubyte'), '--index', String(i), '--json'], { cwd: dir });
     expect(r.code).toBe(0);
     const { predictions } = parseJson(r.stdout) as { predictions: { class: number; probabilities: number[] }[] };
+    expect(predictions).toHaveLength(3);
     expect(predictions[0]!.class).toBe(testSet.labels[i]);
     expect(predictions[0]!.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    // the same pixels whichever way they arrive
+    expect(predictions[1]).toEqual({ ...predictions[0], input: predictions[1]!.input });
+    expect(predictions[2]!.probabilities).toEqual(predictions[0]!.probabilities);
     const text = await runCli(['predict', '--model', out, png], { cwd: dir });
     expect(text.stdout).toMatch(new RegExp(`digit\\.png: ${testSet.labels[i]} \\(`));
   });
