@@ -1,0 +1,133 @@
+// The element-wise kernels around a GEMM, four lanes at a time: bias + activation (a layer's epilogue) and the
+// activation derivative written through the activation's output. A ragged end goes through a four-lane
+// scratch, so every element is computed by the same lane code wherever it sits and whichever thread has it.
+import { TILE_BYTES, TILES, paramI } from './layout';
+
+export const ACT_IDENTITY = 0, ACT_RELU = 1, ACT_LEAKY_RELU = 2, ACT_SIGMOID = 3, ACT_TANH = 4;
+const LEAKY_SLOPE: f32 = 0.01;
+
+/** e^x to about 2 ulp (Cephes expf): x = n ln2 + r, e^r by a degree-6 polynomial, 2^n through the exponent bits. */
+@inline function exp4(x: v128): v128 {
+  const under = f32x4.lt(x, f32x4.splat(-87.33654));
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.33654)), f32x4.splat(88.37626));
+  const fx = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
+  x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
+  x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
+  const z = f32x4.mul(x, x);
+  let y = f32x4.splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, z), x), f32x4.splat(1));
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  // Below the normal range the result flushes to 0 (the true value is under 1.2e-38).
+  return v128.andnot(f32x4.mul(y, pow2), under);
+}
+
+/** Logistic function: 1 / (1 + e^-|v|) for v >= 0, e^-|v| / (1 + e^-|v|) below (no overflow anywhere). */
+@inline function sigmoid4(v: v128): v128 {
+  const e = exp4(f32x4.neg(f32x4.abs(v)));
+  const pos = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
+  return v128.bitselect(pos, f32x4.mul(e, pos), f32x4.ge(v, f32x4.splat(0)));
+}
+
+/** tanh (Cephes tanhf): an odd polynomial below |v| = 0.625, (1 - e^-2|v|) / (1 + e^-2|v|) with v's sign above. */
+@inline function tanh4(v: v128): v128 {
+  const ax = f32x4.abs(v);
+  const e = exp4(f32x4.mul(ax, f32x4.splat(-2)));
+  const big = f32x4.div(f32x4.sub(f32x4.splat(1), e), f32x4.add(f32x4.splat(1), e));
+  const z = f32x4.mul(v, v);
+  let p = f32x4.splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), v), v);
+  const signed = v128.or(big, v128.and(v, i32x4.splat(0x80000000)));
+  return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
+}
+
+@inline function activate4(v: v128, act: i32): v128 {
+  const zero = f32x4.splat(0);
+  switch (act) {
+    case ACT_RELU: return v128.and(v, f32x4.gt(v, zero)); // NaN -> 0, as in the reference
+    case ACT_LEAKY_RELU: return v128.bitselect(v, f32x4.mul(f32x4.splat(LEAKY_SLOPE), v), f32x4.gt(v, zero));
+    case ACT_SIGMOID: return sigmoid4(v);
+    case ACT_TANH: return tanh4(v);
+    default: return v;
+  }
+}
+
+@inline function derivative4(delta: v128, a: v128, act: i32): v128 {
+  const zero = f32x4.splat(0);
+  switch (act) {
+    case ACT_RELU: return v128.and(delta, f32x4.gt(a, zero));
+    case ACT_LEAKY_RELU: return v128.bitselect(delta, f32x4.mul(f32x4.splat(LEAKY_SLOPE), delta), f32x4.gt(a, zero));
+    case ACT_SIGMOID: return f32x4.mul(f32x4.mul(delta, a), f32x4.sub(f32x4.splat(1), a));
+    // (1 - a)(1 + a), not 1 - a * a: exact where a is near +-1, where 1 - a * a would cancel.
+    case ACT_TANH: return f32x4.mul(delta, f32x4.mul(f32x4.sub(f32x4.splat(1), a), f32x4.add(f32x4.splat(1), a)));
+    default: return delta;
+  }
+}
+
+/** Copies `count` (< 4) floats to a zeroed four-lane scratch. */
+@inline function gather(src: usize, count: i32, scratch: usize): v128 {
+  v128.store(scratch, f32x4.splat(0));
+  memory.copy(scratch, src, <usize>count << 2);
+  return v128.load(scratch);
+}
+
+@inline function scatter(v: v128, dst: usize, count: i32, scratch: usize): void {
+  v128.store(scratch, v);
+  memory.copy(dst, scratch, <usize>count << 2);
+}
+
+export const E_ROWS = 0, E_COLS = 1, E_ACT = 2, E_X = 3, E_Y = 4, E_OUT = 5, E_N = 6;
+
+@inline function splitStart(count: i32, t: i32, nt: i32): i32 {
+  return <i32>((<i64>count * t) / nt);
+}
+
+/** Thread `tid`'s rows of out[i, j] = act(z[i, j] + bias[j]) (x = z, y = bias). */
+export function biasActivationPart(ctrl: usize, tid: i32, nt: i32): void {
+  const rows = paramI(ctrl, E_ROWS), cols = paramI(ctrl, E_COLS), act = paramI(ctrl, E_ACT);
+  const z = <usize>paramI(ctrl, E_X), bias = <usize>paramI(ctrl, E_Y), out = <usize>paramI(ctrl, E_OUT);
+  const scratch = ctrl + TILES + <usize>tid * TILE_BYTES;
+  const whole = cols & ~3;
+  const rest = cols - whole;
+  for (let i = splitStart(rows, tid, nt), end = splitStart(rows, tid + 1, nt); i < end; i++) {
+    const zr = z + (<usize>(i * cols) << 2);
+    const or = out + (<usize>(i * cols) << 2);
+    for (let j = 0; j < whole; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(or + o, activate4(f32x4.add(v128.load(zr + o), v128.load(bias + o)), act));
+    }
+    if (rest > 0) {
+      const o = <usize>whole << 2;
+      const bv = gather(bias + o, rest, scratch);
+      const v = activate4(f32x4.add(gather(zr + o, rest, scratch + 16), bv), act);
+      scatter(v, or + o, rest, scratch);
+    }
+  }
+}
+
+/** Thread `tid`'s share of out = delta * act'(z) written through a = act(z) (x = delta, y = a). */
+export function activationBackwardPart(ctrl: usize, tid: i32, nt: i32): void {
+  const n = paramI(ctrl, E_N), act = paramI(ctrl, E_ACT);
+  const delta = <usize>paramI(ctrl, E_X), a = <usize>paramI(ctrl, E_Y), out = <usize>paramI(ctrl, E_OUT);
+  const scratch = ctrl + TILES + <usize>tid * TILE_BYTES;
+  const groups = (n + 3) >> 2;
+  const g1 = splitStart(groups, tid + 1, nt);
+  for (let g = splitStart(groups, tid, nt); g < g1; g++) {
+    const o = <usize>g << 4;
+    const count = min(4, n - (g << 2));
+    if (count == 4) {
+      v128.store(out + o, derivative4(v128.load(delta + o), v128.load(a + o), act));
+    } else {
+      const av = gather(a + o, count, scratch);
+      scatter(derivative4(gather(delta + o, count, scratch + 16), av, act), out + o, count, scratch);
+    }
+  }
+}

@@ -1,0 +1,143 @@
+// C = alpha * op(A) * op(B) + beta * C on packed panels with a 4x8 f32x4 register block.
+//
+// Every element of C is accumulated in one f32 register lane as acc = acc + a[kk] * b[kk] for kk = 0..k-1 in
+// order (separate multiply and add, no fused multiply-add), then alpha and beta are applied once. That order
+// depends on nothing but k, so the result is the same bits whichever thread computes which tile, and
+// whether a tile is a full one or an edge one.
+import { MR, NR, packA, packB } from './pack';
+import { barrier } from './sync';
+import { TILE_BYTES, TILES, paramF, paramI } from './layout';
+
+/** Packed A a thread keeps hot in its L2 while it sweeps the B panels of one block. */
+const A_BLOCK_BYTES: i32 = 256 * 1024;
+
+// How C is written: acc, alpha * acc, or alpha * acc + beta * C.
+export const MODE_STORE: i32 = 0;
+export const MODE_SCALE: i32 = 1;
+export const MODE_ACCUMULATE: i32 = 2;
+
+/** One MR x NR tile of C (row stride ldc floats) from a packed A panel and a packed B panel. */
+function kernel(pa: usize, pb: usize, k: i32, c: usize, ldc: i32, mode: i32, alpha: f32, beta: f32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let kk = 0; kk < k; kk++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    const a0 = v128.load32_splat(pa);
+    c00 = f32x4.add(c00, f32x4.mul(a0, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    const a1 = v128.load32_splat(pa, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a1, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    const a2 = v128.load32_splat(pa, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a2, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a2, b1));
+    const a3 = v128.load32_splat(pa, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a3, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+    pa += 16;
+    pb += 32;
+  }
+  const row = <usize>ldc << 2;
+  const c1 = c + row;
+  const c2 = c1 + row;
+  const c3 = c2 + row;
+  if (mode != MODE_STORE) {
+    const al = f32x4.splat(alpha);
+    c00 = f32x4.mul(al, c00); c01 = f32x4.mul(al, c01);
+    c10 = f32x4.mul(al, c10); c11 = f32x4.mul(al, c11);
+    c20 = f32x4.mul(al, c20); c21 = f32x4.mul(al, c21);
+    c30 = f32x4.mul(al, c30); c31 = f32x4.mul(al, c31);
+    if (mode == MODE_ACCUMULATE) {
+      const be = f32x4.splat(beta);
+      c00 = f32x4.add(c00, f32x4.mul(be, v128.load(c))); c01 = f32x4.add(c01, f32x4.mul(be, v128.load(c, 16)));
+      c10 = f32x4.add(c10, f32x4.mul(be, v128.load(c1))); c11 = f32x4.add(c11, f32x4.mul(be, v128.load(c1, 16)));
+      c20 = f32x4.add(c20, f32x4.mul(be, v128.load(c2))); c21 = f32x4.add(c21, f32x4.mul(be, v128.load(c2, 16)));
+      c30 = f32x4.add(c30, f32x4.mul(be, v128.load(c3))); c31 = f32x4.add(c31, f32x4.mul(be, v128.load(c3, 16)));
+    }
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c1, c10); v128.store(c1, c11, 16);
+  v128.store(c2, c20); v128.store(c2, c21, 16);
+  v128.store(c3, c30); v128.store(c3, c31, 16);
+}
+
+/** An edge tile: the kernel writes the whole tile to scratch, then the valid rows x cols reach C. */
+function edgeTile(
+  pa: usize, pb: usize, k: i32, c: usize, ldc: i32, rows: i32, cols: i32,
+  mode: i32, alpha: f32, beta: f32, tile: usize,
+): void {
+  kernel(pa, pb, k, tile, NR, MODE_STORE, 1, 0);
+  for (let r = 0; r < rows; r++) {
+    for (let s = 0; s < cols; s++) {
+      const dst = c + (<usize>(r * ldc + s) << 2);
+      let v = load<f32>(tile + (<usize>(r * NR + s) << 2));
+      // The same operations, in the same order, as the kernel's epilogue lanes.
+      if (mode != MODE_STORE) {
+        v = alpha * v;
+        if (mode == MODE_ACCUMULATE) v = v + beta * load<f32>(dst);
+      }
+      store<f32>(dst, v);
+    }
+  }
+}
+
+/** The tiles of C in row panels [p0, p1) x column panels [q0, q1). */
+function computeBlock(
+  m: i32, n: i32, k: i32, pa: usize, pb: usize, c: usize,
+  p0: i32, p1: i32, q0: i32, q1: i32, mode: i32, alpha: f32, beta: f32, tile: usize,
+): void {
+  const panelA = <usize>(MR * k) << 2;
+  const panelB = <usize>(NR * k) << 2;
+  // A block of A panels stays in L2 while every B panel (in L1 while in use) sweeps over it.
+  const block = max(1, A_BLOCK_BYTES / max(1, MR * k * 4));
+  for (let pb0 = p0; pb0 < p1; pb0 += block) {
+    const pb1 = min(p1, pb0 + block);
+    for (let q = q0; q < q1; q++) {
+      const j = q * NR;
+      const cols = min(NR, n - j);
+      const bPanel = pb + <usize>q * panelB;
+      for (let p = pb0; p < pb1; p++) {
+        const i = p * MR;
+        const rows = min(MR, m - i);
+        const cTile = c + (<usize>(i * n + j) << 2);
+        if (rows == MR && cols == NR) kernel(pa + <usize>p * panelA, bPanel, k, cTile, n, mode, alpha, beta);
+        else edgeTile(pa + <usize>p * panelA, bPanel, k, cTile, n, rows, cols, mode, alpha, beta, tile);
+      }
+    }
+  }
+}
+
+/** [start, end) of part `t` of `count` items split into `nt` near-equal contiguous parts. */
+@inline function splitStart(count: i32, t: i32, nt: i32): i32 {
+  return <i32>((<i64>count * t) / nt);
+}
+
+/** GEMM parameter slots (see gemmParams in index.ts). */
+export const G_TRANS_A = 0, G_TRANS_B = 1, G_M = 2, G_N = 3, G_K = 4, G_MODE = 5;
+export const G_A = 6, G_B = 7, G_C = 8, G_PA = 9, G_PB = 10;
+export const G_ALPHA = 0, G_BETA = 1;
+
+/** Thread `tid`'s share of the current GEMM job: pack its share of both operands, then its share of C. */
+export function gemmPart(ctrl: usize, tid: i32, nt: i32): void {
+  const transA = paramI(ctrl, G_TRANS_A) != 0;
+  const transB = paramI(ctrl, G_TRANS_B) != 0;
+  const m = paramI(ctrl, G_M), n = paramI(ctrl, G_N), k = paramI(ctrl, G_K), mode = paramI(ctrl, G_MODE);
+  const a = <usize>paramI(ctrl, G_A), b = <usize>paramI(ctrl, G_B), c = <usize>paramI(ctrl, G_C);
+  const pa = <usize>paramI(ctrl, G_PA), pb = <usize>paramI(ctrl, G_PB);
+  const alpha = paramF(ctrl, G_ALPHA), beta = paramF(ctrl, G_BETA);
+  const mp = (m + MR - 1) / MR;
+  const np = (n + NR - 1) / NR;
+  packA(transA, m, k, a, pa, splitStart(mp, tid, nt), splitStart(mp, tid + 1, nt));
+  packB(transB, n, k, b, pb, splitStart(np, tid, nt), splitStart(np, tid + 1, nt));
+  barrier(ctrl);
+  const tile = ctrl + TILES + <usize>tid * TILE_BYTES;
+  // Split C along its longer side (in panels), never along k.
+  if (mp >= np) {
+    computeBlock(m, n, k, pa, pb, c, splitStart(mp, tid, nt), splitStart(mp, tid + 1, nt), 0, np, mode, alpha, beta, tile);
+  } else {
+    computeBlock(m, n, k, pa, pb, c, 0, mp, splitStart(np, tid, nt), splitStart(np, tid + 1, nt), mode, alpha, beta, tile);
+  }
+}

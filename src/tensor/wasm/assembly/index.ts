@@ -1,0 +1,100 @@
+// gradpipe's WebAssembly kernels: the entry points the calling thread and the workers use. Every instance
+// (the calling thread's and each worker's) shares one imported memory; a job's parameters sit in the control
+// block, so a worker needs nothing but its thread index.
+import {
+  CTRL_BYTES, GEN, MAX_THREADS, OP_ACT_BACKWARD, OP_BIAS_ACT, OP_EXIT, OP_GEMM, P_NT, P_OP, P_SPIN,
+  setParamF, setParamI,
+} from './layout';
+import { dispatch, finish, join, waitWhileEquals } from './sync';
+import { G_A, G_ALPHA, G_B, G_BETA, G_C, G_K, G_M, G_MODE, G_N, G_PA, G_PB, G_TRANS_A, G_TRANS_B, gemmPart } from './gemm';
+import { E_ACT, E_COLS, E_N, E_OUT, E_ROWS, E_X, E_Y, activationBackwardPart, biasActivationPart } from './elementwise';
+
+/** Where the control block starts (after the module's static data). */
+export function ctrlBase(): usize {
+  return (__heap_base + 63) & ~63;
+}
+
+/** Where the operand arena starts; the JS side lays out each job's buffers from here. */
+export function arenaBase(): usize {
+  return ctrlBase() + CTRL_BYTES;
+}
+
+export function maxThreads(): i32 {
+  return MAX_THREADS;
+}
+
+function runPart(ctrl: usize, tid: i32, nt: i32): void {
+  const op = load<i32>(ctrl + P_OP);
+  if (op == OP_GEMM) gemmPart(ctrl, tid, nt);
+  else if (op == OP_BIAS_ACT) biasActivationPart(ctrl, tid, nt);
+  else if (op == OP_ACT_BACKWARD) activationBackwardPart(ctrl, tid, nt);
+}
+
+/** Runs the job in place on `nt` threads: the calling thread takes share 0 and returns when all are done. */
+function run(ctrl: usize, op: i32, nt: i32, spin: i32): void {
+  store<i32>(ctrl + P_OP, op);
+  store<i32>(ctrl + P_NT, nt);
+  store<i32>(ctrl + P_SPIN, spin);
+  if (nt > 1) dispatch(ctrl);
+  runPart(ctrl, 0, nt);
+  if (nt > 1) join(ctrl);
+}
+
+/**
+ * C = alpha * op(A) * op(B) + beta * C with A, B, C (contiguous, row-major) and the packing buffers pa, pb in
+ * this memory. mode: 0 stores the product, 1 scales it by alpha, 2 also adds beta * C.
+ * nt is 1 (the calling thread alone) or the number of threads the pool was started with.
+ */
+export function gemm(
+  nt: i32, spin: i32, transA: i32, transB: i32, m: i32, n: i32, k: i32, mode: i32, alpha: f32, beta: f32,
+  a: usize, b: usize, c: usize, pa: usize, pb: usize,
+): void {
+  const ctrl = ctrlBase();
+  setParamI(ctrl, G_TRANS_A, transA); setParamI(ctrl, G_TRANS_B, transB);
+  setParamI(ctrl, G_M, m); setParamI(ctrl, G_N, n); setParamI(ctrl, G_K, k); setParamI(ctrl, G_MODE, mode);
+  setParamI(ctrl, G_A, <i32>a); setParamI(ctrl, G_B, <i32>b); setParamI(ctrl, G_C, <i32>c);
+  setParamI(ctrl, G_PA, <i32>pa); setParamI(ctrl, G_PB, <i32>pb);
+  setParamF(ctrl, G_ALPHA, alpha); setParamF(ctrl, G_BETA, beta);
+  run(ctrl, OP_GEMM, nt, spin);
+}
+
+/** out[i, j] = act(z[i, j] + bias[j]); out may be z. */
+export function biasActivation(nt: i32, spin: i32, z: usize, bias: usize, rows: i32, cols: i32, act: i32, out: usize): void {
+  const ctrl = ctrlBase();
+  setParamI(ctrl, E_ROWS, rows); setParamI(ctrl, E_COLS, cols); setParamI(ctrl, E_ACT, act);
+  setParamI(ctrl, E_X, <i32>z); setParamI(ctrl, E_Y, <i32>bias); setParamI(ctrl, E_OUT, <i32>out);
+  run(ctrl, OP_BIAS_ACT, nt, spin);
+}
+
+/** out = delta * act'(z) written through a = act(z), over n elements; out may be delta. */
+export function activationBackward(nt: i32, spin: i32, delta: usize, a: usize, n: i32, act: i32, out: usize): void {
+  const ctrl = ctrlBase();
+  setParamI(ctrl, E_N, n); setParamI(ctrl, E_ACT, act);
+  setParamI(ctrl, E_X, <i32>delta); setParamI(ctrl, E_Y, <i32>a); setParamI(ctrl, E_OUT, <i32>out);
+  run(ctrl, OP_ACT_BACKWARD, nt, spin);
+}
+
+/** Asks the workers to leave workerLoop (dispose also terminates them). */
+export function stopWorkers(nt: i32): void {
+  const ctrl = ctrlBase();
+  store<i32>(ctrl + P_OP, OP_EXIT);
+  store<i32>(ctrl + P_NT, nt);
+  dispatch(ctrl);
+}
+
+/**
+ * A worker's life: wait for a job, do share `tid` of it, report, until told to stop. `gen` is the job
+ * generation when the worker was started (the pool dispatches nothing before every worker is ready, but a
+ * worker may read GEN only after the first job has been dispatched).
+ */
+export function workerLoop(tid: i32, gen: i32): void {
+  const ctrl = ctrlBase();
+  let seen = gen;
+  for (;;) {
+    waitWhileEquals(ctrl + GEN, seen, load<i32>(ctrl + P_SPIN));
+    seen = atomic.load<i32>(ctrl + GEN);
+    if (load<i32>(ctrl + P_OP) == OP_EXIT) return;
+    runPart(ctrl, tid, load<i32>(ctrl + P_NT));
+    finish(ctrl);
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The `wasm` backend: GEMM and the element-wise kernels in WebAssembly SIMD (compiled from `assembly/` by
+ * AssemblyScript at install), on all cores through worker threads sharing one memory.
+ *
+ * Operands live in the JS heap, so each call copies them into the shared memory and the result back out
+ * (a memcpy each, a few percent of a layer-sized GEMM). Small jobs stay on the calling thread, where a
+ * wake-up of the workers would cost more than it saves.
+ *
+ * Determinism: the output is split between threads (rows or column panels of C), never the reduction, and
+ * each element is computed by the same lane code in the same order wherever it lands, so the bits do not
+ * depend on the thread count.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { availableParallelism } from 'node:os';
+import type { Backend } from '../backend.js';
+import { optionError, type GradpipeError } from '../../errors.js';
+import type { PointwiseActivation } from '../kernels.js';
+import { loadWasmModule } from './module.js';
+import { startPool, type WasmPool } from './pool.js';
+
+export interface WasmBackendOptions {
+  /** Threads to compute on, the calling one included (default: os.availableParallelism()). */
+  readonly threads?: number;
+}
+
+/** Activation codes shared with assembly/elementwise.ts. */
+const ACT_CODE: Readonly<Record<PointwiseActivation, number>> = {
+  identity: 0,
+  relu: 1,
+  'leaky-relu': 2,
+  sigmoid: 3,
+  tanh: 4,
+};
+
+/** Where work is split between threads, and how long a thread polls before it sleeps. */
+export interface WasmTuning {
+  /** GEMMs below this many flops (2 m n k) run on the calling thread alone. */
+  readonly parallelGemmFlops: number;
+  /** Element-wise jobs below this many elements run on the calling thread alone. */
+  readonly parallelElements: number;
+  /**
+   * Polls of a sync word before a thread sleeps on it: bridges back-to-back jobs and the barrier without an
+   * OS wake-up (tens of microseconds).
+   */
+  readonly spin: number;
+}
+
+/** Measured with test/bench/gemm.ts on 2 cores (see docs): a wake-up of the workers costs ~20-50 us. */
+export const DEFAULT_TUNING: WasmTuning = { parallelGemmFlops: 4e6, parallelElements: 1 << 16, spin: 1 << 14 };
+
+const F32 = 4;
+
+const checkDims = (op: string, dims: Readonly<Record<string, number>>): void => {
+  for (const [name, d] of Object.entries(dims)) {
+    if (!Number.isInteger(d) || d < 0) throw new RangeError(`${op}: ${name} must be a non-negative integer, got ${d}`);
+  }
+};
+
+const checkLength = (op: string, name: string, array: Float32Array, needed: number): void => {
+  if (array.length < needed) throw new RangeError(`${op}: ${name} has ${array.length} values, needs ${needed}`);
+};
+
+const backendOn = (pool: WasmPool, path: string, tuning: WasmTuning): Backend => {
+  const { spin } = tuning;
+  const { kernels, threads } = pool;
+  const copyIn = (src: Float32Array, count: number, offset: number): void =>
+    pool.heap().set(src.length === count ? src : src.subarray(0, count), offset / F32);
+  const copyOut = (offset: number, count: number, dst: Float32Array): void =>
+    dst.set(pool.heap().subarray(offset / F32, offset / F32 + count));
+
+  return {
+    name: 'wasm',
+    threads,
+    description: `wasm: WebAssembly SIMD, ${threads} thread${threads === 1 ? '' : 's'} (${path})`,
+    gemm: (transA, transB, m, n, k, alpha, a, b, beta, c) => {
+      checkDims('gemm', { m, n, k });
+      checkLength('gemm', 'a', a, m * k);
+      checkLength('gemm', 'b', b, k * n);
+      checkLength('gemm', 'c', c, m * n);
+      if (m === 0 || n === 0) return;
+      if (k === 0 || alpha === 0) {
+        if (beta === 0) c.fill(0, 0, m * n);
+        else if (beta !== 1) for (let i = 0; i < m * n; i++) c[i] = beta * c[i]!;
+        return;
+      }
+      const mode = beta === 0 ? (alpha === 1 ? 0 : 1) : 2;
+      const [ao, bo, co, pa, pb] = pool.layout([
+        m * k * F32,
+        k * n * F32,
+        m * n * F32,
+        Math.ceil(m / 4) * 4 * k * F32,
+        Math.ceil(n / 8) * 8 * k * F32,
+      ]) as [number, number, number, number, number];
+      copyIn(a, m * k, ao);
+      copyIn(b, k * n, bo);
+      if (mode === 2) copyIn(c, m * n, co);
+      const nt = 2 * m * n * k >= tuning.parallelGemmFlops ? threads : 1;
+      kernels.gemm(nt, spin, transA ? 1 : 0, transB ? 1 : 0, m, n, k, mode, alpha, beta, ao, bo, co, pa, pb);
+      copyOut(co, m * n, c);
+    },
+    biasActivation: (z, bias, rows, cols, act, out) => {
+      checkDims('biasActivation', { rows, cols });
+      const count = rows * cols;
+      checkLength('biasActivation', 'z', z, count);
+      checkLength('biasActivation', 'bias', bias, cols);
+      checkLength('biasActivation', 'out', out, count);
+      if (count === 0) return;
+      const [zo, bo] = pool.layout([count * F32, cols * F32]) as [number, number];
+      copyIn(z, count, zo);
+      copyIn(bias, cols, bo);
+      const nt = count >= tuning.parallelElements ? threads : 1;
+      kernels.biasActivation(nt, spin, zo, bo, rows, cols, ACT_CODE[act], zo);
+      copyOut(zo, count, out);
+    },
+    activationBackward: (delta, a, act, out) => {
+      const count = delta.length;
+      checkLength('activationBackward', 'a', a, count);
+      checkLength('activationBackward', 'out', out, count);
+      if (count === 0) return;
+      const [dO, ao] = pool.layout([count * F32, count * F32]) as [number, number];
+      copyIn(delta, count, dO);
+      copyIn(a, count, ao);
+      const nt = count >= tuning.parallelElements ? threads : 1;
+      kernels.activationBackward(nt, spin, dO, ao, count, ACT_CODE[act], dO);
+      copyOut(dO, count, out);
+    },
+    dispose: () => pool.dispose(),
+  };
+};
+
+/**
+ * The wasm backend on `threads` threads (default: all cores). `Left` when gradpipe.wasm was not built (run
+ * `npm run build`), this engine cannot run it, a worker fails to start, or `threads` is not an integer
+ * from 1 to 64.
+ */
+export const createWasmBackend = (opts: WasmBackendOptions = {}): Promise<E.Either<GradpipeError, Backend>> =>
+  createTunedWasmBackend(opts, DEFAULT_TUNING);
+
+/** `createWasmBackend` with other thresholds (tests force every job onto all threads; benchmarks sweep them). */
+export const createTunedWasmBackend = async (
+  opts: WasmBackendOptions,
+  tuning: WasmTuning,
+): Promise<E.Either<GradpipeError, Backend>> => {
+  const threads = opts.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    return E.left(optionError('--threads', `must be an integer from 1 to 64, got ${threads}`, 'pass e.g. --threads 2'));
+  }
+  const loaded = await loadWasmModule();
+  if (E.isLeft(loaded)) return loaded;
+  const pool = await startPool(loaded.right.module, threads);
+  return E.map((p: WasmPool) => backendOn(p, loaded.right.path, tuning))(pool);
+};

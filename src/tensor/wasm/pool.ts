@@ -1,0 +1,107 @@
+/**
+ * The wasm runtime: one shared `WebAssembly.Memory`, the calling thread's instance, and `threads - 1` worker
+ * threads, each with its own instance on the same memory, parked in the module's job loop.
+ *
+ * A job runs synchronously: the calling thread writes its parameters into the control block, wakes the
+ * workers through an atomic counter (Atomics on the shared memory), computes share 0 itself and waits for the
+ * others (Atomics.wait is allowed on Node's main thread). Workers are unref()'d, so they never keep the
+ * process alive.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { Worker } from 'node:worker_threads';
+import { gradpipeError, type GradpipeError } from '../../errors.js';
+import { MAX_PAGES, webAssembly, type WasmKernels, type WasmMemory, type WasmModule } from './module.js';
+import { hostImports, WORKER_SOURCE } from './workerSource.js';
+
+const PAGE = 65536;
+const ALIGN = 64;
+
+export interface WasmPool {
+  readonly kernels: WasmKernels;
+  readonly threads: number;
+  /**
+   * Lays out buffers of the given byte sizes in the arena (64-byte aligned, growing the memory when needed)
+   * and returns their byte offsets; the previous job's buffers are given up.
+   */
+  layout(bytes: readonly number[]): number[];
+  /** A Float32Array over the whole memory, valid until the next `layout`. */
+  heap(): Float32Array;
+  /** Stops and terminates the workers. */
+  dispose(): void;
+}
+
+const align = (x: number): number => Math.ceil(x / ALIGN) * ALIGN;
+
+const startWorker = (module: WasmModule, memory: WasmMemory, tid: number, gen: number): Promise<E.Either<string, Worker>> =>
+  new Promise((resolve) => {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, tid, gen } });
+    const fail = (why: string): void => {
+      void worker.terminate();
+      resolve(E.left(why));
+    };
+    worker.once('error', (e) => fail(String(e)));
+    worker.once('exit', (code) => fail(`exited with code ${code}`));
+    worker.once('message', () => {
+      worker.removeAllListeners();
+      // A worker that dies later (it should not: the kernels do not trap on laid-out buffers) must not take
+      // the process down through an unhandled 'error' event.
+      worker.on('error', () => undefined);
+      worker.unref();
+      resolve(E.right(worker));
+    });
+  });
+
+/** Starts the memory, the calling thread's instance and `threads - 1` workers. */
+export const startPool = async (module: WasmModule, threads: number): Promise<E.Either<GradpipeError, WasmPool>> => {
+  let memory: WasmMemory;
+  let kernels: WasmKernels;
+  try {
+    memory = new webAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
+    kernels = new webAssembly.Instance(module, hostImports(memory)).exports as unknown as WasmKernels;
+  } catch (e) {
+    return E.left(gradpipeError('IOError', 'wasm backend', `cannot set up the shared wasm memory: ${String(e)}`, 'use --backend ts'));
+  }
+  const started = await Promise.all(Array.from({ length: threads - 1 }, (_, i) => startWorker(module, memory, i + 1, 0)));
+  const workers = started.flatMap((w) => (E.isRight(w) ? [w.right] : []));
+  const failed = started.find(E.isLeft);
+  if (failed !== undefined) {
+    for (const w of workers) void w.terminate();
+    return E.left(
+      gradpipeError('IOError', 'wasm backend', `a worker thread failed to start: ${failed.left}`, 'use --threads 1 or --backend ts'),
+    );
+  }
+
+  const arena = kernels.arenaBase();
+  let view = new Float32Array(memory.buffer);
+  let disposed = false;
+  return E.right({
+    kernels,
+    threads,
+    layout: (bytes) => {
+      if (disposed) throw new Error('wasm backend: used after dispose()');
+      const offsets: number[] = [];
+      let end = arena;
+      for (const b of bytes) {
+        offsets.push(end);
+        end = align(end + b);
+      }
+      const have = memory.buffer.byteLength;
+      if (end > have) {
+        const pages = Math.ceil((end - have) / PAGE);
+        if (have / PAGE + pages > MAX_PAGES) {
+          throw new RangeError(`wasm backend: a job needs ${Math.ceil(end / 2 ** 20)} MiB, over the 4 GiB of wasm memory`);
+        }
+        memory.grow(pages);
+        view = new Float32Array(memory.buffer);
+      }
+      return offsets;
+    },
+    heap: () => view,
+    dispose: () => {
+      if (disposed) return;
+      disposed = true;
+      if (threads > 1) kernels.stopWorkers(threads);
+      for (const w of workers) void w.terminate();
+    },
+  });
+};
