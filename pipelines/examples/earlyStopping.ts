@@ -1,0 +1,55 @@
+/**
+ * Early stopping with the best network restored. At every epoch end the network is evaluated on a validation
+ * split (never the test set) and the best one so far is recorded in the state; `earlyStopping(patience)` stops
+ * once the validation metric has not improved for `patience` epochs; the network to keep is then
+ * `state.validation.best.network`, not the last one.
+ */
+import { from, lastValueFrom } from 'rxjs';
+import * as g from '../../src/index.js';
+
+export interface EarlyStoppingOptions {
+  readonly hidden: number;
+  readonly patience: number;
+  readonly maxEpochs: number;
+  readonly lr: number;
+  readonly batchSize: number;
+  readonly seed: number;
+}
+
+export const earlyStoppingDefaults: EarlyStoppingOptions = { hidden: 64, patience: 3, maxEpochs: 100, lr: 0.1, batchSize: 16, seed: 1 };
+
+/**
+ * Validation that remembers: `validateState` (the function behind `validate`) compares each epoch with the
+ * record it is given, and this stage hands it the record of the epochs before, kept in the stage's own state.
+ * The record cannot ride on the incoming states: the training step upstream never sees what this stage emits.
+ */
+export const validateKeepingBest = (ds: g.Dataset, opts: g.ValidateOptions): g.Stage<g.TrainState, g.TrainState, { record: g.ValidationState | undefined }> => {
+  const check = g.validateState(ds, opts);
+  return {
+    init: () => ({ record: undefined }),
+    step: (st, s) => {
+      const out = check({ ...s, validation: st.record ?? s.validation });
+      st.record = out.validation;
+      return g.emit(st, [out]);
+    },
+    flush: () => [],
+  };
+};
+
+/** Trains on `train` until the validation loss stops improving; returns the best network and the last state. */
+export const trainWithEarlyStopping = async (data: { readonly train: g.Dataset; readonly validation: g.Dataset }, o: EarlyStoppingOptions = earlyStoppingDefaults) => {
+  const { train, validation } = data;
+  const sizes = [train.rows * train.cols, o.hidden, train.classes];
+  const net = g.orThrow(g.initNetwork({ sizes, hidden: 'relu', output: 'softmax' }, { kind: 'he' }, o.seed));
+  const opt = g.orThrow(g.optimizer({ kind: 'momentum', lr: o.lr, momentum: 0.9 }));
+  const stop = g.anyOf(g.diverged, g.earlyStopping(o.patience), g.maxEpochs(o.maxEpochs));
+  const last = await lastValueFrom(
+    from(g.epochBatches({ dataset: train, seed: o.seed, batchSize: o.batchSize, epochs: o.maxEpochs })).pipe(
+      g.rx(g.trainStep({ loss: 'cross-entropy', optimizer: opt }, g.initialTrainState(net, opt))),
+      g.rx(validateKeepingBest(validation, { loss: 'cross-entropy', metric: 'loss' })),
+      g.rx(g.stopWhen(stop)),
+    ),
+  );
+  const best = last.validation?.best;
+  return { last, best, network: best?.network ?? last.network, stoppedBecause: stop(last) ?? 'the data ran out' };
+};
