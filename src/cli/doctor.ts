@@ -80,6 +80,9 @@ const doctorOptions = (a: TrainArgs): E.Either<GradpipeError, DoctorOptions> => 
   return E.right({ steps: steps.right, probe: probe.right, checkExamples: checkExamples.right, checkEntries: checkEntries.right });
 };
 
+/** A finding and when it was first seen. */
+export type DoctorFinding = Finding & { readonly when: string };
+
 /** A scan of the probe: the health report, with the probe's loss and accuracy. */
 export interface Scan {
   readonly loss: number;
@@ -107,14 +110,19 @@ export interface DoctorReport {
     readonly divergence: string | null;
   };
   readonly final: Scan;
-  readonly findings: readonly Finding[];
+  /** Problems first; each says when it was seen (at initialisation, during training, after the steps). */
+  readonly findings: readonly DoctorFinding[];
   readonly problems: number;
   readonly warnings: number;
   readonly healthy: boolean;
   readonly exitCode: number;
 }
 
-/** Relative error above which backprop and finite differences disagree (float64 gives ~1e-9 here). */
+/**
+ * Relative error above which backprop and finite differences disagree. In float64 a correct backprop gives
+ * 1e-10 to 1e-5 on MNIST networks: the floor is the rounding of the logits (ulp(500) ~ 1e-13 for U(0,1)
+ * weights) divided by the step.
+ */
 const GRADCHECK_TOLERANCE = 1e-4;
 
 const diagnose = async (a: TrainArgs, d: DoctorOptions, data: LoadedData, backend: Resolved): Promise<DoctorReport> => {
@@ -160,13 +168,13 @@ const diagnose = async (a: TrainArgs, d: DoctorOptions, data: LoadedData, backen
   }
   const after = scan(s.network);
 
-  const findings: Finding[] = [];
+  const findings: DoctorFinding[] = [];
   const seen = new Set<string>();
   const keep = (f: Finding, when: string) => {
     const key = `${f.code}/${f.layer ?? ''}`;
     if (seen.has(key)) return;
     seen.add(key);
-    findings.push({ ...f, message: `${f.message} (${when})` });
+    findings.push({ ...f, when });
   };
   if (!(check.worst <= GRADCHECK_TOLERANCE)) {
     keep({ code: 'gradient-check', severity: 'problem', layer: undefined, where: 'gradient check', message: `backprop disagrees with finite differences (worst relative error ${check.worst.toExponential(2)})`, hint: 'a backward pass is wrong: report it with this configuration' }, 'at initialisation');
@@ -186,14 +194,14 @@ const diagnose = async (a: TrainArgs, d: DoctorOptions, data: LoadedData, backen
     after.findings.forEach((f) => keep(f, stepsText));
     const l0 = before.scan.loss;
     const l1 = after.scan.loss;
-    if (!s.divergence && Number.isFinite(l0) && Number.isFinite(l1) && l1 > l0 * 0.99) {
+    if (!s.divergence && Number.isFinite(l0) && Number.isFinite(l1) && l1 > l0 * 0.95) {
       const rose = l1 > l0 * 1.1;
       keep({
         code: 'not-learning',
         severity: rose ? 'problem' : 'warning',
         layer: undefined,
         where: 'training',
-        message: `the probe loss went from ${l0.toPrecision(4)} to ${l1.toPrecision(4)}${rose ? ': it rose' : ', less than 1% lower'} (accuracy ${pct(before.scan.accuracy)} -> ${pct(after.scan.accuracy)})`,
+        message: `the probe loss went from ${l0.toPrecision(4)} to ${l1.toPrecision(4)}${rose ? ': it rose' : ', less than 5% lower'} (accuracy ${pct(before.scan.accuracy)} -> ${pct(after.scan.accuracy)})`,
         hint: rose ? 'lower the learning rate (e.g. divide --lr by 10) or clip the gradient norm' : 'fix the problems above first; otherwise raise the learning rate or use --optimizer momentum',
       }, stepsText);
     }
@@ -264,7 +272,7 @@ export const formatReport = (r: DoctorReport): string => {
   if (r.findings.length === 0) lines.push('findings: none. No problems found.');
   else {
     lines.push(`findings: ${r.problems} problem${r.problems === 1 ? '' : 's'}, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}`);
-    for (const f of r.findings) lines.push(`  ${f.severity === 'problem' ? 'PROBLEM' : 'warning'} ${f.where}: ${f.message}`, `          what to do: ${f.hint}`);
+    for (const f of r.findings) lines.push(`  ${f.severity === 'problem' ? 'PROBLEM' : 'warning'} [${f.when}] ${f.where}: ${f.message}`, `    what to do: ${f.hint}`);
   }
   lines.push(r.healthy ? 'verdict: healthy (exit 0)' : `verdict: ${r.problems} problem${r.problems === 1 ? '' : 's'} found (exit ${EXIT_PROBLEMS})`);
   return `${lines.join('\n')}\n`;

@@ -2,12 +2,13 @@
  * Numeric health of a network on a batch: per layer, non-finite values, tiny values (below 1e-30 in
  * magnitude: underflow on their way to zero), saturated units (sigmoid/tanh derivative under 1e-6, where
  * gradients vanish) and dead ReLU units (zero for every example). With targets, the same for gradients.
- * `healthHints` turns a report into plain-language advice.
+ * `healthFindings` turns a report into structured findings with plain-language hints (`healthHints`: the
+ * same as lines); `pairingFinding` judges the output activation and loss together, measured on logits.
  */
 import { activationDerivative, type Activation } from '../nn/activation.js';
 import { backprop, type Batch } from '../nn/grad.js';
 import { forward } from '../nn/forward.js';
-import type { LossName } from '../nn/loss.js';
+import { lossFromLogits, type LossName } from '../nn/loss.js';
 import type { Network } from '../nn/network.js';
 import type { Float, Matrix } from '../tensor/matrix.js';
 
@@ -43,6 +44,8 @@ export interface LayerHealth {
 export interface HealthReport {
   readonly layers: readonly LayerHealth[];
   readonly loss?: number;
+  /** The loss the gradients were computed with (saturated outputs are harmless under cross-entropy). */
+  readonly lossName?: LossName;
 }
 
 export const stats = (data: ArrayLike<number>, zeroIsTiny = false): Stats => {
@@ -106,20 +109,180 @@ export const healthScan = <F extends Float>(
       ...(g ? { weightGradients: stats(g.weight.data), biasGradients: stats(g.bias) } : {}),
     };
   });
-  return bp ? { layers, loss: bp.loss } : { layers };
+  return bp && withGradients ? { layers, loss: bp.loss, lossName: withGradients.loss } : { layers };
+};
+
+/** `problem`: training will fail or is failing; `warning`: worth a look, training may still work. */
+export type Severity = 'problem' | 'warning';
+
+export type FindingCode =
+  | 'non-finite'
+  | 'tiny-values'
+  | 'huge-values'
+  | 'huge-logits'
+  | 'saturated'
+  | 'dead-units'
+  | 'zero-gradients'
+  | 'vanishing-gradients'
+  | 'tiny-gradients'
+  | 'output-loss-pairing'
+  | 'gradient-check'
+  | 'not-learning';
+
+export interface Finding {
+  readonly code: FindingCode;
+  readonly severity: Severity;
+  /** The layer concerned, or undefined for the network as a whole. */
+  readonly layer: number | undefined;
+  /** What it concerns, e.g. `layer 0 (sigmoid, 1000 units)`. */
+  readonly where: string;
+  /** What is wrong, in plain words (with the measured numbers). */
+  readonly message: string;
+  /** What to do about it. */
+  readonly hint: string;
+}
+
+/** `where: message; hint` on one line. */
+export const findingText = (f: Finding): string => `${f.where}: ${f.message}; ${f.hint}`;
+
+const layerName = (h: LayerHealth): string => `layer ${h.layer} (${h.activation}, ${h.units} units)`;
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+/** Mean |logit| beyond which a softmax or sigmoid output is all zeros and ones (it responds to a few units). */
+export const HUGE_LOGITS = 50;
+
+/** A layer's weight gradients this many times smaller (mean |g|) than the layer above's have vanished. */
+export const VANISHING = 1e-4;
+
+/**
+ * Findings of a report, layer by layer. Empty when nothing looks wrong.
+ * Saturated outputs of the output layer count only when the loss is not cross-entropy: the fused
+ * cross-entropy gradient (output - target) does not pass through the activation's derivative.
+ */
+export const healthFindings = (report: HealthReport): Finding[] => {
+  const out: Finding[] = [];
+  const L = report.layers.length;
+  for (const h of report.layers) {
+    const add = (code: FindingCode, severity: Severity, message: string, hint: string) =>
+      out.push({ code, severity, layer: h.layer, where: layerName(h), message, hint });
+    const last = h.layer === L - 1;
+    const nonFinite = h.weights.nonFinite + h.biases.nonFinite + h.outputs.nonFinite + (h.weightGradients?.nonFinite ?? 0);
+    if (nonFinite > 0) add('non-finite', 'problem', `${nonFinite} non-finite values (NaN or Infinity)`, 'lower the learning rate, clip the gradient norm, and compute the loss from logits');
+    if (h.outputs.tiny > 0) add('tiny-values', 'problem', `${h.outputs.tiny} outputs below 1e-30 in magnitude (underflow)`, 'use fan-in-scaled initialisation (he or glorot) and a loss computed from logits');
+    if (last && (h.activation === 'softmax' || h.activation === 'sigmoid') && h.preActivations.meanAbs > HUGE_LOGITS) {
+      add(
+        'huge-logits',
+        'problem',
+        `its logits average ${h.preActivations.meanAbs.toPrecision(3)} in magnitude (up to ${h.preActivations.maxAbs.toPrecision(3)}), where ${h.activation} responds to differences of a few units: its outputs are all near 0 or 1`,
+        'use fan-in-scaled initialisation (--init he for ReLU, glorot for sigmoid/tanh): weights of U(0,1) over hundreds of inputs add up to hundreds',
+      );
+    }
+    if (h.saturatedFraction > 0.01 && !(last && report.lossName === 'cross-entropy')) {
+      add(
+        'saturated',
+        'problem',
+        `${pct(h.saturatedFraction)} of outputs are saturated (derivative below 1e-6), so almost no gradient flows back`,
+        last
+          ? 'its logits are too large: use fan-in-scaled initialisation (--init he or glorot) and --loss cross-entropy, whose gradient does not pass through the saturated derivative'
+          : 'use fan-in-scaled initialisation (--init he or glorot) or ReLU units',
+      );
+    }
+    if (h.deadFraction > 0.5) add('dead-units', 'problem', `${pct(h.deadFraction)} of units are dead (zero for every example)`, 'lower the learning rate or use --activation leaky-relu');
+    const g = h.weightGradients;
+    const above = report.layers[h.layer + 1]?.weightGradients;
+    if (g && g.count > 0 && g.nonFinite === 0 && g.maxAbs === 0) {
+      add('zero-gradients', 'problem', 'every weight gradient is exactly zero, so this layer cannot learn', 'the gradient vanished on its way down (saturated or dead units above it or in it): fix those first');
+    } else if (g && above && above.meanAbs > 0 && g.meanAbs < VANISHING * above.meanAbs) {
+      add(
+        'vanishing-gradients',
+        'problem',
+        `its weight gradients (mean |g| ${g.meanAbs.toExponential(1)}) are ${(g.meanAbs / above.meanAbs).toExponential(1)} times those of layer ${h.layer + 1}: the gradient vanished on its way down, so this layer barely learns`,
+        'look for saturated units in this layer; fan-in-scaled initialisation or ReLU units keep gradients alive',
+      );
+    } else if ((g?.tiny ?? 0) > 0) {
+      add('tiny-gradients', 'warning', `${g!.tiny} weight gradients below 1e-30 (vanishing)`, 'look for saturated units above this layer; fan-in-scaled initialisation or ReLU units keep gradients alive');
+    }
+  }
+  return out;
 };
 
 /** Plain-language findings for a report, most serious first. Empty when nothing looks wrong. */
-export const healthHints = (report: HealthReport): string[] => {
-  const hints: string[] = [];
-  for (const h of report.layers) {
-    const name = `layer ${h.layer} (${h.activation}, ${h.units} units)`;
-    const nonFinite = h.weights.nonFinite + h.biases.nonFinite + h.outputs.nonFinite + (h.weightGradients?.nonFinite ?? 0);
-    if (nonFinite > 0) hints.push(`${name}: ${nonFinite} non-finite values (NaN or Infinity); lower the learning rate, clip the gradient norm, and compute the loss from logits`);
-    if (h.outputs.tiny > 0) hints.push(`${name}: ${h.outputs.tiny} outputs below 1e-30 in magnitude (underflow); use fan-in-scaled initialisation (he or glorot) and a loss computed from logits`);
-    if (h.saturatedFraction > 0.01) hints.push(`${name}: ${(100 * h.saturatedFraction).toFixed(1)}% of outputs are saturated (derivative below 1e-6), so almost no gradient flows back; use fan-in-scaled initialisation (--init he or glorot) or ReLU units`);
-    if (h.deadFraction > 0.5) hints.push(`${name}: ${(100 * h.deadFraction).toFixed(1)}% of units are dead (zero for every example); lower the learning rate or use --activation leaky-relu`);
-    if ((h.weightGradients?.tiny ?? 0) > 0) hints.push(`${name}: ${h.weightGradients!.tiny} weight gradients below 1e-30 (vanishing)`);
+export const healthHints = (report: HealthReport): string[] => healthFindings(report).map(findingText);
+
+/** Mean over rows of the Euclidean norm of each row of `m` (a rows x cols buffer). */
+const meanRowNorm = (data: ArrayLike<number>, rows: number, cols: number): number => {
+  let sum = 0;
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += data[i * cols + j]! ** 2;
+    sum += Math.sqrt(s);
   }
-  return hints;
+  return rows === 0 ? 0 : sum / rows;
+};
+
+/** The gradient at the logits under a loss and under cross-entropy, on the same logits and targets. */
+export interface PairingEvidence {
+  /** Mean per-example norm of dL/dz under the configured loss (without the 1/batch factor). */
+  readonly gradient: number;
+  /** The same under cross-entropy (output - target). */
+  readonly crossEntropyGradient: number;
+  /** Fraction of examples the outputs classify wrongly. */
+  readonly wrong: number;
+}
+
+/**
+ * Judges the output activation and loss together. A squashing output (softmax, sigmoid) trained with mean
+ * squared error multiplies the error by the activation's derivative (the softmax Jacobian a_j (g_j - a.g),
+ * or s (1 - s)), which vanishes when outputs saturate, whether or not they are right; cross-entropy on the
+ * logits has the gradient output - target, largest exactly when the network is confidently wrong. With
+ * logits and targets the finding carries the gradient measured both ways.
+ */
+export const pairingFinding = (
+  loss: LossName,
+  output: Activation,
+  measured?: { readonly logits: Matrix<Float>; readonly targets: Matrix<Float> },
+): (Finding & { readonly evidence?: PairingEvidence }) | undefined => {
+  if (loss !== 'mse') return undefined;
+  const where = `output ${output} with loss ${loss}`;
+  const evidence = ((): PairingEvidence | undefined => {
+    if (!measured || (output !== 'softmax' && output !== 'sigmoid')) return undefined;
+    const { logits, targets } = measured;
+    const { rows, cols } = logits;
+    const mine = lossFromLogits(loss, output, logits, targets);
+    const ce = lossFromLogits('cross-entropy', output, logits, targets);
+    let wrong = 0;
+    for (let i = 0; i < rows; i++) {
+      let best = 0;
+      for (let j = 1; j < cols; j++) if (mine.output.data[i * cols + j]! > mine.output.data[i * cols + best]!) best = j;
+      if (targets.data[i * cols + best]! !== 1) wrong++;
+    }
+    return {
+      gradient: meanRowNorm(mine.delta.data, rows, cols) * rows,
+      crossEntropyGradient: meanRowNorm(ce.delta.data, rows, cols) * rows,
+      wrong: rows === 0 ? 0 : wrong / rows,
+    };
+  })();
+  const shown = evidence
+    ? ` (measured: mean |dL/dz| ${evidence.gradient.toExponential(2)} per example, where cross-entropy would give ${evidence.crossEntropyGradient.toExponential(2)}, with ${pct(evidence.wrong)} of examples classified wrongly)`
+    : '';
+  if (output === 'softmax' || output === 'sigmoid') {
+    const jac = output === 'softmax' ? 'the softmax Jacobian a_j (g_j - a.g)' : "the sigmoid's derivative s (1 - s)";
+    return {
+      code: 'output-loss-pairing',
+      severity: 'problem',
+      layer: undefined,
+      where,
+      message: `wrong output-loss pairing: the error reaches the logits through ${jac}, which vanishes when the outputs saturate, even on examples the network gets wrong${shown}`,
+      hint: `use --loss cross-entropy, computed from the logits (z_c - logsumexp z): its gradient is output - target, largest when the network is confidently wrong`,
+      ...(evidence ? { evidence } : {}),
+    };
+  }
+  return {
+    code: 'output-loss-pairing',
+    severity: 'warning',
+    layer: undefined,
+    where,
+    message: 'identity outputs with mean squared error regress the one-hot targets; it learns, but the outputs are not probabilities',
+    hint: 'for classes, prefer --output softmax --loss cross-entropy',
+  };
 };
