@@ -1,0 +1,124 @@
+/**
+ * Where a gradpipe training step spends its time (the `profile` part of the benchmark): the step's wall
+ * time through the pipeline, the part inside the backend's kernels (timed by wrapping the backend), the
+ * garbage collector's pauses (from `gc` performance entries), and the rest; then the pieces of that rest
+ * timed one by one with the same functions the step calls, on the step's shapes.
+ */
+import { PerformanceObserver } from 'node:perf_hooks';
+import type { Dataset } from '../../src/data/dataset.js';
+import { backprop } from '../../src/nn/grad.js';
+import { lossFromLogits } from '../../src/nn/loss.js';
+import { initialState, move } from '../../src/optim/move.js';
+import { sgdUpdate } from '../../src/optim/kernels.js';
+import { toBatch } from '../../src/stages/batch.js';
+import { epochOrder } from '../../src/stages/shuffle.js';
+import { exampleAt } from '../../src/stages/read.js';
+import type { Backend } from '../../src/tensor/backend.js';
+import { columnSumsInto } from '../../src/tensor/kernels.js';
+import { argmaxRows } from '../../src/tensor/matrix.js';
+import { maxAbs, minAbsNonzero } from '../../src/tensor/reduce.js';
+import { reusableWorkspace } from '../../src/tensor/workspace.js';
+import { initialNetwork, median, SEED, type Job } from './common.js';
+import { runGradpipe, SGD } from './gradpipe.js';
+
+export interface StepProfile {
+  readonly backend: string;
+  readonly batch: number;
+  /** Milliseconds per step. */
+  readonly step: number;
+  readonly kernels: Readonly<Record<'gemm' | 'biasActivation' | 'activationBackward', number>>;
+  readonly gc: number;
+  /** Step minus kernels minus GC pauses. */
+  readonly rest: number;
+  /** The pieces of the rest, timed alone (ms per call, median). */
+  readonly pieces: readonly { readonly name: string; readonly ms: number }[];
+}
+
+/** The backend with every kernel call's time added to `acc` (milliseconds). */
+const timed = (b: Backend, acc: Record<'gemm' | 'biasActivation' | 'activationBackward', number>): Backend => ({
+  name: b.name,
+  threads: b.threads,
+  description: b.description,
+  gemm: (ta, tb, m, n, k, alpha, a, bb, beta, c) => {
+    const t = performance.now();
+    b.gemm(ta, tb, m, n, k, alpha, a, bb, beta, c);
+    acc.gemm += performance.now() - t;
+  },
+  biasActivation: (z, bias, rows, cols, act, out) => {
+    const t = performance.now();
+    b.biasActivation(z, bias, rows, cols, act, out);
+    acc.biasActivation += performance.now() - t;
+  },
+  activationBackward: (d, a, act, out) => {
+    const t = performance.now();
+    b.activationBackward(d, a, act, out);
+    acc.activationBackward += performance.now() - t;
+  },
+  dispose: () => b.dispose(),
+});
+
+/** Median milliseconds of `f` over `n` calls after a few warm-up calls. */
+const timeIt = (f: () => void, n = 30): number => {
+  for (let i = 0; i < 5; i++) f();
+  const t: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = performance.now();
+    f();
+    t.push(performance.now() - s);
+  }
+  return median(t);
+};
+
+/** The step's non-kernel pieces on 784-`hidden`-10 at `batch`, timed alone on `backend`. */
+const pieces = (backend: Backend, train: Dataset, job: Job): { name: string; ms: number }[] => {
+  const net = initialNetwork(job.hidden);
+  const order = epochOrder(SEED, 0, train.count);
+  const examples = Array.from(order.subarray(0, job.batch), (i) => exampleAt(train, i));
+  const b = toBatch(examples, 10);
+  const bp = backprop('cross-entropy', net, b, backend, reusableWorkspace());
+  const step = move(SGD);
+  const state = initialState(SGD, net);
+  const w = net.layers[0]!.weight.data;
+  const g = bp.gradient.layers[0]!.weight.data;
+  const into = new Float32Array(w.length);
+  const hidden = bp.forward.outputs[0]!.data;
+  return [
+    { name: 'batch assembly (toBatch: uint8 -> float32, one-hot)', ms: timeIt(() => toBatch(examples, 10)) },
+    { name: 'optimiser step (move, sgd into new buffers: 795k parameters)', ms: timeIt(() => step(net, bp.gradient, state, SGD.lr)) },
+    { name: '  of which: sgdUpdate of W1 into a reused buffer', ms: timeIt(() => sgdUpdate(w, g, 1, 0, SGD.lr, into)) },
+    { name: '  of which: allocating a zeroed W1-sized Float32Array', ms: timeIt(() => new Float32Array(w.length)) },
+    { name: 'activation scan (maxAbs + minAbsNonzero over both layers)', ms: timeIt(() => bp.forward.outputs.forEach((o) => (maxAbs(o.data), minAbsNonzero(o.data)))) },
+    { name: 'loss and its delta from the logits (lossFromLogits)', ms: timeIt(() => lossFromLogits('cross-entropy', 'softmax', bp.forward.logits, b.targets)) },
+    { name: 'hidden bias gradient (columnSumsInto, float64 accumulators)', ms: timeIt(() => columnSumsInto(hidden, job.batch, job.hidden, new Float32Array(job.hidden))) },
+    { name: 'accuracy count (argmaxRows)', ms: timeIt(() => argmaxRows(bp.lossResult.output)) },
+  ];
+};
+
+/** Profiles `backend` on `job`: one pipeline run with timed kernels and GC entries, then the pieces. */
+export const profileStep = async (backend: Backend, train: Dataset, job: Job): Promise<StepProfile> => {
+  const acc = { gemm: 0, biasActivation: 0, activationBackward: 0 };
+  const gcs: { start: number; duration: number }[] = [];
+  const obs = new PerformanceObserver((list) => list.getEntries().forEach((e) => gcs.push({ start: e.startTime, duration: e.duration })));
+  obs.observe({ entryTypes: ['gc'] });
+  let from = 0;
+  const m = await runGradpipe(timed(backend, acc), train, job, () => {
+    acc.gemm = acc.biasActivation = acc.activationBackward = 0;
+    from = performance.now();
+  });
+  await new Promise((r) => setImmediate(r));
+  obs.disconnect();
+  const steps = m.samples / job.batch;
+  const per = (x: number) => x / steps;
+  const gc = per(gcs.filter((g) => g.start >= from).reduce((s, g) => s + g.duration, 0));
+  const step = per(m.seconds * 1000);
+  const kernels = { gemm: per(acc.gemm), biasActivation: per(acc.biasActivation), activationBackward: per(acc.activationBackward) };
+  return {
+    backend: backend.description,
+    batch: job.batch,
+    step,
+    kernels,
+    gc,
+    rest: step - kernels.gemm - kernels.biasActivation - kernels.activationBackward - gc,
+    pieces: pieces(backend, train, job),
+  };
+};

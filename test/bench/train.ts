@@ -1,0 +1,421 @@
+/**
+ * The training benchmark (a script, not a test): `npm run bench [-- options]`.
+ *
+ * 1. Throughput: 784-1000-10 (ReLU, softmax cross-entropy, SGD lr 0.1, float32, the same seeded He init)
+ *    on real MNIST at batch 32 and 128, for every available gradpipe backend and thread count and, in the
+ *    same run and on the same batches, TensorFlow.js (WASM and pure-JS CPU backends) and numpy. Each
+ *    figure is samples/s of the training loop after a warm-up, the median of --reps repetitions; the
+ *    systems take turns within each repetition, and ratios are medians of per-repetition ratios, so a
+ *    change in the machine's load hits both sides of a ratio alike.
+ * 2. Scaling: hidden width 100, 300, 1000, 3000 at batch 128, and one pass over 10k, 30k, 60k examples.
+ * 3. Accuracy: the default `gradpipe train` run (seconds, test accuracy, peak RSS), and the time the
+ *    default pipeline takes to first reach 98% test accuracy.
+ *
+ * Options: --samples N (12800) --warmup N (1280) --small-samples N (1280) --small-warmup N (256)
+ *   [the small counts are for the slow systems: gradpipe ts and TensorFlow.js CPU] --reps N (3)
+ *   --batches 32,128 --systems id,... --parts throughput,scaling,accuracy --widths 100,300,1000,3000
+ *   --sizes 10000,30000,60000 --json (only JSON on stdout; progress goes to stderr either way).
+ * OpenBLAS environment variables are left as they are: numpy and the native backend share them.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { parseArgs } from 'node:util';
+import { loadMnist, type Dataset } from '../../src/data/dataset.js';
+import { evaluate } from '../../src/stages/evaluate.js';
+import type { Backend } from '../../src/tensor/backend.js';
+import { createNativeBackend } from '../../src/tensor/native/index.js';
+import { resolveBackend } from '../../src/tensor/select.js';
+import { createTsBackend } from '../../src/tensor/ts.js';
+import { createWasmBackend } from '../../src/tensor/wasm/index.js';
+import { defaultRun, timeTo98, type DefaultRun, type TimeTo98 } from './accuracy.js';
+import { collectBatches, digest, flatten, initialNetwork, median, MNIST_DIR, unflatten, type Job, type Measurement } from './common.js';
+import { runGradpipe } from './gradpipe.js';
+import { describeMachine, load, type Machine } from './machine.js';
+import { numpyInputs, numpyVersion, runNumpy } from './numpy.js';
+import { profileStep, type StepProfile } from './profile.js';
+import { formatTable, ratio, rate } from './table.js';
+import { runTf, useTf } from './tfjs.js';
+
+const { values: opt } = parseArgs({
+  options: {
+    samples: { type: 'string', default: '12800' },
+    warmup: { type: 'string', default: '1280' },
+    'small-samples': { type: 'string', default: '1280' },
+    'small-warmup': { type: 'string', default: '256' },
+    reps: { type: 'string', default: '3' },
+    batches: { type: 'string', default: '32,128' },
+    systems: { type: 'string' },
+    parts: { type: 'string', default: 'throughput,profile,scaling,accuracy' },
+    widths: { type: 'string', default: '100,300,1000,3000' },
+    sizes: { type: 'string', default: '10000,30000,60000' },
+    json: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+const ints = (name: string, text: string): number[] =>
+  text.split(',').map((t) => {
+    const n = Number(t);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name}: '${t}' is not a whole number`);
+    return n;
+  });
+const one = (name: string, text: string): number => ints(name, text)[0]!;
+
+const samples = one('samples', opt.samples);
+const warmup = one('warmup', opt.warmup);
+const smallSamples = one('small-samples', opt['small-samples']);
+const smallWarmup = one('small-warmup', opt['small-warmup']);
+const reps = Math.max(1, one('reps', opt.reps));
+const batches = ints('batches', opt.batches);
+const parts = new Set(opt.parts.split(','));
+for (const b of batches) {
+  for (const [name, n] of [['samples', samples], ['warmup', warmup], ['small-samples', smallSamples], ['small-warmup', smallWarmup]] as const) {
+    if (b < 1 || n % b !== 0) throw new Error(`--${name} ${n} must be a multiple of every batch size (${b})`);
+  }
+}
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+// TensorFlow.js greets Node users on stdout; keep stdout for the tables and the JSON
+console.log = (...args: unknown[]) => console.error(...args);
+
+// ---- systems ----------------------------------------------------------------------------------------
+
+type Family = 'gradpipe' | 'tfjs' | 'numpy';
+interface System {
+  readonly id: string;
+  readonly family: Family;
+  /** Short name for tables; `description` says exactly what ran. */
+  readonly label: string;
+  readonly description: string;
+  readonly threads: number;
+  /** Runs on the small sample counts (slow systems). */
+  readonly small: boolean;
+  readonly run: (job: Job, ctx: JobContext) => Promise<Measurement>;
+}
+interface JobContext {
+  readonly train: Dataset;
+  readonly batches: () => Promise<Awaited<ReturnType<typeof collectBatches>>>;
+  readonly numpy: () => Promise<ReturnType<typeof numpyInputs>>;
+}
+
+const machine: Machine = describeMachine();
+const cores = machine.cores;
+const threadCounts = [...new Set([1, cores])];
+const skipped: string[] = [];
+const backends: Backend[] = [];
+
+const gradpipeSystems = async (): Promise<System[]> => {
+  const out: System[] = [];
+  const add = (id: string, b: Backend, small = false) => {
+    backends.push(b);
+    const label = b.name === 'ts' ? 'gradpipe ts' : `gradpipe ${b.name}, ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
+    out.push({ id, family: 'gradpipe', label, description: b.description, threads: b.threads, small, run: (job, ctx) => runGradpipe(b, ctx.train, job) });
+  };
+  add('ts', createTsBackend(), true);
+  for (const t of threadCounts) {
+    const w = await createWasmBackend({ threads: t });
+    if (E.isRight(w)) add(`wasm-${t}`, w.right);
+    else skipped.push(`gradpipe wasm ${t} thread(s): ${w.left.message}`);
+  }
+  for (const t of threadCounts) {
+    const n = createNativeBackend({ threads: t });
+    if (E.isRight(n)) add(`native-${t}`, n.right);
+    else skipped.push(`gradpipe native ${t} thread(s): ${n.left.message}`);
+  }
+  return out;
+};
+
+const tfSystems = async (): Promise<System[]> => {
+  const out: System[] = [];
+  for (const kind of ['wasm', 'cpu'] as const) {
+    const probe = await useTf(kind);
+    if (typeof probe === 'string') {
+      skipped.push(`TensorFlow.js ${kind}: ${probe}`);
+      continue;
+    }
+    out.push({
+      id: `tfjs-${kind}`,
+      family: 'tfjs',
+      label: kind === 'wasm' ? 'TF.js WASM' : 'TF.js CPU',
+      description: probe.description,
+      threads: 1,
+      small: kind === 'cpu',
+      run: async (job, ctx) => {
+        const tf = await useTf(kind);
+        if (typeof tf === 'string') throw new Error(tf);
+        return runTf(tf.tf, flatten(initialNetwork(job.hidden)), await ctx.batches(), job);
+      },
+    });
+  }
+  return out;
+};
+
+const numpySystems = (): System[] => {
+  const v = numpyVersion();
+  if ('skipped' in v) {
+    skipped.push(`numpy: ${v.skipped}`);
+    return [];
+  }
+  return threadCounts.map((t) => ({
+    id: `numpy-${t}`,
+    family: 'numpy' as const,
+    label: `numpy, ${t} thread${t === 1 ? '' : 's'}`,
+    description: `numpy ${machine.numpy}, ${t === cores ? `OpenBLAS's default threads (${cores})` : `OPENBLAS_NUM_THREADS=${t}`}`,
+    threads: t,
+    small: false,
+    run: async (job: Job, ctx: JobContext) => runNumpy(await ctx.numpy(), job, t === cores ? undefined : t),
+  }));
+};
+
+/** The job context, materialising TensorFlow.js's batches and numpy's inputs only when asked. */
+const contextFor = (train: Dataset, job: Job): JobContext & { dispose(): void } => {
+  let b: ReturnType<typeof collectBatches> | undefined;
+  let n: Promise<ReturnType<typeof numpyInputs>> | undefined;
+  const batchesOf = () => (b ??= collectBatches(train, job));
+  return {
+    train,
+    batches: batchesOf,
+    numpy: () => (n ??= batchesOf().then((bs) => numpyInputs(flatten(initialNetwork(job.hidden)), bs))),
+    dispose: () => void n?.then((x) => x.dispose()),
+  };
+};
+
+// ---- measurement -----------------------------------------------------------------------------------
+
+interface Cell {
+  readonly system: string;
+  readonly label: string;
+  readonly family: Family;
+  readonly threads: number;
+  readonly job: Job;
+  readonly runs: { samplesPerSecond: number; seconds: number; load: string }[];
+  tailLoss: number;
+  testAccuracy: number;
+  digests: string[];
+}
+
+let evalBackend: Backend | undefined;
+const testAccuracy = (weights: Float32Array, job: Job, test: Dataset): number =>
+  evaluate(unflatten(weights, job.hidden), test, { loss: 'cross-entropy', batchSize: 1000, ...(evalBackend ? { backend: evalBackend } : {}) }).accuracy;
+
+/** Every system on every job, `reps` times, the systems taking turns within a repetition. */
+const measure = async (
+  systems: readonly System[],
+  jobsFor: (s: System) => readonly Job[],
+  data: { train: Dataset; test: Dataset },
+  tag: string,
+): Promise<Cell[]> => {
+  const cells = new Map<string, Cell>();
+  const contexts = new Map<string, ReturnType<typeof contextFor>>();
+  const ctx = (job: Job) => {
+    const key = JSON.stringify(job);
+    if (!contexts.has(key)) contexts.set(key, contextFor(data.train, job));
+    return contexts.get(key)!;
+  };
+  for (let rep = 0; rep < reps; rep++) {
+    log(`${tag}: repetition ${rep + 1}/${reps}, load average ${load()}`);
+    for (const s of systems) {
+      for (const job of jobsFor(s)) {
+        const key = `${s.id} ${JSON.stringify(job)}`;
+        const l = load();
+        const m = await s.run(job, ctx(job));
+        const sps = m.samples / m.seconds;
+        log(`  ${s.id.padEnd(10)} hidden ${job.hidden} batch ${String(job.batch).padStart(3)} ${String(m.samples).padStart(6)} samples: ${rate(sps).padStart(8)} samples/s (${m.seconds.toFixed(2)} s), tail loss ${m.tailLoss.toFixed(4)}`);
+        const cell = cells.get(key) ?? { system: s.id, label: s.label, family: s.family, threads: s.threads, job, runs: [], tailLoss: m.tailLoss, testAccuracy: NaN, digests: [] };
+        if (rep === 0) cell.testAccuracy = testAccuracy(m.weights, job, data.test);
+        cell.runs.push({ samplesPerSecond: sps, seconds: m.seconds, load: l });
+        cell.digests.push(digest(m.weights));
+        cells.set(key, cell);
+      }
+    }
+  }
+  for (const c of contexts.values()) c.dispose();
+  return [...cells.values()];
+};
+
+const med = (c: Cell | undefined): number => (c ? median(c.runs.map((r) => r.samplesPerSecond)) : NaN);
+
+/** Median over repetitions of a/b, pairing the repetitions (both measured within the same turn). */
+const pairedRatio = (a: Cell | undefined, b: Cell | undefined): number =>
+  a && b ? median(a.runs.map((r, i) => r.samplesPerSecond / (b.runs[i]?.samplesPerSecond ?? NaN))) : NaN;
+
+// ---- main -------------------------------------------------------------------------------------------
+
+const main = async (): Promise<void> => {
+  const started = new Date();
+  const loadAtStart = load();
+  log(`gradpipe training benchmark, ${started.toISOString()}, ${cores} cores, load average ${loadAtStart}`);
+  const loaded = await loadMnist(MNIST_DIR);
+  if (E.isLeft(loaded)) throw new Error(`${loaded.left.where}: ${loaded.left.message} (${loaded.left.hint})`);
+  const data = loaded.right;
+  const auto = await resolveBackend('auto');
+  if (E.isLeft(auto)) throw new Error(auto.left.message);
+  evalBackend = auto.right.backend;
+  const wanted = opt.systems ? new Set(opt.systems.split(',')) : undefined;
+  const all = [...(await gradpipeSystems()), ...(await tfSystems()), ...numpySystems()];
+  const systems = all.filter((s) => !wanted || wanted.has(s.id));
+  const bigJob = (batch: number): Job => ({ hidden: 1000, batch, warmup, samples });
+  const smallJob = (batch: number): Job => ({ hidden: 1000, batch, warmup: smallWarmup, samples: smallSamples });
+
+  const result: Record<string, unknown> = {
+    date: started.toISOString(),
+    command: `node dist/test/bench/train.js ${process.argv.slice(2).join(' ')}`.trim(),
+    machine,
+    loadAtStart,
+    defaultBackend: auto.right.why,
+    settings: { samples, warmup, smallSamples, smallWarmup, reps, batches },
+    skipped,
+  };
+  const print = (text: string) => {
+    if (!opt.json) process.stdout.write(`${text}\n`);
+  };
+  print(`# gradpipe training benchmark (${started.toISOString()})`);
+  print(`command: ${result['command']}`);
+  print(`machine: ${cores} cores, ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
+  print(`OpenBLAS package: ${machine.openblasPackage}; numpy: ${machine.numpy}`);
+  print(`environment: ${Object.entries(machine.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  print(`default backend: ${auto.right.why}`);
+  print(`load average at start: ${loadAtStart}`);
+  for (const s of skipped) print(`skipped: ${s}`);
+  print('systems:');
+  for (const s of systems) print(`  ${s.id.padEnd(10)} ${s.description}`);
+
+  if (parts.has('throughput')) {
+    const cells = await measure(systems, (s) => batches.map((b) => (s.small ? smallJob(b) : bigJob(b))), data, 'throughput');
+    const find = (id: string, batch: number) => cells.find((c) => c.system === id && c.job.batch === batch);
+    print(`\n## Throughput: 784-1000-10, SGD lr 0.1, float32, samples/s of the training loop (median of ${reps}; min-max in brackets)`);
+    print(`${samples} timed samples after ${warmup} warm-up (ts and TensorFlow.js CPU: ${smallSamples} after ${smallWarmup}); load average ${load()} at the end`);
+    const spread = (c: Cell | undefined) => (c ? `${rate(med(c))} [${rate(Math.min(...c.runs.map((r) => r.samplesPerSecond)))}-${rate(Math.max(...c.runs.map((r) => r.samplesPerSecond)))}]` : '-');
+    print(
+      formatTable(
+        ['system', 'id', ...batches.map((b) => `batch ${b}`), ...batches.map((b) => `test acc. / tail loss (b${b})`)],
+        systems.map((s) => [
+          s.label,
+          s.id,
+          ...batches.map((b) => spread(find(s.id, b))),
+          ...batches.map((b) => {
+            const c = find(s.id, b);
+            return c ? `${(100 * c.testAccuracy).toFixed(2)}% / ${c.tailLoss.toFixed(4)}` : '-';
+          }),
+        ]),
+      ),
+    );
+    const others = systems.filter((s) => s.family !== 'gradpipe');
+    const ours = systems.filter((s) => s.family === 'gradpipe');
+    print(`\n## Ratios gradpipe / other (median of per-repetition ratios), batch ${batches.join(' / ')}`);
+    print(formatTable(['gradpipe', ...others.map((o) => o.id)], ours.map((g) => [g.id, ...others.map((o) => batches.map((b) => ratio(pairedRatio(find(g.id, b), find(o.id, b)))).join(' / '))])));
+    const identity = [
+      ...['wasm', 'native'].flatMap((k) =>
+        batches.map((b) => {
+          const [x, y] = threadCounts.map((t) => find(`${k}-${t}`, b));
+          if (!x || !y || x === y) return undefined;
+          const same = x.digests.every((d) => d === y.digests[0]) && y.digests.every((d) => d === y.digests[0]);
+          return { backend: k, batch: b, identical: same, digests: [x.digests[0], y.digests[0]], speedup: pairedRatio(y, x) };
+        }),
+      ),
+    ].filter((x) => x !== undefined);
+    print(`\n## 1 thread vs ${cores} threads: trained parameters (SHA-256 prefix) and speed-up`);
+    for (const i of identity) print(`${i.backend} batch ${i.batch}: ${i.identical ? 'bit-identical' : 'DIFFERENT'} (${i.digests.join(' vs ')}), speed-up x${i.speedup.toFixed(2)}`);
+    result['throughput'] = cells.map((c) => ({ ...c, median: med(c) }));
+    result['ratios'] = ours.flatMap((g) => others.flatMap((o) => batches.map((b) => ({ gradpipe: g.id, other: o.id, batch: b, ratio: pairedRatio(find(g.id, b), find(o.id, b)) }))));
+    result['threadIdentity'] = identity;
+  }
+
+  if (parts.has('profile')) {
+    const profiles: (StepProfile & { id: string })[] = [];
+    const ours = systems.filter((s) => s.family === 'gradpipe' && !s.small);
+    for (const batch of batches) {
+      for (const s of ours) {
+        const b = backends.find((x) => `${x.name}-${x.threads}` === s.id)!;
+        log(`profile: ${s.id} batch ${batch}, load average ${load()}`);
+        profiles.push({ id: s.id, ...(await profileStep(b, data.train, { hidden: 1000, batch, warmup, samples })) });
+      }
+    }
+    const ms = (x: number) => x.toFixed(2);
+    print(`\n## Where a step goes: milliseconds per step (784-1000-10, ${samples} samples after ${warmup} warm-up, one run each)`);
+    print(
+      formatTable(
+        ['backend', 'batch', 'step', 'gemm', 'biasActivation', 'activationBackward', 'GC pauses', 'rest (JS outside kernels)', 'kernels % of step'],
+        profiles.map((p) => {
+          const k = p.kernels.gemm + p.kernels.biasActivation + p.kernels.activationBackward;
+          return [p.id, String(p.batch), ms(p.step), ms(p.kernels.gemm), ms(p.kernels.biasActivation), ms(p.kernels.activationBackward), ms(p.gc), ms(p.rest), `${((100 * k) / p.step).toFixed(0)}%`];
+        }),
+      ),
+    );
+    for (const batch of batches) {
+      const p = profiles.find((x) => x.batch === batch);
+      if (!p) continue;
+      print(`\nThe rest, piece by piece at batch ${batch} (milliseconds per call, median of 30, on ${p.backend.split(',')[0]}):`);
+      print(formatTable(['piece', 'ms per step'], p.pieces.map((x) => [x.name, x.ms.toFixed(3)])));
+    }
+    result['profile'] = profiles;
+  }
+
+  if (parts.has('scaling')) {
+    const defaultId = `${auto.right.backend.name}-${auto.right.backend.threads}`;
+    const scalingIds = [...new Set([defaultId, `wasm-${cores}`, `numpy-${cores}`])];
+    const scaling = systems.filter((s) => scalingIds.includes(s.id));
+    const widths = ints('widths', opt.widths);
+    const sizes = ints('sizes', opt.sizes);
+    const wCells = await measure(scaling, () => widths.map((h) => ({ hidden: h, batch: 128, warmup, samples })), data, 'scaling: width');
+    const flops = (h: number) => 2 * (2 * (784 + 10) * h + 10 * h);
+    print(`\n## Cost by hidden width: 784-H-10, batch 128, samples/s (median of ${reps}) and GFLOP/s (${(flops(1) / 1e6).toFixed(4)} MFLOP per sample per hidden unit)`);
+    const wRow = (h: number) => [String(h), (flops(h) / 1e6).toFixed(2), ...scaling.map((s) => {
+      const c = wCells.find((x) => x.system === s.id && x.job.hidden === h);
+      return c ? `${rate(med(c))} (${((med(c) * flops(h)) / 1e9).toFixed(1)})` : '-';
+    })];
+    print(formatTable(['hidden', 'MFLOP/sample', ...scaling.map((s) => s.id)], widths.map(wRow)));
+    const sCells = await measure(scaling, () => sizes.map((n) => ({ hidden: 1000, batch: 128, warmup: 0, samples: Math.floor(n / 128) * 128 })), data, 'scaling: epoch');
+    print(`\n## Time per epoch: 784-1000-10, batch 128, one pass over the first N training examples (full batches), seconds (median of ${reps})`);
+    print(
+      formatTable(
+        ['examples', ...scaling.map((s) => s.id)],
+        sizes.map((n) => [String(n), ...scaling.map((s) => {
+          const c = sCells.find((x) => x.system === s.id && x.job.samples === Math.floor(n / 128) * 128);
+          return c ? `${median(c.runs.map((r) => r.seconds)).toFixed(2)} s` : '-';
+        })]),
+      ),
+    );
+    print(`load average at the end: ${load()}`);
+    result['scaling'] = { width: wCells.map((c) => ({ ...c, median: med(c) })), epoch: sCells.map((c) => ({ ...c, medianSeconds: median(c.runs.map((r) => r.seconds)) })) };
+  }
+
+  if (parts.has('accuracy')) {
+    const runs: (DefaultRun | string)[] = [];
+    const to98: TimeTo98[] = [];
+    const names = ['wasm', ...(backends.some((b) => b.name === 'native') ? ['native'] : [])];
+    for (const name of names) {
+      log(`accuracy: default gradpipe train --backend ${name}, load average ${load()}`);
+      runs.push(defaultRun(name));
+      const b = backends.find((x) => x.name === name && x.threads === cores);
+      if (b) {
+        log(`accuracy: time to 98% test accuracy on ${b.description}, load average ${load()}`);
+        to98.push(await timeTo98(b, data));
+      }
+    }
+    print(`\n## Accuracy: the default pipeline (784-1000-10, momentum 0.9, lr 0.05 cosine, batch 64, 8 epochs)`);
+    print(
+      formatTable(
+        ['command', 'train seconds', 'test accuracy', 'samples/s', 'peak RSS'],
+        runs.map((r) => (typeof r === 'string' ? [r, '-', '-', '-', '-'] : [r.command, r.trainSeconds.toFixed(1), `${(100 * r.testAccuracy).toFixed(2)}%`, rate(r.samplesPerSecond), r.peakRssMiB === undefined ? '-' : `${r.peakRssMiB.toFixed(0)} MiB`])),
+      ),
+    );
+    print(`\nTime to first reach 98% test accuracy (same pipeline, test set evaluated at every epoch end, included in the time):`);
+    print(
+      formatTable(
+        ['backend', 'seconds to 98%', 'test accuracy after epoch (cumulative seconds)'],
+        to98.map((t) => [t.backend, t.seconds === undefined ? 'not reached' : t.seconds.toFixed(1), t.epochs.map((e) => `${e.epoch}: ${(100 * e.testAccuracy).toFixed(2)}% (${e.seconds.toFixed(1)} s)`).join(', ')]),
+      ),
+    );
+    print(`load average at the end: ${load()}`);
+    result['accuracy'] = { defaultRuns: runs, timeTo98: to98 };
+  }
+
+  result['loadAtEnd'] = load();
+  if (opt.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  for (const b of backends) b.dispose();
+  auto.right.backend.dispose();
+};
+
+await main();
+// TensorFlow.js and OpenBLAS may leave handles open; the results are out
+process.exit(0);
