@@ -17,9 +17,12 @@
 import { allocLike, matrix, type Float } from '../tensor/matrix.js';
 import { gradientNorm, zeroGradient, type Gradient } from '../nn/gradient.js';
 import { adamUpdate, momentumUpdate, sgdUpdate } from './kernels.js';
+import type { Backend } from '../tensor/backend.js';
+import { getBackend } from '../tensor/registry.js';
 import type { Network } from '../nn/network.js';
 import type { OptimizerConfig } from './optimizer.js';
 
+/** The optimiser's step count and moments, shaped like the network; a value, like the network. */
 export interface OptimizerState<F extends Float = Float32Array> {
   /** Steps taken so far. */
   readonly step: number;
@@ -36,6 +39,7 @@ export const initialState = <F extends Float>(config: OptimizerConfig, net: Netw
   second: config.kind === 'adam' ? zeroGradient(net) : undefined,
 });
 
+/** The result of one `move`: the new network and optimiser state, in new buffers. */
 export interface Moved<F extends Float> {
   readonly network: Network<F>;
   readonly state: OptimizerState<F>;
@@ -51,7 +55,7 @@ export interface Moved<F extends Float> {
  * `config.clipNorm` first, then weight decay is added to weight gradients.
  */
 export const move =
-  (config: OptimizerConfig) =>
+  (config: OptimizerConfig, backend?: Backend) =>
   <F extends Float>(net: Network<F>, gradient: Gradient<F>, state: OptimizerState<F>, lr: number = config.lr): Moved<F> => {
     const norm = config.clipNorm === undefined ? 0 : gradientNorm(gradient);
     const clip = config.clipNorm !== undefined && norm > config.clipNorm ? config.clipNorm / norm : 1;
@@ -64,21 +68,28 @@ export const move =
     const second = state.second ?? (config.kind === 'adam' ? zeroGradient(net) : undefined);
 
     let check = 0;
+    // float32 parameters use the backend's fused loops when it has them (same bits as the TypeScript ones)
+    const fused = net.layers[0]?.weight.data instanceof Float32Array ? (backend ?? getBackend()).optimizerUpdates : undefined;
+    const k = (fused ?? { sgd: sgdUpdate, momentum: momentumUpdate, adam: adamUpdate }) as {
+      sgd: typeof sgdUpdate;
+      momentum: typeof momentumUpdate;
+      adam: typeof adamUpdate;
+    };
     /** Updates one parameter tensor into new buffers; returns [w', first', second']. */
     const update = <T extends Float>(w: T, g: T, v: T | undefined, s: T | undefined, decay: number): [T, T | undefined, T | undefined] => {
       const n = w.length;
       const w2 = allocLike(w, n);
       if (config.kind === 'sgd') {
-        check += sgdUpdate(w, g, clip, decay, lr, w2);
+        check += k.sgd(w, g, clip, decay, lr, w2);
         return [w2, undefined, undefined];
       }
       const v2 = allocLike(w, n);
       if (config.kind === 'adam') {
         const s2 = allocLike(w, n);
-        check += adamUpdate(w, g, v!, s!, clip, decay, lr, b1, b2, c1, c2, eps, w2, v2, s2);
+        check += k.adam(w, g, v!, s!, clip, decay, lr, b1, b2, c1, c2, eps, w2, v2, s2);
         return [w2, v2, s2];
       }
-      check += momentumUpdate(w, g, v!, clip, decay, lr, mu, config.kind === 'nesterov', w2, v2);
+      check += k.momentum(w, g, v!, clip, decay, lr, mu, config.kind === 'nesterov', w2, v2);
       return [w2, v2, undefined];
     };
 

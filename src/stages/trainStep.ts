@@ -37,6 +37,7 @@ export interface Magnitudes {
   readonly loss: number;
 }
 
+/** What a diverged state carries: where the first non-finite value appeared, and the magnitudes before it. */
 export interface Divergence {
   readonly step: number;
   readonly epoch: number;
@@ -48,6 +49,7 @@ export interface Divergence {
   readonly hints: readonly string[];
 }
 
+/** The training state, streamed from step to step; a value, so keeping one is always safe. */
 export interface TrainState {
   readonly network: Network;
   readonly optimizer: OptimizerState;
@@ -66,12 +68,15 @@ export interface TrainState {
   readonly correct: number;
   /** Learning rate used for the last step. */
   readonly lr: number;
+  /** Magnitudes of the last five finite steps, oldest first. */
   readonly recent: readonly Magnitudes[];
+  /** Overflow and underflow warnings, at most one of each kind per layer. */
   readonly warnings: readonly string[];
   readonly divergence: Divergence | undefined;
   readonly validation: ValidationState | undefined;
 }
 
+/** What the training step needs: the loss, the optimiser, the schedule and the kernels. */
 export interface TrainConfig {
   readonly loss: LossName;
   readonly optimizer: OptimizerConfig;
@@ -109,7 +114,7 @@ const TINY = 1e-30;
 
 /** One training step as a pure function of the state and a batch. */
 export const descend = (config: TrainConfig) => {
-  const step = move(config.optimizer);
+  const step = move(config.optimizer, config.backend);
   // activations, deltas and gradients never leave a step: they live in buffers reused from step to step
   const ws = reusableWorkspace();
   return (s: TrainState, b: LabeledBatch): TrainState => {

@@ -7,7 +7,9 @@
  * Float64 work (gradient checks, references) always runs on the `ts` kernels.
  *
  * Determinism: a backend's results must not depend on its thread count (partition the output, never the
- * reduction dimension), so a seed gives the same bits on any machine of the same kind.
+ * reduction dimension), so a seed gives the same bits on any machine of the same kind. (OpenBLAS's own
+ * threading splits the reduction; the native backend therefore partitions C itself and runs OpenBLAS
+ * single-threaded on each part.)
  */
 import type { Float } from './matrix.js';
 import type { PointwiseActivation } from './kernels.js';
@@ -49,8 +51,27 @@ export interface Backend {
   ): void;
   /** out = delta * act'(z) written through a = act(z); out may alias delta. */
   activationBackward(delta: Float32Array, a: Float32Array, act: PointwiseActivation, out: Float32Array): void;
+  /**
+   * Optional fused optimiser updates of one float32 tensor, replacing the TypeScript loops of
+   * src/optim/kernels.ts (same arguments, same rules, same returned check). They must give the same bits
+   * as those loops (compute in double precision, round once when storing).
+   */
+  readonly optimizerUpdates?: OptimizerUpdates;
   /** Releases worker threads and native resources; the backend must not be used afterwards. */
   dispose(): void;
+}
+
+/** The element-wise optimiser rules; each returns sum(g^2) + sum(0 * w'): finite iff all are finite. */
+export interface OptimizerUpdates {
+  sgd(w: Float32Array, g: Float32Array, clip: number, decay: number, lr: number, w2: Float32Array): number;
+  momentum(
+    w: Float32Array, g: Float32Array, v: Float32Array, clip: number, decay: number, lr: number, mu: number,
+    nesterov: boolean, w2: Float32Array, v2: Float32Array,
+  ): number;
+  adam(
+    w: Float32Array, g: Float32Array, m: Float32Array, s: Float32Array, clip: number, decay: number, lr: number,
+    b1: number, b2: number, c1: number, c2: number, eps: number, w2: Float32Array, m2: Float32Array, s2: Float32Array,
+  ): number;
 }
 
 /** A generic GEMM over either float type (the ts reference implements this). */
