@@ -273,14 +273,15 @@ describe('wasm backend: element-wise kernels', () => {
     expect(sameBits(inPlace, out1)).toBe(true);
   });
 
-  it('splits a layer-sized activation over 2 threads with the same bits as 1', () => {
+  it('gives a layer-sized activation the same bits on 1 and 2 threads (split or by default)', () => {
     const [rows, cols] = [128, 1000];
     const z = seeded(rows * cols, 3).map((x) => 8 * x), bias = seeded(cols, 4);
     for (const act of ACTS) {
-      const [o1, o2] = [new Float32Array(rows * cols), new Float32Array(rows * cols)];
+      const [o1, o2, o3] = [new Float32Array(rows * cols), new Float32Array(rows * cols), new Float32Array(rows * cols)];
       one.biasActivation(z, bias, rows, cols, act, o1);
       two.biasActivation(z, bias, rows, cols, act, o2);
-      expect(sameBits(o1, o2)).toBe(true);
+      split.biasActivation(z, bias, rows, cols, act, o3);
+      expect(sameBits(o1, o2) && sameBits(o1, o3)).toBe(true);
       const want = new Float32Array(rows * cols);
       biasActivation(z, bias, rows, cols, act, want);
       expectKernelClose(act, o1, want, (i) => z[i]! + bias[i % cols]!);

@@ -36,7 +36,10 @@ const ACT_CODE: Readonly<Record<PointwiseActivation, number>> = {
 export interface WasmTuning {
   /** GEMMs below this many flops (2 m n k) run on the calling thread alone. */
   readonly parallelGemmFlops: number;
-  /** Element-wise jobs below this many elements run on the calling thread alone. */
+  /**
+   * Element-wise jobs below this much work run on the calling thread alone; work is the element count,
+   * times EXPENSIVE_ACTIVATION for a forward sigmoid or tanh (an exp and a division per element).
+   */
   readonly parallelElements: number;
   /**
    * Polls of a sync word before a thread sleeps on it: bridges back-to-back jobs and the barrier without an
@@ -46,7 +49,11 @@ export interface WasmTuning {
 }
 
 /** Measured with test/bench/gemm.ts on 2 cores (see docs): a wake-up of the workers costs ~20-50 us. */
-export const DEFAULT_TUNING: WasmTuning = { parallelGemmFlops: 4e6, parallelElements: 1 << 16, spin: 1 << 14 };
+export const DEFAULT_TUNING: WasmTuning = { parallelGemmFlops: 4e6, parallelElements: 1 << 20, spin: 1 << 14 };
+
+/** How much dearer a forward sigmoid or tanh is per element than the piecewise-linear kernels (measured: ~16x). */
+const EXPENSIVE_ACTIVATION = 16;
+const isExpensive = (act: PointwiseActivation): boolean => act === 'sigmoid' || act === 'tanh';
 
 const F32 = 4;
 
@@ -108,7 +115,8 @@ const backendOn = (pool: WasmPool, path: string, tuning: WasmTuning): Backend =>
       const [zo, bo] = pool.layout([count * F32, cols * F32]) as [number, number];
       copyIn(z, count, zo);
       copyIn(bias, cols, bo);
-      const nt = count >= tuning.parallelElements ? threads : 1;
+      const work = count * (isExpensive(act) ? EXPENSIVE_ACTIVATION : 1);
+      const nt = work >= tuning.parallelElements ? threads : 1;
       kernels.biasActivation(nt, spin, zo, bo, rows, cols, ACT_CODE[act], zo);
       copyOut(zo, count, out);
     },

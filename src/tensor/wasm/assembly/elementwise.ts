@@ -6,11 +6,16 @@ import { TILE_BYTES, TILES, paramI } from './layout';
 export const ACT_IDENTITY = 0, ACT_RELU = 1, ACT_LEAKY_RELU = 2, ACT_SIGMOID = 3, ACT_TANH = 4;
 const LEAKY_SLOPE: f32 = 0.01;
 
-/** e^x to about 2 ulp (Cephes expf): x = n ln2 + r, e^r by a degree-6 polynomial, 2^n through the exponent bits. */
+/**
+ * e^x to about 2 ulp (Cephes expf): x = n ln2 + r with n = round(x log2 e), e^r by a degree-6 polynomial, 2^n
+ * built in the exponent bits. n is rounded by adding 1.5 * 2^23, which leaves it in the low mantissa bits;
+ * pmin/pmax (one instruction each, and NaN still propagates as x is their first operand) clamp x.
+ */
 @inline function exp4(x: v128): v128 {
   const under = f32x4.lt(x, f32x4.splat(-87.33654));
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.33654)), f32x4.splat(88.37626));
-  const fx = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-87.33654)), f32x4.splat(88.37626));
+  const shifted = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(12582912.0));
+  const fx = f32x4.sub(shifted, f32x4.splat(12582912.0));
   x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
   x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
   const z = f32x4.mul(x, x);
@@ -21,7 +26,8 @@ const LEAKY_SLOPE: f32 = 0.01;
   y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.6666665459e-1));
   y = f32x4.add(f32x4.mul(y, x), f32x4.splat(5.0000001201e-1));
   y = f32x4.add(f32x4.add(f32x4.mul(y, z), x), f32x4.splat(1));
-  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  // n + 127 in the exponent field: the bits of `shifted` are those of 1.5 * 2^23 plus n.
+  const pow2 = i32x4.shl(i32x4.add(i32x4.sub(shifted, i32x4.splat(0x4b400000)), i32x4.splat(127)), 23);
   // Below the normal range the result flushes to 0 (the true value is under 1.2e-38).
   return v128.andnot(f32x4.mul(y, pow2), under);
 }
@@ -90,14 +96,13 @@ export const E_ROWS = 0, E_COLS = 1, E_ACT = 2, E_X = 3, E_Y = 4, E_OUT = 5, E_N
   return <i32>((<i64>count * t) / nt);
 }
 
-/** Thread `tid`'s rows of out[i, j] = act(z[i, j] + bias[j]) (x = z, y = bias). */
-export function biasActivationPart(ctrl: usize, tid: i32, nt: i32): void {
-  const rows = paramI(ctrl, E_ROWS), cols = paramI(ctrl, E_COLS), act = paramI(ctrl, E_ACT);
-  const z = <usize>paramI(ctrl, E_X), bias = <usize>paramI(ctrl, E_Y), out = <usize>paramI(ctrl, E_OUT);
-  const scratch = ctrl + TILES + <usize>tid * TILE_BYTES;
+/** Rows [i0, i1) of out = act(z + bias); `act` is a constant at every call site, so each loop is specialised. */
+@inline function biasRows(
+  z: usize, bias: usize, out: usize, cols: i32, i0: i32, i1: i32, act: i32, scratch: usize,
+): void {
   const whole = cols & ~3;
   const rest = cols - whole;
-  for (let i = splitStart(rows, tid, nt), end = splitStart(rows, tid + 1, nt); i < end; i++) {
+  for (let i = i0; i < i1; i++) {
     const zr = z + (<usize>(i * cols) << 2);
     const or = out + (<usize>(i * cols) << 2);
     for (let j = 0; j < whole; j += 4) {
@@ -113,14 +118,43 @@ export function biasActivationPart(ctrl: usize, tid: i32, nt: i32): void {
   }
 }
 
-/** Thread `tid`'s share of out = delta * act'(z) written through a = act(z) (x = delta, y = a). */
-export function activationBackwardPart(ctrl: usize, tid: i32, nt: i32): void {
-  const n = paramI(ctrl, E_N), act = paramI(ctrl, E_ACT);
-  const delta = <usize>paramI(ctrl, E_X), a = <usize>paramI(ctrl, E_Y), out = <usize>paramI(ctrl, E_OUT);
+// One function per activation, each with its loop specialised: a switch on the activation inside the loop,
+// or one per activation in a single function (which the optimizer folds back into one loop), keeps every
+// activation's constants live and spilled, and runs several times slower.
+function biasIdentity(z: usize, bias: usize, out: usize, cols: i32, i0: i32, i1: i32, scratch: usize): void {
+  biasRows(z, bias, out, cols, i0, i1, ACT_IDENTITY, scratch);
+}
+function biasRelu(z: usize, bias: usize, out: usize, cols: i32, i0: i32, i1: i32, scratch: usize): void {
+  biasRows(z, bias, out, cols, i0, i1, ACT_RELU, scratch);
+}
+function biasLeakyRelu(z: usize, bias: usize, out: usize, cols: i32, i0: i32, i1: i32, scratch: usize): void {
+  biasRows(z, bias, out, cols, i0, i1, ACT_LEAKY_RELU, scratch);
+}
+function biasSigmoid(z: usize, bias: usize, out: usize, cols: i32, i0: i32, i1: i32, scratch: usize): void {
+  biasRows(z, bias, out, cols, i0, i1, ACT_SIGMOID, scratch);
+}
+function biasTanh(z: usize, bias: usize, out: usize, cols: i32, i0: i32, i1: i32, scratch: usize): void {
+  biasRows(z, bias, out, cols, i0, i1, ACT_TANH, scratch);
+}
+
+/** Thread `tid`'s rows of out[i, j] = act(z[i, j] + bias[j]) (x = z, y = bias). */
+export function biasActivationPart(ctrl: usize, tid: i32, nt: i32): void {
+  const rows = paramI(ctrl, E_ROWS), cols = paramI(ctrl, E_COLS), act = paramI(ctrl, E_ACT);
+  const z = <usize>paramI(ctrl, E_X), bias = <usize>paramI(ctrl, E_Y), out = <usize>paramI(ctrl, E_OUT);
   const scratch = ctrl + TILES + <usize>tid * TILE_BYTES;
-  const groups = (n + 3) >> 2;
-  const g1 = splitStart(groups, tid + 1, nt);
-  for (let g = splitStart(groups, tid, nt); g < g1; g++) {
+  const i0 = splitStart(rows, tid, nt), i1 = splitStart(rows, tid + 1, nt);
+  switch (act) {
+    case ACT_RELU: biasRelu(z, bias, out, cols, i0, i1, scratch); break;
+    case ACT_LEAKY_RELU: biasLeakyRelu(z, bias, out, cols, i0, i1, scratch); break;
+    case ACT_SIGMOID: biasSigmoid(z, bias, out, cols, i0, i1, scratch); break;
+    case ACT_TANH: biasTanh(z, bias, out, cols, i0, i1, scratch); break;
+    default: biasIdentity(z, bias, out, cols, i0, i1, scratch);
+  }
+}
+
+/** Groups of four [g0, g1) of out = delta * act'(a); `act` is a constant at every call site. */
+@inline function backwardGroups(delta: usize, a: usize, out: usize, n: i32, g0: i32, g1: i32, act: i32, scratch: usize): void {
+  for (let g = g0; g < g1; g++) {
     const o = <usize>g << 4;
     const count = min(4, n - (g << 2));
     if (count == 4) {
@@ -129,5 +163,37 @@ export function activationBackwardPart(ctrl: usize, tid: i32, nt: i32): void {
       const av = gather(a + o, count, scratch);
       scatter(derivative4(gather(delta + o, count, scratch + 16), av, act), out + o, count, scratch);
     }
+  }
+}
+
+function backIdentity(delta: usize, a: usize, out: usize, n: i32, g0: i32, g1: i32, scratch: usize): void {
+  backwardGroups(delta, a, out, n, g0, g1, ACT_IDENTITY, scratch);
+}
+function backRelu(delta: usize, a: usize, out: usize, n: i32, g0: i32, g1: i32, scratch: usize): void {
+  backwardGroups(delta, a, out, n, g0, g1, ACT_RELU, scratch);
+}
+function backLeakyRelu(delta: usize, a: usize, out: usize, n: i32, g0: i32, g1: i32, scratch: usize): void {
+  backwardGroups(delta, a, out, n, g0, g1, ACT_LEAKY_RELU, scratch);
+}
+function backSigmoid(delta: usize, a: usize, out: usize, n: i32, g0: i32, g1: i32, scratch: usize): void {
+  backwardGroups(delta, a, out, n, g0, g1, ACT_SIGMOID, scratch);
+}
+function backTanh(delta: usize, a: usize, out: usize, n: i32, g0: i32, g1: i32, scratch: usize): void {
+  backwardGroups(delta, a, out, n, g0, g1, ACT_TANH, scratch);
+}
+
+/** Thread `tid`'s share of out = delta * act'(z) written through a = act(z) (x = delta, y = a). */
+export function activationBackwardPart(ctrl: usize, tid: i32, nt: i32): void {
+  const n = paramI(ctrl, E_N), act = paramI(ctrl, E_ACT);
+  const delta = <usize>paramI(ctrl, E_X), a = <usize>paramI(ctrl, E_Y), out = <usize>paramI(ctrl, E_OUT);
+  const scratch = ctrl + TILES + <usize>tid * TILE_BYTES;
+  const groups = (n + 3) >> 2;
+  const g0 = splitStart(groups, tid, nt), g1 = splitStart(groups, tid + 1, nt);
+  switch (act) {
+    case ACT_RELU: backRelu(delta, a, out, n, g0, g1, scratch); break;
+    case ACT_LEAKY_RELU: backLeakyRelu(delta, a, out, n, g0, g1, scratch); break;
+    case ACT_SIGMOID: backSigmoid(delta, a, out, n, g0, g1, scratch); break;
+    case ACT_TANH: backTanh(delta, a, out, n, g0, g1, scratch); break;
+    default: backIdentity(delta, a, out, n, g0, g1, scratch);
   }
 }

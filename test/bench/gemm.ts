@@ -1,0 +1,153 @@
+/**
+ * GEMM benchmark of the ts and wasm backends (a script that prints measurements, not a test): GFLOP/s for the
+ * four products of a 784-1000-10 network's training step at batch 128, for the TypeScript reference, wasm on
+ * 1 thread and wasm on 2 threads, side by side; whether 1 and 2 threads give the same bits; what share of a
+ * wasm call the copies in and out of the wasm memory take; and the element-wise kernels.
+ *
+ * Run: npm run bench:gemm (compiles with test/bench/tsconfig.json, rebuilds the .wasm, runs this from dist/,
+ * which is also a check that the wasm backend's workers start from the compiled package).
+ *
+ * Each figure is the median over ROUNDS rounds of the mean time per call within a round of at least
+ * ROUND_SECONDS (backends interleaved round by round). "cpu" figures divide by the process's CPU time
+ * instead of the wall clock: robust when other processes compete for the cores (for 2 threads they also
+ * count the time a thread spins waiting for the other, so they understate the kernel).
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import seedrandom from 'seedrandom';
+import { formatError } from '../../src/errors.js';
+import type { Backend } from '../../src/tensor/backend.js';
+import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
+import { gemmTs } from '../../src/tensor/ts.js';
+import { createWasmBackend } from '../../src/tensor/wasm/index.js';
+
+const ROUNDS = 5;
+const ROUND_SECONDS = 0.25;
+
+interface Shape {
+  readonly label: string;
+  readonly transA: boolean;
+  readonly transB: boolean;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+}
+
+const SHAPES: readonly Shape[] = [
+  { label: 'NT (128x784)@(784x1000)  forward, hidden', transA: false, transB: true, m: 128, n: 1000, k: 784 },
+  { label: 'TN (1000x128)@(128x784)  dW, hidden', transA: true, transB: false, m: 1000, n: 784, k: 128 },
+  { label: 'NT (128x1000)@(1000x10)  forward, output', transA: false, transB: true, m: 128, n: 10, k: 1000 },
+  { label: 'NN (128x10)@(10x1000)    dX, output', transA: false, transB: false, m: 128, n: 1000, k: 10 },
+];
+
+const rng = seedrandom('gemm bench');
+const fill = (len: number): Float32Array => Float32Array.from({ length: len }, () => rng() * 2 - 1);
+
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+interface Timing {
+  readonly wall: number;
+  readonly cpu: number;
+}
+
+/** Seconds per call of `f` over one round. */
+const round = (f: () => void): Timing => {
+  let calls = 0;
+  const c0 = cpuSeconds();
+  const t0 = process.hrtime.bigint();
+  let dt = 0;
+  do {
+    f();
+    calls++;
+    dt = Number(process.hrtime.bigint() - t0) / 1e9;
+  } while (dt < ROUND_SECONDS);
+  return { wall: dt / calls, cpu: (cpuSeconds() - c0) / calls };
+};
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+};
+
+/** Median seconds per call of each contender, rounds interleaved so that a busy spell hits all alike. */
+const race = (contenders: readonly (() => void)[]): Timing[] => {
+  for (const f of contenders) for (let i = 0; i < 2; i++) f();
+  const samples = contenders.map((): Timing[] => []);
+  for (let r = 0; r < ROUNDS; r++) contenders.forEach((f, i) => samples[i]!.push(round(f)));
+  return samples.map((s) => ({ wall: median(s.map((t) => t.wall)), cpu: median(s.map((t) => t.cpu)) }));
+};
+
+const wasm = async (threads: number): Promise<Backend> => {
+  const b = await createWasmBackend({ threads });
+  if (E.isLeft(b)) {
+    console.error(formatError(b.left));
+    process.exit(1);
+  }
+  return b.right;
+};
+
+const sameBits = (x: Float32Array, y: Float32Array): boolean =>
+  Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+
+const pad = (s: string, n: number): string => s.padStart(n);
+
+const main = async (): Promise<void> => {
+  const one = await wasm(1);
+  const two = await wasm(2);
+  console.log(`gradpipe GEMM benchmark: float32 GFLOP/s (wall clock; per CPU-second in brackets), median of ${ROUNDS} rounds`);
+  console.log(
+    `node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ` +
+      `load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start`,
+  );
+  console.log(`${one.description}\n`);
+  console.log(`${'shape'.padEnd(42)}${pad('ts', 14)}${pad('wasm 1 thread', 18)}${pad('wasm 2 threads', 18)}  bits 1t = 2t   copies (1t/2t)`);
+
+  for (const s of SHAPES) {
+    const { transA, transB, m, n, k } = s;
+    const a = fill(m * k), b = fill(k * n);
+    const flop = 2 * m * n * k;
+    const outs = [new Float32Array(m * n), new Float32Array(m * n), new Float32Array(m * n)];
+    const [ts, w1, w2] = race([
+      () => gemmTs(transA, transB, m, n, k, 1, a, b, 0, outs[0]!),
+      () => one.gemm(transA, transB, m, n, k, 1, a, b, 0, outs[1]!),
+      () => two.gemm(transA, transB, m, n, k, 1, a, b, 0, outs[2]!),
+    ]) as [Timing, Timing, Timing];
+    // What the wasm backend copies per call: A and B in, C out (beta = 0), as one memcpy-sized set().
+    const src = new Float32Array(m * k + k * n + m * n), dst = new Float32Array(src.length);
+    const [copy] = race([() => dst.set(src)]) as [Timing];
+    const gf = (t: Timing): string => `${(flop / t.wall / 1e9).toFixed(1)} (${(flop / t.cpu / 1e9).toFixed(1)})`;
+    const share = (t: Timing): string => `${((100 * copy.wall) / t.wall).toFixed(0)}%`;
+    console.log(
+      `${s.label.padEnd(42)}${pad(gf(ts), 14)}${pad(gf(w1), 18)}${pad(gf(w2), 18)}  ` +
+        `${sameBits(outs[1]!, outs[2]!) ? 'yes' : 'NO'}`.padEnd(15) + `${share(w1)} / ${share(w2)}`,
+    );
+  }
+
+  const [rows, cols] = [128, 1000];
+  const z = fill(rows * cols).map((x) => 4 * x), bias = fill(cols), out = new Float32Array(rows * cols);
+  console.log(`\nelement-wise kernels on ${rows}x${cols}, microseconds per call (wall clock): ts / wasm 1 thread / wasm 2 threads`);
+  const acts: readonly PointwiseActivation[] = ['relu', 'sigmoid', 'tanh'];
+  for (const act of acts) {
+    const fwd = race([
+      () => biasActivation(z, bias, rows, cols, act, out),
+      () => one.biasActivation(z, bias, rows, cols, act, out),
+      () => two.biasActivation(z, bias, rows, cols, act, out),
+    ]);
+    const a = new Float32Array(rows * cols);
+    biasActivation(z, bias, rows, cols, act, a);
+    const bwd = race([
+      () => activationBackward(z, a, act, out),
+      () => one.activationBackward(z, a, act, out),
+      () => two.activationBackward(z, a, act, out),
+    ]);
+    const us = (ts: Timing[]): string => ts.map((t) => (t.wall * 1e6).toFixed(0)).join(' / ');
+    console.log(`  biasActivation ${act.padEnd(8)} ${us(fwd).padEnd(20)} activationBackward ${act.padEnd(8)} ${us(bwd)}`);
+  }
+  one.dispose();
+  two.dispose();
+};
+
+await main();
