@@ -13,6 +13,7 @@ export type ErrorTag =
   | 'IOError' // the file system
   | 'DivergenceError'; // a non-finite value during training
 
+/** An error at a boundary: its kind, what it concerns, what is wrong and what to do about it. */
 export interface GradpipeError {
   readonly _tag: ErrorTag;
   /** The file, option (with its leading dashes) or layer the error concerns. */
@@ -23,6 +24,7 @@ export interface GradpipeError {
   readonly hint: string;
 }
 
+/** An error of kind `_tag`; the constructors below fix the kind. */
 export const gradpipeError = (_tag: ErrorTag, where: string, message: string, hint: string): GradpipeError => ({
   _tag,
   where,
@@ -30,12 +32,16 @@ export const gradpipeError = (_tag: ErrorTag, where: string, message: string, hi
   hint,
 });
 
+/** A network construction or tensor shape error; `where` names the layer or option. */
 export const shapeError = (where: string, message: string, hint: string): GradpipeError =>
   gradpipeError('ShapeError', where, message, hint);
+/** A bad hyperparameter or command-line option; `where` is the option, with its leading dashes. */
 export const optionError = (where: string, message: string, hint: string): GradpipeError =>
   gradpipeError('OptionError', where, message, hint);
+/** A damaged or unsuitable data file; `where` is the file. */
 export const dataError = (where: string, message: string, hint: string): GradpipeError =>
   gradpipeError('DataError', where, message, hint);
+/** A model or checkpoint file that cannot be used; `where` is the file. */
 export const modelError = (where: string, message: string, hint: string): GradpipeError =>
   gradpipeError('ModelError', where, message, hint);
 
@@ -51,6 +57,7 @@ export class GradpipeException extends Error {
   }
 }
 
+/** True for values shaped like a `GradpipeError`. */
 export const isGradpipeError = (u: unknown): u is GradpipeError =>
   typeof u === 'object' && u !== null && '_tag' in u && 'where' in u && 'message' in u && 'hint' in u;
 

@@ -2,6 +2,22 @@
  * gradpipe: train neural networks as streaming pipelines of small, law-abiding stages.
  *
  * Data flows one way: stages -> nn / optim / diagnostics -> tensor; io and data sit beside them.
+ *
+ * Where to start (the guides are README.md and docs/pipelines.md; every law is argued in docs/laws.md):
+ * - the stage model: {@link Stage}, {@link compose}, {@link runStage}, and the adapters {@link rx} (RxJS),
+ *   {@link ix} and {@link ixSync} (IxJS);
+ * - data: {@link loadMnist}, {@link loadDataset}, {@link encodeIdx} / {@link decodeIdx}, {@link takeDataset};
+ * - the source of a training run: {@link epochBatches} (read, {@link shuffle}, {@link batch});
+ * - networks: {@link initNetwork}, {@link createNetwork}, {@link forward}, {@link predict};
+ * - gradients and steps: {@link grad}, {@link move}, {@link optimizer}, {@link descend}, {@link trainStep};
+ * - around the step: {@link validate}, {@link report}, {@link tap}, {@link stopWhen} with {@link anyOf},
+ *   {@link maxEpochs}, {@link earlyStopping}, {@link diverged};
+ * - results and files: {@link evaluate}, {@link saveModel} / {@link loadModel}, {@link saveCheckpoint} /
+ *   {@link loadCheckpoint};
+ * - diagnostics: {@link gradientCheck}, {@link locateNonFinite};
+ * - errors: {@link GradpipeError}, {@link formatError}, {@link orThrow}.
+ *
+ * @packageDocumentation
  */
 export * from './errors.js';
 

@@ -8,6 +8,7 @@ import { dataError, optionError, type GradpipeError } from '../errors.js';
 import { openIdx, readBody, type IdxStream } from './idx.js';
 import { findMnistFile, MNIST_FILES, mnistCandidates } from './mnistFiles.js';
 
+/** A labelled image dataset in memory, in the MNIST layout (uint8 pixels, row-major). */
 export interface Dataset {
   readonly count: number;
   readonly rows: number;
@@ -20,6 +21,7 @@ export interface Dataset {
   readonly labels: Uint8Array;
 }
 
+/** What `loadDataset` checks beyond the files' agreement with each other. */
 export interface DatasetOptions {
   /** Enforced when given (2..256); otherwise the largest label + 1, at least 2. */
   readonly classes?: number;

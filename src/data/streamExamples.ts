@@ -5,6 +5,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { dataError, GradpipeException } from '../errors.js';
 import { openPair, type DatasetOptions } from './dataset.js';
 
+/** One labelled image, as the read stage yields it. */
 export interface Example {
   /** rows*cols pixels, row-major; a fresh buffer the consumer may keep. */
   readonly image: Uint8Array;

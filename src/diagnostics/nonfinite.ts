@@ -7,6 +7,7 @@ import type { Backprop } from '../nn/grad.js';
 import type { Network } from '../nn/network.js';
 import type { Float } from '../tensor/matrix.js';
 
+/** Where a non-finite value is: the layer (undefined for the loss), the tensor, how many entries, and one of them. */
 export interface NonFiniteLocation {
   readonly layer: number | undefined;
   readonly tensor: 'weights' | 'bias' | 'activations' | 'logits' | 'loss' | 'weight gradient' | 'bias gradient';
@@ -58,6 +59,7 @@ export const locateNonFinite = <F extends Float>(net: Network<F>, step?: Backpro
   return undefined;
 };
 
+/** One line for a location, e.g. `3 non-finite values (first: NaN at index 7) in the activations of layer 1`. */
 export const describeLocation = (loc: NonFiniteLocation): string =>
   `${loc.count} non-finite value${loc.count === 1 ? '' : 's'} (first: ${loc.value} at index ${loc.index}) in the ${loc.tensor}${loc.layer === undefined ? '' : ` of layer ${loc.layer}`}`;
 

@@ -31,11 +31,13 @@ export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const PREVIOUS_FILE = 'checkpoint.prev.safetensors';
 const NEXT_FILE = 'checkpoint.next.safetensors';
 
+/** A float32 tensor and its shape. */
 export interface F32Tensor {
   readonly shape: readonly number[];
   readonly data: Float32Array;
 }
 
+/** Everything a run needs to continue: named float32 tensors (parameters, optimiser moments) and the caller's JSON state. */
 export interface Checkpoint {
   readonly tensors: Readonly<Record<string, F32Tensor>>;
   /** Any JSON value; `undefined`, functions and the like cannot be saved. */
@@ -117,7 +119,12 @@ const fsyncDir = async (dir: string): Promise<void> => {
   }
 };
 
-/** Saves `c` as `dir/checkpoint.safetensors`, keeping the previous one (see the module comment). */
+/**
+ * Saves `c` as `dir/checkpoint.safetensors`, keeping the previous one as `checkpoint.prev.safetensors`; a
+ * crash at any point leaves a loadable latest checkpoint.
+ *
+ * Law: loadCheckpoint(dir) after saveCheckpoint(dir, c) = c (tensors bit for bit, state as JSON).
+ */
 export const saveCheckpoint = async (dir: string, c: Checkpoint): Promise<E.Either<GradpipeError, void>> => {
   const current = path.join(dir, CHECKPOINT_FILE);
   const previous = path.join(dir, PREVIOUS_FILE);

@@ -24,6 +24,7 @@ export const MODEL_FORMAT = 'gradpipe/1';
 export const MODEL_INPUT = 'pixels/255';
 const RESERVED = ['format', 'activations', 'loss', 'input', HASH_KEY] as const;
 
+/** Metadata saved with a model. */
 export interface ModelMeta {
   /** The loss the network was trained with, e.g. `cross-entropy`. */
   readonly loss: string;
@@ -31,6 +32,7 @@ export interface ModelMeta {
   readonly extra?: Readonly<Record<string, string>>;
 }
 
+/** A model read back: the network, its loss and all of its metadata. */
 export interface LoadedModel {
   readonly network: Network;
   readonly loss: string;
@@ -121,7 +123,11 @@ export const decodeModel = (bytes: Uint8Array, file: string): E.Either<GradpipeE
 export const saveModel = (file: string, net: Network<Float>, meta: ModelMeta): Promise<E.Either<GradpipeError, void>> =>
   writeFileAtomic(file, encodeModel(net, meta));
 
-/** Reads and verifies a model written by `saveModel`. */
+/**
+ * Reads and verifies a model written by `saveModel` (a file whose content hash does not match is refused).
+ *
+ * Law: loadModel(file) after saveModel(file, net, meta) gives the float32 network and meta.loss.
+ */
 export const loadModel = async (file: string): Promise<E.Either<GradpipeError, LoadedModel>> => {
   let bytes: Uint8Array;
   try {

@@ -10,12 +10,17 @@ import type { PointwiseActivation } from '../tensor/kernels.js';
 export { activationDerivative, sigmoid } from '../tensor/kernels.js';
 export type { PointwiseActivation } from '../tensor/kernels.js';
 
+/** An activation by name: a point-wise one, or softmax (output layer only). */
 export type Activation = PointwiseActivation | 'softmax';
 
+/** The activations a hidden layer may use (softmax couples a row, so it is output-only). */
 export const HIDDEN_ACTIVATIONS: readonly PointwiseActivation[] = ['identity', 'relu', 'leaky-relu', 'sigmoid', 'tanh'];
+/** The activations an output layer may use. */
 export const OUTPUT_ACTIVATIONS: readonly Activation[] = ['identity', 'sigmoid', 'softmax'];
+/** Every activation name. */
 export const ACTIVATIONS: readonly Activation[] = [...HIDDEN_ACTIVATIONS, 'softmax'];
 
+/** True when `s` names an activation. */
 export const isActivation = (s: string): s is Activation => (ACTIVATIONS as readonly string[]).includes(s);
 
 /** Parses an activation name; `where` names the option or file it came from. */

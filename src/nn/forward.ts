@@ -9,6 +9,7 @@ import { softmaxRows } from './activation.js';
 import type { Network } from './network.js';
 import { opsFor } from './ops.js';
 
+/** What a forward pass keeps: the input, every layer's output and the output layer's logits. */
 export interface Forward<F extends Float> {
   /** The input batch (rows = examples). */
   readonly input: Matrix<F>;

@@ -69,7 +69,35 @@ export const backprop = <F extends Float>(
   return { gradient: { layers: grads }, loss: lr.loss, count: m, forward: fw, lossResult: lr };
 };
 
-/** `grad(loss)(network, batch)`: the mean gradient and mean loss of the batch. */
+/**
+ * `grad(loss)(network, batch)`: the mean gradient and mean loss of the batch, by backpropagation.
+ *
+ * Laws:
+ * - grad of (b1 ++ b2) = (|b1|*grad(b1) + |b2|*grad(b2)) / (|b1|+|b2|), which is `batchGradMonoid(net).concat`
+ * - backprop matches central differences (see `gradientCheck`)
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { batchGradMonoid, grad, initNetwork, matrix, orThrow } from 'gradpipe';
+ *
+ * const net = orThrow(initNetwork({ sizes: [3, 4, 2], hidden: 'tanh', output: 'softmax' }, { kind: 'glorot' }, 7));
+ * const batchOf = (xs: number[][], classes: number[]) => ({
+ *   inputs: matrix(xs.length, 3, Float32Array.from(xs.flat())),
+ *   targets: matrix(xs.length, 2, Float32Array.from(classes.flatMap((c) => (c === 0 ? [1, 0] : [0, 1])))),
+ * });
+ * const g = grad('cross-entropy');
+ * const b1 = g(net, batchOf([[0.1, 0.2, 0.3]], [0]));
+ * const b2 = g(net, batchOf([[0.9, 0.1, 0.5], [0.4, 0.4, 0.8]], [1, 0]));
+ * const both = g(net, batchOf([[0.1, 0.2, 0.3], [0.9, 0.1, 0.5], [0.4, 0.4, 0.8]], [0, 1, 0]));
+ * const combined = batchGradMonoid(net).concat(b1, b2);
+ * assert.equal(combined.count, 3);
+ * assert.ok(Math.abs(combined.loss - both.loss) < 1e-6);
+ * both.gradient.layers.forEach((l, i) =>
+ *   l.weight.data.forEach((v, k) => assert.ok(Math.abs(v - combined.gradient.layers[i]!.weight.data[k]!) < 1e-6)),
+ * );
+ * ```
+ */
 export const grad =
   (loss: LossName, backend?: Backend) =>
   <F extends Float>(net: Network<F>, batch: Batch<F>): BatchGrad<F> => {

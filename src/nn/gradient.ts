@@ -12,11 +12,13 @@ import { allocLike, matrix, type Float, type Matrix } from '../tensor/matrix.js'
 import { sumSquares } from '../tensor/reduce.js';
 import type { Network } from './network.js';
 
+/** The gradient of one layer's parameters, shaped like them. */
 export interface ParamGrad<F extends Float = Float32Array> {
   readonly weight: Matrix<F>;
   readonly bias: F;
 }
 
+/** A gradient shaped like a network: one `ParamGrad` per layer. */
 export interface Gradient<F extends Float = Float32Array> {
   readonly layers: readonly ParamGrad<F>[];
 }
@@ -53,8 +55,10 @@ export const linearCombination = <F extends Float>(a: number, x: Gradient<F>, b:
   };
 };
 
+/** x + y element-wise, in new buffers (the concat of `gradientMonoid`). */
 export const addGradients = <F extends Float>(x: Gradient<F>, y: Gradient<F>): Gradient<F> => linearCombination(1, x, 1, y);
 
+/** s * g element-wise, in new buffers. */
 export const scaleGradient = <F extends Float>(s: number, g: Gradient<F>): Gradient<F> => ({
   layers: g.layers.map((l) => {
     const w = allocLike(l.weight.data, l.weight.data.length);
@@ -65,7 +69,11 @@ export const scaleGradient = <F extends Float>(s: number, g: Gradient<F>): Gradi
   }),
 });
 
-/** The additive Monoid of gradients shaped like `net` (empty = zeros). */
+/**
+ * The additive Monoid of gradients shaped like `net` (empty = zeros).
+ *
+ * Laws: concat(empty, g) = g = concat(g, empty); concat(concat(f, g), h) = concat(f, concat(g, h)).
+ */
 export const gradientMonoid = <F extends Float>(net: Network<F>): Monoid<Gradient<F>> => ({
   concat: addGradients,
   empty: zeroGradient(net),

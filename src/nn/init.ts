@@ -11,12 +11,14 @@ import type { Activation } from './activation.js';
 import { createNetwork, type Layer, type Network } from './network.js';
 import { normal, rng } from './random.js';
 
+/** An initialiser: fan-in-scaled `he` or `glorot`, or explicit `uniform` and `normal` distributions. */
 export type Init =
   | { readonly kind: 'he' }
   | { readonly kind: 'glorot' }
   | { readonly kind: 'uniform'; readonly low: number; readonly high: number }
   | { readonly kind: 'normal'; readonly std: number };
 
+/** The shape of a network to build: layer sizes and activations. */
 export interface NetworkSpec {
   /** Layer sizes, input first: [784, 1000, 10]. */
   readonly sizes: readonly number[];
@@ -47,10 +49,27 @@ export const parseInit = (text: string, where = '--init'): E.Either<GradpipeErro
   return E.right({ kind: 'normal', std: std! });
 };
 
+/** The text form of an initialiser, as `parseInit` reads it. */
 export const formatInit = (init: Init): string =>
   init.kind === 'uniform' ? `uniform:${init.low},${init.high}` : init.kind === 'normal' ? `normal:${init.std}` : init.kind;
 
-/** A new network with seeded parameters; the same seed gives the same bits. */
+/**
+ * A new network with seeded parameters; the same seed gives the same bits. Bad sizes are a `Left` naming
+ * `--layers`, not an exception.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import * as E from 'fp-ts/lib/Either.js';
+ * import { initNetwork, networksEqual, orThrow, sizes, type NetworkSpec } from 'gradpipe';
+ *
+ * const spec: NetworkSpec = { sizes: [784, 100, 10], hidden: 'relu', output: 'softmax' };
+ * const net = orThrow(initNetwork(spec, { kind: 'he' }, 42));
+ * assert.deepEqual(sizes(net), [784, 100, 10]);
+ * assert.ok(networksEqual(net, orThrow(initNetwork(spec, { kind: 'he' }, 42)))); // same seed, same bits
+ * assert.ok(E.isLeft(initNetwork({ ...spec, sizes: [784] }, { kind: 'he' }, 42)));
+ * ```
+ */
 export const initNetwork = (spec: NetworkSpec, init: Init, seed: number): E.Either<GradpipeError, Network> => {
   if (spec.sizes.length < 2) {
     return E.left(optionError('--layers', `needs at least two sizes, got ${spec.sizes.length}`, 'write sizes like 784-1000-10'));

@@ -14,9 +14,12 @@ import { optionError, shapeError, type GradpipeError } from '../errors.js';
 import { allocLike, type Float, type Matrix, matrix } from '../tensor/matrix.js';
 import { sigmoid, type Activation } from './activation.js';
 
+/** A loss by name; every loss is computed from the output layer's logits. */
 export type LossName = 'cross-entropy' | 'mse';
+/** Every loss name. */
 export const LOSSES: readonly LossName[] = ['cross-entropy', 'mse'];
 
+/** Parses a loss name; `where` names the option or file it came from. */
 export const parseLoss = (name: string, where = '--loss'): E.Either<GradpipeError, LossName> =>
   (LOSSES as readonly string[]).includes(name)
     ? E.right(name as LossName)
@@ -28,6 +31,7 @@ export const checkLossPairing = (loss: LossName, output: Activation): E.Either<G
     ? E.left(shapeError('--loss', `cross-entropy needs a softmax or sigmoid output, the output layer uses '${output}'`, 'use --output softmax (classes) or sigmoid (independent labels), or --loss mse'))
     : E.right(loss);
 
+/** What `lossFromLogits` computes for a batch. */
 export interface LossResult<F extends Float> {
   /** Mean loss over the batch (double precision). */
   readonly loss: number;

@@ -8,6 +8,7 @@ import { shapeError, type GradpipeError } from '../errors.js';
 import { matrix, type Float, type Matrix } from '../tensor/matrix.js';
 import { HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, type Activation } from './activation.js';
 
+/** A fully connected layer: A = act(Z) with Z = X W^T + b. */
 export interface Layer<F extends Float = Float32Array> {
   /** rows = outputs, cols = inputs. */
   readonly weight: Matrix<F>;
@@ -15,6 +16,7 @@ export interface Layer<F extends Float = Float32Array> {
   readonly activation: Activation;
 }
 
+/** A network, input layer first; build one with `initNetwork` (seeded) or `createNetwork` (validated). */
 export interface Network<F extends Float = Float32Array> {
   readonly layers: readonly Layer<F>[];
 }
@@ -49,7 +51,9 @@ export const createNetwork = <F extends Float>(layers: readonly Layer<F>[]): E.E
 /** Layer sizes, input first: [784, 1000, 10]. */
 export const sizes = (net: Network<Float>): number[] => [net.layers[0]!.weight.cols, ...net.layers.map((l) => l.weight.rows)];
 
+/** The number of inputs (the first layer's columns). */
 export const inputSize = (net: Network<Float>): number => net.layers[0]!.weight.cols;
+/** The number of outputs (the last layer's rows): the classes of a classifier. */
 export const outputSize = (net: Network<Float>): number => net.layers[net.layers.length - 1]!.weight.rows;
 
 /** Number of trainable parameters. */

@@ -5,6 +5,7 @@
  */
 import seedrandom from 'seedrandom';
 
+/** A seeded source of uniform draws in [0, 1); make one with `rng`. */
 export interface Rng {
   /** Uniform in [0, 1). */
   (): number;

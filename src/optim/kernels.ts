@@ -9,6 +9,7 @@
  */
 import type { Float } from '../tensor/matrix.js';
 
+/** w' = w - lr g into w2; returns the divergence check (see above). */
 export const sgdUpdate = (w: Float, g: Float, clip: number, decay: number, lr: number, w2: Float): number => {
   let check = 0;
   for (let i = 0; i < w.length; i++) {
@@ -21,6 +22,7 @@ export const sgdUpdate = (w: Float, g: Float, clip: number, decay: number, lr: n
   return check;
 };
 
+/** v' = mu v + g, then w' = w - lr v' (or w - lr (g + mu v') with Nesterov) into w2 and v2; returns the check. */
 export const momentumUpdate = (w: Float, g: Float, v: Float, clip: number, decay: number, lr: number, mu: number, nesterov: boolean, w2: Float, v2: Float): number => {
   let check = 0;
   if (nesterov) {
@@ -48,6 +50,7 @@ export const momentumUpdate = (w: Float, g: Float, v: Float, clip: number, decay
   return check;
 };
 
+/** Adam's moments into m2 and s2 and w' = w - lr m^ / (sqrt(s^) + eps) into w2, with c1, c2 the bias corrections; returns the check. */
 export const adamUpdate = (
   w: Float, g: Float, m: Float, s: Float, clip: number, decay: number, lr: number,
   b1: number, b2: number, c1: number, c2: number, eps: number, w2: Float, m2: Float, s2: Float,

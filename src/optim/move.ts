@@ -52,7 +52,29 @@ export interface Moved<F extends Float> {
 
 /**
  * One step. `lr` overrides `config.lr` (for schedules). The gradient's global norm is clipped to
- * `config.clipNorm` first, then weight decay is added to weight gradients.
+ * `config.clipNorm` first, then weight decay is added to weight gradients. The inputs are never written.
+ *
+ * Laws:
+ * - move with a zero gradient (SGD) is the identity
+ * - SGD additivity: two steps with g1 then g2 equal one step with g1+g2 (up to float rounding)
+ * - a zero learning rate leaves the network unchanged
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { initialState, initNetwork, move, networksEqual, optimizer, orThrow, scaleGradient, zeroGradient, type Gradient } from 'gradpipe';
+ *
+ * const net = orThrow(initNetwork({ sizes: [2, 3, 2], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 1));
+ * const sgd = orThrow(optimizer({ kind: 'sgd', lr: 0.1 }));
+ * const step = move(sgd);
+ * const zero = zeroGradient(net);
+ * assert.ok(networksEqual(step(net, zero, initialState(sgd, net)).network, net)); // a zero gradient changes nothing
+ * // w' = w - lr g: with g = 1 everywhere, every parameter goes down by lr
+ * const ones: Gradient = { layers: zero.layers.map((l) => ({ weight: { ...l.weight, data: l.weight.data.map(() => 1) }, bias: l.bias.map(() => 1) })) };
+ * const moved = step(net, ones, initialState(sgd, net)).network;
+ * assert.ok(Math.abs(moved.layers[0]!.weight.data[0]! - (net.layers[0]!.weight.data[0]! - 0.1)) < 1e-6);
+ * assert.ok(networksEqual(step(net, scaleGradient(3, ones), initialState(sgd, net), 0).network, net)); // lr 0
+ * ```
  */
 export const move =
   (config: OptimizerConfig, backend?: Backend) =>

@@ -9,9 +9,12 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { optionError, type GradpipeError } from '../errors.js';
 
+/** The optimisers, in order of increasing complexity. */
 export type OptimizerKind = 'sgd' | 'momentum' | 'nesterov' | 'adam';
+/** Every optimiser name. */
 export const OPTIMIZERS: readonly OptimizerKind[] = ['sgd', 'momentum', 'nesterov', 'adam'];
 
+/** A validated optimiser configuration; make one with `optimizer`. */
 export interface OptimizerConfig {
   readonly kind: OptimizerKind;
   /** Learning rate, >= 0 (0 leaves the network unchanged). */
@@ -28,6 +31,7 @@ export interface OptimizerConfig {
   readonly clipNorm: number | undefined;
 }
 
+/** The values `optimizer` fills in for fields not given: SGD at lr 0.1, and the usual momentum and Adam settings. */
 export const defaultOptimizer: OptimizerConfig = {
   kind: 'sgd',
   lr: 0.1,

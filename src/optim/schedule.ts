@@ -7,6 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { optionError, type GradpipeError } from '../errors.js';
 
+/** A learning-rate schedule; `learningRateAt` gives the formulas. */
 export type Schedule =
   | { readonly kind: 'constant' }
   | { readonly kind: 'step'; readonly every: number; readonly gamma: number }
@@ -14,6 +15,7 @@ export type Schedule =
 
 const HINT = 'use constant, step:EPOCHS,GAMMA (e.g. step:2,0.5) or cosine';
 
+/** Parses `constant`, `cosine` or `step:EPOCHS,GAMMA`; `where` names the option. */
 export const parseSchedule = (text: string, where = '--lr-schedule'): E.Either<GradpipeError, Schedule> => {
   if (text === 'constant' || text === 'cosine') return E.right({ kind: text });
   const m = /^step:([^,]+),(.+)$/.exec(text);
@@ -26,6 +28,7 @@ export const parseSchedule = (text: string, where = '--lr-schedule'): E.Either<G
   return E.right({ kind: 'step', every, gamma });
 };
 
+/** The text form of a schedule, as `parseSchedule` reads it. */
 export const formatSchedule = (s: Schedule): string => (s.kind === 'step' ? `step:${s.every},${s.gamma}` : s.kind);
 
 /**

@@ -13,12 +13,29 @@ import { matrix } from '../tensor/matrix.js';
 import type { Example } from './read.js';
 import { emit, type Stage } from './stage.js';
 
+/** Options of `batch`. */
 export interface BatchOptions {
   /** Keep the last, shorter batch (default true). */
   readonly keepLast?: boolean;
 }
 
-/** Groups items into arrays of `n`. */
+/**
+ * Groups items into arrays of `n`; the last, shorter group is emitted at the end unless `keepLast` is false.
+ *
+ * Laws:
+ * - flatten after batch is the identity (keeping the last batch)
+ * - every batch has n rows except possibly the last
+ * - batch(n)(xs ++ ys) = batch(n)(xs) ++ batch(n)(ys) when n divides |xs|
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { batch, runStage } from 'gradpipe';
+ *
+ * assert.deepEqual(runStage(batch(2), [1, 2, 3, 4, 5]), [[1, 2], [3, 4], [5]]);
+ * assert.deepEqual(runStage(batch(2, { keepLast: false }), [1, 2, 3, 4, 5]), [[1, 2], [3, 4]]);
+ * ```
+ */
 export const batch = <A>(n: number, opts: BatchOptions = {}): Stage<A, A[], { group: A[] }> => {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`batch: size must be a whole number >= 1, got ${n}`);
   const keepLast = opts.keepLast ?? true;

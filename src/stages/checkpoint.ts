@@ -76,7 +76,11 @@ const gradientFrom = (c: Checkpoint, prefix: string, like: Network): Gradient | 
   };
 };
 
-/** The state stored in a checkpoint read from `file`, and the caller's configuration. */
+/**
+ * The state stored in a checkpoint read from `file`, and the caller's configuration.
+ *
+ * Law: fromCheckpoint(toCheckpoint(s)) = s (for every field a resumed run depends on).
+ */
 export const fromCheckpoint = (c: Checkpoint, file: string): E.Either<GradpipeError, { state: TrainState; config: unknown }> => {
   const bad = (what: string) => modelError(file, `is not a usable gradpipe checkpoint (${what})`, 'resume from another checkpoint or start a new run');
   const st = c.state as Stored;

@@ -16,6 +16,7 @@ import { readDataset, type Example } from './read.js';
 import { epochOrder } from './shuffle.js';
 import { ixSync } from './stage.js';
 
+/** What `epochBatches` reads, in what order and in what groups. */
 export interface EpochPlan {
   readonly dataset: Dataset;
   readonly seed: number;
@@ -39,6 +40,32 @@ export const batchesPerEpoch = (count: number, batchSize: number, keepLast = tru
 
 const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * The batches of `plan.epochs` passes over a dataset, each epoch in its own seeded order, as a pull-based
+ * (IxJS) async iterable: nothing is read before it is asked for. Batches carry their epoch and position, so a
+ * run can resume at any batch (`plan.start`).
+ *
+ * Laws:
+ * - each epoch visits every example exactly once (with keepLast)
+ * - same seed, same batches; starting at (epoch e, batch k) yields exactly the suffix of the full stream
+ *   that begins there
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { epochBatches, type Dataset, type LabeledBatch } from 'gradpipe';
+ *
+ * // five one-pixel images in two classes
+ * const dataset: Dataset = { count: 5, rows: 1, cols: 1, classes: 2, images: Uint8Array.of(0, 60, 120, 180, 240), labels: Uint8Array.of(0, 0, 1, 1, 1) };
+ * const batches: LabeledBatch[] = [];
+ * for await (const b of epochBatches({ dataset, seed: 1, batchSize: 2, epochs: 2 })) batches.push(b);
+ * assert.deepEqual(batches.map((b) => [b.epoch, b.inputs.rows, b.lastInEpoch]), [[0, 2, false], [0, 2, false], [0, 1, true], [1, 2, false], [1, 2, false], [1, 1, true]]);
+ * for (const epoch of [0, 1]) {
+ *   const seen = batches.filter((b) => b.epoch === epoch).flatMap((b) => [...b.indices]);
+ *   assert.deepEqual(seen.sort(), [0, 1, 2, 3, 4]); // every example exactly once per epoch
+ * }
+ * ```
+ */
 export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
   AsyncIterableX.from({
     async *[Symbol.asyncIterator]() {

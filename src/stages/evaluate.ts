@@ -18,6 +18,7 @@ import { batch, toBatch } from './batch.js';
 import { readDataset, type Example } from './read.js';
 import { emit, map, pipeline, runStage, type Stage } from './stage.js';
 
+/** The result of an evaluation. */
 export interface Evaluation {
   readonly count: number;
   readonly loss: number;
@@ -27,6 +28,7 @@ export interface Evaluation {
   readonly confusion: readonly (readonly number[])[];
 }
 
+/** Options of `evaluate` and `evaluation`. */
 export interface EvaluateOptions {
   readonly loss: LossName;
   /** Examples per forward pass (default 1000). */
@@ -41,7 +43,11 @@ interface Acc {
   confusion: number[][];
 }
 
-/** Accumulates labelled batches; emits one `Evaluation` when its input ends. */
+/**
+ * Accumulates labelled batches; emits one `Evaluation` when its input ends.
+ *
+ * Law: invariant to evaluation batch size (loss up to float tolerance, accuracy and confusion exactly).
+ */
 export const evaluation = (net: Network, opts: EvaluateOptions): Stage<Batch & { labels: Uint8Array }, Evaluation, Acc> => {
   const classes = outputSize(net);
   const out = net.layers[net.layers.length - 1]!.activation;
@@ -73,7 +79,28 @@ export const evaluation = (net: Network, opts: EvaluateOptions): Stage<Batch & {
   };
 };
 
-/** Evaluates `net` on a whole dataset, in dataset order. */
+/**
+ * Evaluates `net` on a whole dataset, in dataset order, `batchSize` examples per forward pass.
+ *
+ * Law: invariant to evaluation batch size: evaluate(net, ds, b1) = evaluate(net, ds, b2) (loss up to float
+ * tolerance, accuracy and confusion exactly).
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { createNetwork, evaluate, matrix, orThrow, type Dataset } from 'gradpipe';
+ *
+ * // one layer that says "class 1" when the single pixel is brighter than half
+ * const net = orThrow(createNetwork([{ weight: matrix(2, 1, Float32Array.of(-10, 10)), bias: Float32Array.of(5, -5), activation: 'softmax' }]));
+ * const ds: Dataset = { count: 4, rows: 1, cols: 1, classes: 2, images: Uint8Array.of(0, 255, 200, 30), labels: Uint8Array.of(0, 1, 0, 0) };
+ * const e = evaluate(net, ds, { loss: 'cross-entropy' });
+ * assert.equal(e.accuracy, 0.75);
+ * assert.deepEqual(e.confusion, [[2, 1], [0, 1]]); // confusion[actual][predicted]
+ * const oneByOne = evaluate(net, ds, { loss: 'cross-entropy', batchSize: 1 });
+ * assert.deepEqual(oneByOne.confusion, e.confusion);
+ * assert.ok(Math.abs(oneByOne.loss - e.loss) < 1e-9);
+ * ```
+ */
 export const evaluate = (net: Network, ds: Dataset, opts: EvaluateOptions): Evaluation => {
   const classes = outputSize(net);
   const stages = pipeline(batch<Example>(opts.batchSize ?? 1000), map((xs: Example[]) => toBatch(xs, classes)), evaluation(net, opts));

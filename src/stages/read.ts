@@ -18,7 +18,12 @@ export const exampleAt = (ds: Dataset, i: number): Example => {
   return { index: i, image: ds.images.subarray(i * size, (i + 1) * size), label: ds.labels[i]! };
 };
 
-/** The examples of `ds` in `order` (default: 0..count-1). */
+/**
+ * The examples of `ds` in `order` (default: 0..count-1).
+ *
+ * Laws: readDataset(ds) yields example i as (images[i], labels[i]) for i = 0..count-1, in order;
+ * readDataset(ds, order) = map(i => example i) over order.
+ */
 export function* readDataset(ds: Dataset, order?: ArrayLike<number>): Generator<Example> {
   const n = order ? order.length : ds.count;
   for (let k = 0; k < n; k++) yield exampleAt(ds, order ? order[k]! : k);
@@ -27,7 +32,7 @@ export function* readDataset(ds: Dataset, order?: ArrayLike<number>): Generator<
 /** Streams the examples of an images/labels IDX pair (headers validated first; errors throw GradpipeException). */
 export const readFiles = (imagesFile: string, labelsFile: string): AsyncIterable<Example> => streamExamples(imagesFile, labelsFile);
 
-/** The first `count` examples of `ds` as a dataset of their own (views, no copy). */
+/** Examples `start` to `end - 1` of `ds` (clamped to its size) as a dataset of their own (views, no copy). */
 export const takeDataset = (ds: Dataset, start: number, end: number): Dataset => {
   const size = ds.rows * ds.cols;
   const s = Math.max(0, Math.min(start, ds.count));

@@ -9,6 +9,7 @@
 import { emit, type Stage } from './stage.js';
 import type { TrainState } from './trainStep.js';
 
+/** Calls `f` on every item and passes it on unchanged. Law: a tap is the identity on the stream: compose(tap(f), p) emits what p emits. */
 export const tap = <A>(f: (a: A) => void): Stage<A, A, undefined> => ({
   init: () => undefined,
   step: (s, a) => {
@@ -18,6 +19,7 @@ export const tap = <A>(f: (a: A) => void): Stage<A, A, undefined> => ({
   flush: () => [],
 });
 
+/** A per-step metric event, every `ReportOptions.every` steps. */
 export interface StepEvent {
   readonly kind: 'step';
   readonly step: number;
@@ -30,6 +32,7 @@ export interface StepEvent {
   readonly samplesPerSecond: number;
 }
 
+/** A per-epoch metric event, at the last batch of every epoch. */
 export interface EpochEvent {
   readonly kind: 'epoch';
   readonly epoch: number;
@@ -46,8 +49,11 @@ export interface EpochEvent {
   readonly samplesPerSecond: number;
 }
 
+/** Where `report` sends its events, and how often. */
 export interface ReportOptions {
+  /** Called with the event of every `every`-th step. */
   readonly onStep?: (e: StepEvent) => void;
+  /** Called with the event of every epoch, at its last batch. */
   readonly onEpoch?: (e: EpochEvent) => void;
   /** Emit a step event every this many steps (default 1). */
   readonly every?: number;
@@ -64,6 +70,13 @@ interface Acc {
   lastSeen: number;
 }
 
+/**
+ * The reporting tap: turns training states into step events (every `opts.every` steps) and epoch events
+ * (mean training loss and accuracy over the epoch's batches, and the epoch's validation result when there is
+ * one), and passes every state on unchanged.
+ *
+ * Law: a tap is the identity on the stream: compose(report(opts), p) emits what p emits.
+ */
 export const report = (opts: ReportOptions): Stage<TrainState, TrainState, Acc> => {
   const clock = opts.clock ?? (() => performance.now());
   const every = opts.every ?? 1;

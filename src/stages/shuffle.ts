@@ -14,10 +14,18 @@
 import { permutation, randomInt, rng } from '../nn/random.js';
 import { emit, type Stage } from './stage.js';
 
-/** The order in which epoch `epoch` of a run seeded `seed` visits `n` items. */
+/**
+ * The order in which epoch `epoch` of a run seeded `seed` visits `n` items: a permutation of 0..n-1, the same
+ * for the same (seed, epoch), a different one for each epoch.
+ */
 export const epochOrder = (seed: number, epoch: number, n: number): Uint32Array => permutation(rng(seed, 'shuffle', epoch), n);
 
-/** Collects its whole input and emits it in `epochOrder(seed, epoch, count)`. */
+/**
+ * Collects its whole input and emits it in `epochOrder(seed, epoch, count)`.
+ *
+ * Laws: the output is a permutation of the input; same seed, same order; different epochs give different
+ * orders (for more than a handful of items).
+ */
 export const permute = <A>(seed: number, epoch: number): Stage<A, A, A[]> => ({
   init: () => [],
   step: (s, a) => {
@@ -27,7 +35,29 @@ export const permute = <A>(seed: number, epoch: number): Stage<A, A, A[]> => ({
   flush: (s) => Array.from(epochOrder(seed, epoch, s.length), (i) => s[i]!),
 });
 
-/** Bounded-buffer shuffle holding at most `bufferSize` items. */
+/**
+ * Bounded-buffer shuffle holding at most `bufferSize` items: once the buffer is full, each arrival releases a
+ * random item of it; the rest are emitted, shuffled, when the input ends.
+ *
+ * Laws:
+ * - the output is a permutation of the input
+ * - same seed, same order
+ * - different epochs give different orders (for more than a handful of items)
+ * - a buffer of size 1 is the identity
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { runStage, shuffle } from 'gradpipe';
+ *
+ * const xs = Array.from({ length: 20 }, (_, i) => i);
+ * const once = runStage(shuffle<number>(4, 42), xs);
+ * assert.deepEqual([...once].sort((a, b) => a - b), xs); // a permutation of the input
+ * assert.deepEqual(runStage(shuffle<number>(4, 42), xs), once); // same seed, same order
+ * assert.notDeepEqual(runStage(shuffle<number>(4, 42, 1), xs), once); // another epoch, another order
+ * assert.deepEqual(runStage(shuffle<number>(1, 42), xs), xs); // a buffer of size 1 is the identity
+ * ```
+ */
 export const shuffle = <A>(bufferSize: number, seed: number, epoch = 0): Stage<A, A, { buf: A[]; r: () => number }> => {
   if (!Number.isInteger(bufferSize) || bufferSize < 1) throw new RangeError(`shuffle: buffer size must be a whole number >= 1, got ${bufferSize}`);
   return {

@@ -18,6 +18,7 @@ import { concat, concatMap, defer, EMPTY, from, map as rxMap, takeWhile, type Op
 import { AsyncIterableX } from 'ix/asynciterable';
 import { IterableX } from 'ix/iterable';
 
+/** What one step of a stage returns. */
 export interface StepResult<S, B> {
   readonly state: S;
   readonly out: readonly B[];
@@ -25,9 +26,13 @@ export interface StepResult<S, B> {
   readonly done: boolean;
 }
 
+/** A stage: a Mealy machine over a stream, run the same way by `runStage`, `rx`, `ix` and `ixSync` (see below). */
 export interface Stage<A, B, S = any> {
+  /** Makes the state for one run (a fresh one each time, so that `step` may update it in place). */
   readonly init: () => S;
+  /** Takes the state and one input; returns the next state, the outputs, and whether the stream ends here. */
   readonly step: (state: S, input: A) => StepResult<S, B>;
+  /** The outputs still held in the state when the input ends. */
   readonly flush: (state: S) => readonly B[];
 }
 
@@ -36,7 +41,7 @@ const NONE: readonly never[] = [];
 /** A result that emits `out` and goes on. */
 export const emit = <S, B>(state: S, out: readonly B[] = NONE): StepResult<S, B> => ({ state, out, done: false });
 
-/** The identity stage (pipes' `cat`). */
+/** The identity stage (pipes' `cat`). Law: identity: compose(cat, p) = p = compose(p, cat). */
 export const cat = <A>(): Stage<A, A, undefined> => ({
   init: () => undefined,
   step: (s, a) => emit(s, [a]),
@@ -50,7 +55,14 @@ export const map = <A, B>(f: (a: A, index: number) => B): Stage<A, B, { i: numbe
   flush: () => NONE,
 });
 
-/** Runs `p` then `q` on its outputs (pipes' `>->`). */
+/**
+ * Runs `p`, then `q` on its outputs (pipes' `>->`); ends when either ends, and flushes `p` into `q` before
+ * flushing `q`.
+ *
+ * Laws:
+ * - identity: compose(cat, p) = p = compose(p, cat)
+ * - associativity: compose(compose(p, q), r) = compose(p, compose(q, r))
+ */
 export const compose = <A, B, C>(p: Stage<A, B>, q: Stage<B, C>): Stage<A, C, { p: unknown; q: unknown; qDone: boolean }> => {
   const feed = (s: { q: unknown; qDone: boolean }, bs: readonly B[], out: C[]): boolean => {
     for (const b of bs) {
@@ -111,6 +123,8 @@ export const runStage = <A, B>(stage: Stage<A, B>, inputs: Iterable<A>): B[] => 
 /**
  * The stage as an RxJS operator, built from RxJS's own operators so that ending early unsubscribes from
  * the source even when it emits synchronously.
+ *
+ * Laws: it runs a stage as `runStage` does; rx(compose(p, q)) = pipe(rx(p), rx(q)).
  */
 export const rx =
   <A, B>(stage: Stage<A, B>): OperatorFunction<A, B> =>
@@ -131,7 +145,11 @@ export const rx =
       return concat(stepped, defer(() => (done ? EMPTY : from(stage.flush(s)))));
     });
 
-/** The stage as an IxJS operator over async iterables (pull-based: nothing is read before it is asked for). */
+/**
+ * The stage as an IxJS operator over async iterables (pull-based: nothing is read before it is asked for).
+ *
+ * Law: it runs a stage as `runStage` does.
+ */
 export const ix =
   <A, B>(stage: Stage<A, B>) =>
   (source: AsyncIterable<A>): AsyncIterableX<B> =>
@@ -148,7 +166,7 @@ export const ix =
       },
     });
 
-/** The stage as an IxJS operator over synchronous iterables. */
+/** The stage as an IxJS operator over synchronous iterables. Law: it runs a stage as `runStage` does. */
 export const ixSync =
   <A, B>(stage: Stage<A, B>) =>
   (source: Iterable<A>): IterableX<B> =>

@@ -15,16 +15,35 @@ import type { TrainState } from './trainStep.js';
 /** A reason to stop, or undefined to go on. */
 export type StopCondition<S> = (s: S) => string | undefined;
 
-/** Ends the stream after the first state for which `p` gives a reason. */
+/**
+ * Passes states through and ends the stream right after the first one for which `p` gives a reason.
+ *
+ * Laws:
+ * - the output is a prefix of the input
+ * - a never-true condition is the identity
+ * - stop(p) then stop(q) = stop(p or q), with `anyOf(p, q)` as p or q
+ * - the state that satisfied the condition is emitted last
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { anyOf, runStage, stopWhen, type StopCondition } from 'gradpipe';
+ *
+ * const above = (limit: number): StopCondition<number> => (n) => (n > limit ? `${n} is above ${limit}` : undefined);
+ * assert.deepEqual(runStage(stopWhen(above(10)), [3, 7, 12, 5, 20]), [3, 7, 12]);
+ * assert.equal(anyOf(above(10), above(4))(7), '7 is above 4'); // the reason of the first condition that holds
+ * ```
+ */
 export const stopWhen = <S>(p: StopCondition<S>): Stage<S, S, undefined> => ({
   init: () => undefined,
   step: (st, s) => ({ state: st, out: [s], done: p(s) !== undefined }),
   flush: () => [],
 });
 
+/** The condition that never holds: `stopWhen(never())` is the identity. */
 export const never = <S>(): StopCondition<S> => () => undefined;
 
-/** The first condition's reason that holds. */
+/** The reason of the first condition that holds. Law: stop(p) then stop(q) = stop(anyOf(p, q)). */
 export const anyOf =
   <S>(...ps: readonly StopCondition<S>[]): StopCondition<S> =>
   (s) => {
@@ -45,9 +64,11 @@ export const allOf =
 
 // Conditions on training states.
 
+/** Holds once `n` epochs are complete. */
 export const maxEpochs = (n: number): StopCondition<TrainState> => (s) =>
   s.epochsCompleted >= n ? `reached ${n} epoch${n === 1 ? '' : 's'}` : undefined;
 
+/** Holds once `n` steps have been applied. */
 export const maxSteps = (n: number): StopCondition<TrainState> => (s) => (s.step >= n ? `reached ${n} steps` : undefined);
 
 /** Validation accuracy at or above `target` (checked when a validation result exists for this epoch). */

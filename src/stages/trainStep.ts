@@ -112,7 +112,12 @@ const HISTORY = 5;
 const HUGE = 1e30;
 const TINY = 1e-30;
 
-/** One training step as a pure function of the state and a batch. */
+/**
+ * One training step as a pure function of the state and a batch: `grad`, then `move` at the scheduled rate.
+ * A diverged state is returned unchanged.
+ *
+ * Laws: the same as `trainStep`'s, which threads this function through a stream.
+ */
 export const descend = (config: TrainConfig) => {
   const step = move(config.optimizer, config.backend);
   // activations, deltas and gradients never leave a step: they live in buffers reused from step to step
@@ -181,6 +186,30 @@ export const descend = (config: TrainConfig) => {
 /**
  * The training step as a stage: emits the state after every batch, starting from `initial`. A diverged
  * state is emitted once and ends the stream.
+ *
+ * Laws:
+ * - the gradient of a concatenated batch equals the size-weighted mean of the parts' gradients
+ * - a zero learning rate leaves the network unchanged
+ * - the step is invariant to the order of examples within a batch (up to float tolerance)
+ * - every emitted state is independent of later ones (keeping a state is safe)
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { from, lastValueFrom } from 'rxjs';
+ * import { epochBatches, evaluate, initialTrainState, initNetwork, optimizer, orThrow, rx, trainStep, type Dataset } from 'gradpipe';
+ *
+ * // two-pixel images: class 0 is bright on the left, class 1 on the right
+ * const dataset: Dataset = { count: 4, rows: 1, cols: 2, classes: 2, images: Uint8Array.of(250, 10, 20, 240, 230, 0, 5, 255), labels: Uint8Array.of(0, 1, 0, 1) };
+ * const net = orThrow(initNetwork({ sizes: [2, 8, 2], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 1));
+ * const opt = orThrow(optimizer({ kind: 'sgd', lr: 0.5 }));
+ * const last = await lastValueFrom(
+ *   from(epochBatches({ dataset, seed: 1, batchSize: 2, epochs: 25 })).pipe(rx(trainStep({ loss: 'cross-entropy', optimizer: opt }, initialTrainState(net, opt)))),
+ * );
+ * assert.equal(last.step, 50);
+ * assert.equal(evaluate(last.network, dataset, { loss: 'cross-entropy' }).accuracy, 1);
+ * assert.ok(evaluate(last.network, dataset, { loss: 'cross-entropy' }).loss < evaluate(net, dataset, { loss: 'cross-entropy' }).loss);
+ * ```
  */
 export const trainStep = (config: TrainConfig, initial: TrainState): Stage<LabeledBatch, TrainState, { s: TrainState }> => {
   const f = descend(config);

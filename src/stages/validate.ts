@@ -14,8 +14,10 @@ import { evaluate, type EvaluateOptions } from './evaluate.js';
 import { map, type Stage } from './stage.js';
 import type { TrainState } from './trainStep.js';
 
+/** The validation metric that decides which network is the best. */
 export type Metric = 'accuracy' | 'loss';
 
+/** The validation record of a state: the latest result, the best so far, and the epochs since it improved. */
 export interface ValidationState {
   readonly epoch: number;
   readonly loss: number;
@@ -25,6 +27,7 @@ export interface ValidationState {
   readonly sinceBest: number;
 }
 
+/** Options of `validate`: how to evaluate, which metric decides, and the smallest improvement. */
 export interface ValidateOptions extends EvaluateOptions {
   /** Metric that decides "best" (default accuracy). */
   readonly metric?: Metric;
@@ -32,7 +35,13 @@ export interface ValidateOptions extends EvaluateOptions {
   readonly minDelta?: number;
 }
 
-/** Updates a state's validation record (only at the end of an epoch). */
+/**
+ * Updates the validation record the state carries, at the end of an epoch: evaluates the network and keeps
+ * it as the best when the metric improved by more than `minDelta` over that record's best.
+ *
+ * Laws: states that do not end an epoch pass unchanged; the new best is the better of the record's best and
+ * this epoch, and sinceBest counts the epochs since the best last improved.
+ */
 export const validateState = (ds: Dataset, opts: ValidateOptions) => (s: TrainState): TrainState => {
   if (!s.endOfEpoch || s.divergence) return s;
   const e = evaluate(s.network, ds, opts);
@@ -46,5 +55,5 @@ export const validateState = (ds: Dataset, opts: ValidateOptions) => (s: TrainSt
   return { ...s, validation: { epoch: s.epoch, loss: e.loss, accuracy: e.accuracy, best, sinceBest: improved ? 0 : prev!.sinceBest + 1 } };
 };
 
-/** The validation tap as a stage. */
+/** The validation tap as a stage: `validateState` applied to every state, against the record that state carries. */
 export const validate = (ds: Dataset, opts: ValidateOptions): Stage<TrainState, TrainState> => map(validateState(ds, opts));
