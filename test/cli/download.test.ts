@@ -44,26 +44,26 @@ describe('gradpipe download', () => {
     const target = join(dir, 'mnist');
     const r = await runCli(['download', '--data', target, '--mirror', `${base}/bad/`, '--mirror', `${base}/good/`], { cwd: dir });
     expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(target).sort()).toEqual(['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz']);
     for (const f of readdirSync(target)) expect(readFileSync(join(target, f)).equals(readFileSync(join(MNIST, f)))).toBe(true);
     expect(r.stdout).toMatch(/MNIST is ready in .* \(4 downloaded, 0 already present\)/);
     expect(requests.filter((u) => u.startsWith('/bad/'))).toHaveLength(4);
 
     const again = await runCli(['download', '--data', target, '--mirror', `${base}/good/`], { cwd: dir });
-    expect(again.code).toBe(0);
+    expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/\(0 downloaded, 4 already present\)/);
 
     // and the data resolution finds it through GRADPIPE_DATA
     const info = await runCli(['info', '--json'], { cwd: dir, env: { GRADPIPE_DATA: target } });
-    expect(info.code).toBe(0);
+    expect(info.code, info.stderr).toBe(0);
     expect(JSON.parse(info.stdout).data).toEqual({ found: true, dir: target, source: 'env' });
   });
 
   it('fails in one line when no mirror has a good copy, leaving no partial file', async () => {
     const target = join(dir, 'none');
     const r = await runCli(['download', '--data', target, '--mirror', `${base}/bad/`], { cwd: dir });
-    expect(r.code).toBe(1);
+    expect(r.code, r.stderr).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^gradpipe: .*train-images-idx3-ubyte\.gz: could not download a good copy from any mirror .*; check the network/);
     expect(readdirSync(target)).toEqual([]);

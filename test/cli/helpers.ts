@@ -32,11 +32,11 @@ const isStale = (): boolean =>
 
 /**
  * Compiles src/ and pipelines/ into dist/ when the compiled CLI is older than any source file. Test files
- * run in parallel, so the build holds a lock and re-checks staleness inside it. tsc emits even when some
- * other file in the tree fails to typecheck; the CLI only needs to exist and be fresh.
+ * run in parallel, so the check and the build both happen under one lock: a file that finds main.js fresh
+ * must not run it while another is still writing the rest of dist/. tsc emits even when some other file in
+ * the tree fails to typecheck; the CLI only needs to exist and be fresh.
  */
 export const ensureBuilt = (): void => {
-  if (!isStale()) return;
   const lock = join(tmpdir(), 'gradpipe-cli-test-build.lock');
   const script = `cd "$1" && node -e "${STALE_CHECK}" || npx tsc -p tsconfig.build.json >/dev/null 2>&1; true`;
   spawnSync('flock', [lock, 'sh', '-c', script, 'sh', ROOT], { stdio: 'inherit' });

@@ -66,10 +66,10 @@ describe('interruption', () => {
     const whole = join(dir, 'whole');
     const cut = join(dir, 'cut');
     const [full, stopped] = await Promise.all([runCli(['train', '--data', data, ...LONG, '--out', whole], { cwd: dir }), interrupted(cut)]);
-    expect(full.code).toBe(0);
+    expect(full.code, full.stderr).toBe(0);
     // paths are shown relative to the working directory
     expect(stopped.stderr).toMatch(/gradpipe: stopped by SIGINT at step \d+; checkpoint written to cut\/checkpoint.safetensors; continue with: gradpipe train --resume cut\n/);
-    expect(stopped.code).toBe(130);
+    expect(stopped.code, stopped.stderr).toBe(130);
 
     const ckpt = await loadCheckpoint(cut);
     if (E.isLeft(ckpt)) expect.fail(ckpt.left.message);
@@ -80,7 +80,7 @@ describe('interruption', () => {
     expect(st.right.state.step).toBeLessThan(1500);
 
     const resumed = await runCli(['train', '--resume', cut, '--data', data, '--quiet'], { cwd: dir });
-    expect(resumed.code).toBe(0);
+    expect(resumed.code, resumed.stderr).toBe(0);
     const a = readSafetensors(join(whole, 'model.safetensors'));
     const b = readSafetensors(join(cut, 'model.safetensors'));
     expect(Buffer.from(b.dataSection).equals(Buffer.from(a.dataSection))).toBe(true);
@@ -94,7 +94,7 @@ describe('divergence', () => {
   it('exits 3 with the report; the last finite checkpoint and the metrics are on disk and usable', async () => {
     const out = join(dir, 'diverged');
     const r = await runCli(['train', '--data', data, '--layers', '784-32-10', '--optimizer', 'sgd', '--lr', '1e30', '--lr-schedule', 'constant', '--train-limit', '500', '--out', out], { cwd: dir });
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/gradpipe: training diverged at step \d+ \(epoch \d+\): \d+ non-finite values? .* in the \w+( \w+)? of layer \d/);
     expect(r.stderr).toContain('largest magnitudes in the steps before');
     expect(r.stderr).toMatch(/step \d+: loss .*, gradient norm .*, activations /);
@@ -123,11 +123,11 @@ describe('damaged files', () => {
   it('a truncated checkpoint is refused in one line that points at the intact previous one', async () => {
     const out = join(dir, 'short');
     const r = await runCli(['train', '--data', data, '--layers', '784-16-10', '--epochs', '2', '--train-limit', '500', '--out', out, '--quiet'], { cwd: dir });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const file = join(out, 'checkpoint.safetensors');
     truncateSync(file, Math.floor(statSync(file).size / 2));
     const resumed = await runCli(['train', '--resume', out, '--data', data, '--epochs', '3'], { cwd: dir });
-    expect(resumed.code).toBe(1);
+    expect(resumed.code, resumed.stderr).toBe(1);
     expect(resumed.stderr.trim().split('\n')).toHaveLength(1);
     expect(resumed.stderr).toMatch(new RegExp(`^gradpipe: ${file}: is corrupted or truncated .*; the previous checkpoint ${join(out, 'checkpoint.prev.safetensors')} is intact`));
     expect(E.isRight(await loadCheckpointFile(join(out, 'checkpoint.prev.safetensors')))).toBe(true);
@@ -142,7 +142,7 @@ describe('damaged files', () => {
     writeFileSync(model, bytes);
     for (const args of [['eval', '--model', model, '--data', data], ['predict', '--model', model, '--idx', join(data, 't10k-images-idx3-ubyte'), '--index', '0']]) {
       const r = await runCli(args, { cwd: dir });
-      expect(r.code).toBe(1);
+      expect(r.code, r.stderr).toBe(1);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(new RegExp(`^gradpipe: ${model}: .*(hash|corrupt)`));
     }

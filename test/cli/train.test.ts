@@ -46,7 +46,7 @@ afterAll(() => rmTmp(dir));
 describe('gradpipe train (subprocess)', () => {
   it('exits 0 and prints only the summary JSON, equal to summary.json', () => {
     expect(run.stderr).not.toMatch(/at .*\.js:\d+/);
-    expect(run.code).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(parseJson(run.stdout)).toEqual(summary);
   });
 
@@ -114,7 +114,7 @@ describe('gradpipe train (subprocess)', () => {
 
   it('eval reproduces testAccuracy exactly (and the loss and confusion matrix)', async () => {
     const r = await runCli(['eval', '--model', out, '--data', data, '--json'], { cwd: dir });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const ev = parseJson(r.stdout) as Record<string, unknown>;
     expect(ev['testAccuracy']).toBe(summary['testAccuracy']);
     expect(ev['testLoss']).toBe(summary['testLoss']);
@@ -132,8 +132,8 @@ describe('gradpipe train (subprocess)', () => {
     const pgm = join(dir, 'digit.pgm');
     writeFileSync(pgm, encodePgm(testSet.images.slice(i * 784, (i + 1) * 784), 28, 28));
     const r = await runCli(['predict', '--model', out, png, pgm, '--idx', join(data, 't10k-images-idx3-ubyte'), '--index', String(i), '--json'], { cwd: dir });
-    expect(r.code).toBe(0);
-    const { predictions } = parseJson(r.stdout) as { predictions: { class: number; probabilities: number[] }[] };
+    expect(r.code, r.stderr).toBe(0);
+    const { predictions } = parseJson(r.stdout) as { predictions: { input: string; class: number; probabilities: number[] }[] };
     expect(predictions).toHaveLength(3);
     expect(predictions[0]!.class).toBe(testSet.labels[i]);
     expect(predictions[0]!.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
@@ -156,7 +156,7 @@ describe('gradpipe train (subprocess)', () => {
     expect(st.right.state.epochsCompleted).toBe(2);
     const r = await runCli(['train', '--resume', resumed, '--data', data, '--quiet'], { cwd: dir });
     expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(Buffer.from(readSafetensors(join(resumed, 'model.safetensors')).dataSection).equals(Buffer.from(readSafetensors(join(out, 'model.safetensors')).dataSection))).toBe(true);
   });
 
@@ -165,20 +165,20 @@ describe('gradpipe train (subprocess)', () => {
     const part = join(dir, 'part');
     const constant = ['--lr-schedule', 'constant', '--quiet'];
     const [a, b] = await Promise.all([runCli(small(['--epochs', '2', '--out', whole, ...constant]), { cwd: dir }), runCli(small(['--epochs', '1', '--out', part, ...constant]), { cwd: dir })]);
-    expect([a.code, b.code]).toEqual([0, 0]);
+    expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
     const c = await runCli(['train', '--resume', part, '--epochs', '2', '--data', data, '--quiet'], { cwd: dir });
-    expect(c.code).toBe(0);
+    expect(c.code, c.stderr).toBe(0);
     expect(Buffer.from(readSafetensors(join(part, 'model.safetensors')).dataSection).equals(Buffer.from(readSafetensors(join(whole, 'model.safetensors')).dataSection))).toBe(true);
     // options that contradict the checkpoint are refused, in one line
     const d = await runCli(['train', '--resume', part, '--lr', '0.2', '--data', data], { cwd: dir });
-    expect(d.code).toBe(1);
+    expect(d.code, d.stderr).toBe(1);
     expect(d.stderr).toMatch(/^gradpipe: --lr: 0\.2 conflicts with the checkpoint in .*; leave --lr out when resuming/);
     expect(d.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('gradpipe info reports the version, the backend and why, and the data folder', async () => {
     const r = await runCli(['info', '--data', data, '--json'], { cwd: dir });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const info = parseJson(r.stdout) as { gradpipe: string; node: string; backend: { name: string; why: string; threads: number }; data: { found: boolean; dir: string } };
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(info.gradpipe).toBe(pkg.version);
@@ -188,7 +188,7 @@ describe('gradpipe train (subprocess)', () => {
     expect(info.backend.threads).toBeGreaterThanOrEqual(1);
     expect(info.data).toEqual({ found: true, dir: data, source: 'option' });
     const text = await runCli(['info'], { cwd: dir });
-    expect(text.code).toBe(0);
+    expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^data {6}not found: .*tried/m);
   });
 });
