@@ -16,7 +16,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { gradientCheck, type GradCheckReport } from '../diagnostics/gradcheck.js';
 import { findingText, healthFindings, healthScan, pairingFinding, type Finding, type HealthReport, type LayerHealth, type Stats } from '../diagnostics/health.js';
 import { describeLocation, DIVERGENCE_HINTS } from '../diagnostics/nonfinite.js';
-import type { GradpipeError } from '../errors.js';
+import { optionError, type GradpipeError } from '../errors.js';
 import { toJson } from '../io/json.js';
 import { forward } from '../nn/forward.js';
 import { initNetwork } from '../nn/init.js';
@@ -288,6 +288,10 @@ export const runDoctor = async (argv: readonly string[], io: CliIo = processIo()
   if (E.isLeft(d)) return fail(io, d.left);
   const data = await loadData(io, a.data, a.options.layers[0]!, a.options.layers[a.options.layers.length - 1]!);
   if (E.isLeft(data)) return fail(io, data.left);
+  const trainCount = Math.min(data.right.train.count, a.options.trainLimit ?? Infinity);
+  if (a.options.validation >= trainCount) {
+    return fail(io, optionError('--validation', `${a.options.validation} examples would leave none of the ${trainCount} training examples`, `give --validation below ${trainCount}`));
+  }
   const ran = await withBackend(a.backend, a.threads, (backend) => diagnose(a, d.right, data.right, backend));
   if (E.isLeft(ran)) return fail(io, ran.left);
   const report = ran.right;

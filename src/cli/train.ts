@@ -12,12 +12,13 @@
  * 6. Otherwise the model, summary, curves and confusion matrix are written and the final line (or, with
  *    --json, the summary) printed.
  */
-import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { gradpipeError, optionError, type GradpipeError } from '../errors.js';
 import { CHECKPOINT_FILE, loadCheckpoint, type Checkpoint } from '../io/checkpoint.js';
-import { toJson } from '../io/json.js';
+import { parseJson, toJson } from '../io/json.js';
+import { DATA_ENV } from '../data/resolve.js';
 import { batchesPerEpoch } from '../stages/epochs.js';
 import { fromCheckpoint } from '../stages/checkpoint.js';
 import type { EpochEvent, StepEvent } from '../stages/report.js';
@@ -117,6 +118,20 @@ const plan = async (io: CliIo, args: TrainArgs): Promise<E.Either<GradpipeError,
   return E.right({ options: o, out, resume: { dir, checkpoint: checkpoint.right }, notes });
 };
 
+/**
+ * A resumed run without --data (or GRADPIPE_DATA) uses the data folder its summary.json records, when that
+ * folder still exists: the default search could find other data than the run was trained on.
+ */
+const recordedData = (io: CliIo, dir: string): string | undefined => {
+  if ((io.env[DATA_ENV] ?? '') !== '') return undefined;
+  try {
+    const recorded = (parseJson(readFileSync(join(dir, FILES.summary), 'utf8')) as { data?: unknown }).data;
+    return typeof recorded === 'string' && existsSync(recorded) ? recorded : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 const sci = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x));
 
 /** The divergence report: what went non-finite where, the magnitudes before it, what to try. */
@@ -144,7 +159,7 @@ export const runTrain = async (argv: readonly string[], io: CliIo): Promise<numb
   const planned = await plan(io, a);
   if (E.isLeft(planned)) return fail(io, planned.left);
   const { options, out, resume } = planned.right;
-  const data = await loadData(io, a.data, options.layers[0]!, options.layers[options.layers.length - 1]!);
+  const data = await loadData(io, a.data ?? (resume ? recordedData(io, resume.dir) : undefined), options.layers[0]!, options.layers[options.layers.length - 1]!);
   if (E.isLeft(data)) return fail(io, data.left);
   const trainCount = Math.min(data.right.train.count, options.trainLimit ?? Infinity);
   if (options.validation >= trainCount) {
@@ -181,7 +196,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
   const metrics: MetricsWriter = metricsWriter(out);
   for (const n of p.notes ?? []) progress.note(n);
   progress.note(
-    `${resume ? `resuming ${shown(io, resume.dir)} at epoch ${(before?.epochsCompleted ?? 0) + 1}, step ${before?.step ?? 0}` : 'training'} ${options.layers.join('-')} on ${trainExamples} examples from ${shown(io, data.dir.dir)}; ${backend.why}; output in ${shown(io, out)}`,
+    `${resume ? `resuming ${shown(io, resume.dir)} at epoch ${(before?.epochsCompleted ?? 0) + 1} (step ${before?.step ?? 0}):` : 'training'} ${options.layers.join('-')} on ${trainExamples} examples from ${shown(io, data.dir.dir)}; ${backend.why}; output in ${shown(io, out)}`,
   );
 
   let stopRequested: Signal | undefined;
