@@ -74,6 +74,13 @@ describe('gradpipe main', () => {
     expect(r.stdout).toMatch(/^test accuracy \d+\.\d\d% \(loss \d\.\d{4}\) after 1 epoch, 5 steps; reached 1 epoch; .* saved to quiet\n$/);
   });
 
+  it('a resumed run without --data uses the data folder its summary records', async () => {
+    const r = await runMain(['train', '--resume', 'quiet', '--epochs', '2', '--quiet', '--backend', 'ts'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const summary = parseJson(readFileSync(join(dir, 'quiet', 'summary.json'), 'utf8')) as { data: string; epochs: number; steps: number };
+    expect([summary.data, summary.epochs, summary.steps]).toEqual([join(dir, 'mnist'), 2, 10]);
+  });
+
   it('refuses to overwrite a finished run, and says how to continue it', async () => {
     const r = await runMain(['train', '--data', join(dir, 'mnist'), '--out', join(dir, 'quiet'), '--quiet'], { cwd: dir });
     expect([r.code, r.stderr]).toEqual([1, 'gradpipe: --out: quiet already holds a run (checkpoint.safetensors); choose another folder, or continue that run with --resume quiet\n']);
