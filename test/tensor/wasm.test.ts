@@ -3,8 +3,9 @@
  * Float64Array copies), the element-wise kernels against src/tensor/kernels.ts; and its determinism law,
  * the same bits for 1 and 2 threads.
  *
- * `split` runs every job on both threads, however small, so the partitioning is exercised on edge shapes
- * (a thread with no panel at all included). These tests need `npm run build:wasm` (npm ci runs it); without
+ * `split` offers every job, however small, to both threads, so the partitioning is exercised on edge shapes;
+ * `sleepy` and `three` do so without polling first and with more threads than cores, so workers join jobs
+ * late, or not at all, at random. These tests need `npm run build:wasm` (npm ci runs it); without
  * it they fail with the loader's message.
  */
 import { fc, test } from '@fast-check/vitest';
@@ -24,8 +25,8 @@ import { createTunedWasmBackend, createWasmBackend, DEFAULT_TUNING } from '../..
 import { loadWasmModule } from '../../src/tensor/wasm/module.js';
 
 const made: Backend[] = [];
-const wasm = async (threads: number, forceSplit = false): Promise<Backend> => {
-  const tuning = forceSplit ? { ...DEFAULT_TUNING, parallelGemmFlops: 0, parallelElements: 0 } : DEFAULT_TUNING;
+const wasm = async (threads: number, forceSplit = false, spin = DEFAULT_TUNING.spin): Promise<Backend> => {
+  const tuning = forceSplit ? { ...DEFAULT_TUNING, parallelGemmFlops: 0, parallelElements: 0, spin } : DEFAULT_TUNING;
   const b = await createTunedWasmBackend({ threads }, tuning);
   if (E.isLeft(b)) throw new Error(`wasm backend unavailable: ${formatError(b.left)}`);
   made.push(b.right);
@@ -36,6 +37,10 @@ afterAll(() => made.forEach((b) => b.dispose()));
 const one = await wasm(1);
 const split = await wasm(2, true);
 const two = await wasm(2);
+// No polling before sleeping (every wait goes through Atomics.wait), and more threads than this machine's
+// cores: workers join jobs late or not at all, and the result must not change.
+const sleepy = await wasm(2, true, 0);
+const three = await wasm(3, true, 0);
 
 const ACTS: readonly PointwiseActivation[] = ['identity', 'relu', 'leaky-relu', 'sigmoid', 'tanh'];
 
@@ -138,9 +143,10 @@ describe('wasm backend: gemm', () => {
   });
 
   test.prop([fc.oneof(arbGemm(small), arbGemm(edge))], { numRuns: 300 })(
-    'gives the same bits on 1 and 2 threads (the output is split, never k)',
+    'gives the same bits on 1, 2 and 3 threads, whoever joins (the output is split, never k)',
     (g) => {
-      expect(sameBits(run(one, g), run(split, g))).toBe(true);
+      const c1 = run(one, g);
+      expect(sameBits(c1, run(split, g)) && sameBits(c1, run(sleepy, g)) && sameBits(c1, run(three, g))).toBe(true);
     },
   );
 

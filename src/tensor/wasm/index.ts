@@ -3,12 +3,13 @@
  * AssemblyScript at install), on all cores through worker threads sharing one memory.
  *
  * Operands live in the JS heap, so each call copies them into the shared memory and the result back out
- * (a memcpy each, a few percent of a layer-sized GEMM). Small jobs stay on the calling thread, where a
- * wake-up of the workers would cost more than it saves.
+ * (a memcpy each, 2-3% of a layer-sized GEMM). Small jobs stay on the calling thread, where waking the
+ * workers would cost more than it saves; larger ones are cut into blocks that threads claim as they come
+ * (assembly/sync.ts), so a worker that wakes late or is preempted delays nothing.
  *
- * Determinism: the output is split between threads (rows or column panels of C), never the reduction, and
- * each element is computed by the same lane code in the same order wherever it lands, so the bits do not
- * depend on the thread count.
+ * Determinism: the output is split between threads (blocks of rows or of column panels of C), never the
+ * reduction, and each element is computed by the same lane code in the same order wherever it lands, so the
+ * bits do not depend on the thread count or on which thread took which block.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { availableParallelism } from 'node:os';
@@ -48,8 +49,12 @@ export interface WasmTuning {
   readonly spin: number;
 }
 
-/** Measured with test/bench/gemm.ts on 2 cores (see docs): a wake-up of the workers costs ~20-50 us. */
-export const DEFAULT_TUNING: WasmTuning = { parallelGemmFlops: 4e6, parallelElements: 1 << 20, spin: 1 << 14 };
+/**
+ * Chosen with test/bench/gemm.ts on 2 cores. An OS wake-up of a worker costs tens of microseconds; a worker
+ * polls ~2^18 times (a few hundred microseconds) after each job, so back-to-back calls of a training step
+ * find it awake, at the price of that much CPU after the last call.
+ */
+export const DEFAULT_TUNING: WasmTuning = { parallelGemmFlops: 4e6, parallelElements: 1 << 20, spin: 1 << 18 };
 
 /** How much dearer a forward sigmoid or tanh is per element than the piecewise-linear kernels (measured: ~16x). */
 const EXPENSIVE_ACTIVATION = 16;

@@ -2,6 +2,7 @@
 // activation derivative written through the activation's output. A ragged end goes through a four-lane
 // scratch, so every element is computed by the same lane code wherever it sits and whichever thread has it.
 import { TILE_BYTES, TILES, paramI } from './layout';
+import { claim } from './sync';
 
 export const ACT_IDENTITY = 0, ACT_RELU = 1, ACT_LEAKY_RELU = 2, ACT_SIGMOID = 3, ACT_TANH = 4;
 const LEAKY_SLOPE: f32 = 0.01;
@@ -92,8 +93,12 @@ const LEAKY_SLOPE: f32 = 0.01;
 
 export const E_ROWS = 0, E_COLS = 1, E_ACT = 2, E_X = 3, E_Y = 4, E_OUT = 5, E_N = 6;
 
-@inline function splitStart(count: i32, t: i32, nt: i32): i32 {
-  return <i32>((<i64>count * t) / nt);
+/** Blocks per thread of an element-wise job (claimed one at a time, see sync.ts). */
+const BLOCKS_PER_THREAD = 8;
+
+/** Items per block when `count` items are shared by up to `nt` threads. */
+@inline function perBlock(count: i32, nt: i32): i32 {
+  return max(1, (count + BLOCKS_PER_THREAD * nt - 1) / (BLOCKS_PER_THREAD * nt));
 }
 
 /** Rows [i0, i1) of out = act(z + bias); `act` is a constant at every call site, so each loop is specialised. */
@@ -137,12 +142,18 @@ function biasTanh(z: usize, bias: usize, out: usize, cols: i32, i0: i32, i1: i32
   biasRows(z, bias, out, cols, i0, i1, ACT_TANH, scratch);
 }
 
-/** Thread `tid`'s rows of out[i, j] = act(z[i, j] + bias[j]) (x = z, y = bias). */
+/** A thread's part of out[i, j] = act(z[i, j] + bias[j]) (x = z, y = bias): the row blocks it claims. */
 export function biasActivationPart(ctrl: usize, tid: i32, nt: i32): void {
   const rows = paramI(ctrl, E_ROWS), cols = paramI(ctrl, E_COLS), act = paramI(ctrl, E_ACT);
   const z = <usize>paramI(ctrl, E_X), bias = <usize>paramI(ctrl, E_Y), out = <usize>paramI(ctrl, E_OUT);
   const scratch = ctrl + TILES + <usize>tid * TILE_BYTES;
-  const i0 = splitStart(rows, tid, nt), i1 = splitStart(rows, tid + 1, nt);
+  const per = perBlock(rows, nt);
+  for (let blk = claim(ctrl); blk * per < rows; blk = claim(ctrl)) {
+    biasBlock(z, bias, out, cols, blk * per, min(rows, blk * per + per), act, scratch);
+  }
+}
+
+@inline function biasBlock(z: usize, bias: usize, out: usize, cols: i32, i0: i32, i1: i32, act: i32, scratch: usize): void {
   switch (act) {
     case ACT_RELU: biasRelu(z, bias, out, cols, i0, i1, scratch); break;
     case ACT_LEAKY_RELU: biasLeakyRelu(z, bias, out, cols, i0, i1, scratch); break;
@@ -182,13 +193,19 @@ function backTanh(delta: usize, a: usize, out: usize, n: i32, g0: i32, g1: i32, 
   backwardGroups(delta, a, out, n, g0, g1, ACT_TANH, scratch);
 }
 
-/** Thread `tid`'s share of out = delta * act'(z) written through a = act(z) (x = delta, y = a). */
+/** A thread's part of out = delta * act'(z) written through a = act(z) (x = delta, y = a): blocks of groups of 4. */
 export function activationBackwardPart(ctrl: usize, tid: i32, nt: i32): void {
   const n = paramI(ctrl, E_N), act = paramI(ctrl, E_ACT);
   const delta = <usize>paramI(ctrl, E_X), a = <usize>paramI(ctrl, E_Y), out = <usize>paramI(ctrl, E_OUT);
   const scratch = ctrl + TILES + <usize>tid * TILE_BYTES;
   const groups = (n + 3) >> 2;
-  const g0 = splitStart(groups, tid, nt), g1 = splitStart(groups, tid + 1, nt);
+  const per = perBlock(groups, nt);
+  for (let blk = claim(ctrl); blk * per < groups; blk = claim(ctrl)) {
+    backwardBlock(delta, a, out, n, blk * per, min(groups, blk * per + per), act, scratch);
+  }
+}
+
+@inline function backwardBlock(delta: usize, a: usize, out: usize, n: i32, g0: i32, g1: i32, act: i32, scratch: usize): void {
   switch (act) {
     case ACT_RELU: backRelu(delta, a, out, n, g0, g1, scratch); break;
     case ACT_LEAKY_RELU: backLeakyRelu(delta, a, out, n, g0, g1, scratch); break;

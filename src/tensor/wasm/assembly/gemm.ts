@@ -5,7 +5,7 @@
 // depends on nothing but k, so the result is the same bits whichever thread computes which tile, and
 // whether a tile is a full one or an edge one.
 import { MR, NR, packA, packB } from './pack';
-import { barrier } from './sync';
+import { awaitShared, claim, claimShared, sharedPacked } from './sync';
 import { TILE_BYTES, TILES, paramF, paramI } from './layout';
 
 /** Packed A a thread keeps hot in its L2 while it sweeps the B panels of one block. */
@@ -110,17 +110,23 @@ function computeBlock(
   }
 }
 
-/** [start, end) of part `t` of `count` items split into `nt` near-equal contiguous parts. */
-@inline function splitStart(count: i32, t: i32, nt: i32): i32 {
-  return <i32>((<i64>count * t) / nt);
-}
-
-/** GEMM parameter slots (see gemmParams in index.ts). */
+/** GEMM parameter slots (see gemm in index.ts). */
 export const G_TRANS_A = 0, G_TRANS_B = 1, G_M = 2, G_N = 3, G_K = 4, G_MODE = 5;
 export const G_A = 6, G_B = 7, G_C = 8, G_PA = 9, G_PB = 10;
 export const G_ALPHA = 0, G_BETA = 1;
 
-/** Thread `tid`'s share of the current GEMM job: pack its share of both operands, then its share of C. */
+/** Panels of the shared operand per claim. */
+const SHARED_CHUNK = 4;
+/** Blocks of the split dimension per thread: enough for a late or preempted thread to be made up for. */
+const BLOCKS_PER_THREAD = 4;
+/** Panels per block at least, so that each panel of the shared operand is reused over a few tiles. */
+const MIN_BLOCK = 4;
+
+/**
+ * A thread's part of the current GEMM job. C is split along its longer side (in panels), never along k:
+ * the other operand (shared by every block) is packed first, chunk by chunk, by whoever is there; then
+ * each thread claims blocks of the split side, packs that block's panels and computes its tiles of C.
+ */
 export function gemmPart(ctrl: usize, tid: i32, nt: i32): void {
   const transA = paramI(ctrl, G_TRANS_A) != 0;
   const transB = paramI(ctrl, G_TRANS_B) != 0;
@@ -128,16 +134,32 @@ export function gemmPart(ctrl: usize, tid: i32, nt: i32): void {
   const a = <usize>paramI(ctrl, G_A), b = <usize>paramI(ctrl, G_B), c = <usize>paramI(ctrl, G_C);
   const pa = <usize>paramI(ctrl, G_PA), pb = <usize>paramI(ctrl, G_PB);
   const alpha = paramF(ctrl, G_ALPHA), beta = paramF(ctrl, G_BETA);
+  const tile = ctrl + TILES + <usize>tid * TILE_BYTES;
   const mp = (m + MR - 1) / MR;
   const np = (n + NR - 1) / NR;
-  packA(transA, m, k, a, pa, splitStart(mp, tid, nt), splitStart(mp, tid + 1, nt));
-  packB(transB, n, k, b, pb, splitStart(np, tid, nt), splitStart(np, tid + 1, nt));
-  barrier(ctrl);
-  const tile = ctrl + TILES + <usize>tid * TILE_BYTES;
-  // Split C along its longer side (in panels), never along k.
-  if (mp >= np) {
-    computeBlock(m, n, k, pa, pb, c, splitStart(mp, tid, nt), splitStart(mp, tid + 1, nt), 0, np, mode, alpha, beta, tile);
-  } else {
-    computeBlock(m, n, k, pa, pb, c, 0, mp, splitStart(np, tid, nt), splitStart(np, tid + 1, nt), mode, alpha, beta, tile);
+  const splitRows = mp >= np;
+  const shared = splitRows ? np : mp;
+  const split = splitRows ? mp : np;
+
+  const chunks = (shared + SHARED_CHUNK - 1) / SHARED_CHUNK;
+  for (let ch = claimShared(ctrl); ch < chunks; ch = claimShared(ctrl)) {
+    const s0 = ch * SHARED_CHUNK, s1 = min(shared, s0 + SHARED_CHUNK);
+    if (splitRows) packB(transB, n, k, b, pb, s0, s1);
+    else packA(transA, m, k, a, pa, s0, s1);
+    sharedPacked(ctrl, chunks);
+  }
+  awaitShared(ctrl, chunks);
+
+  const per = max(MIN_BLOCK, (split + BLOCKS_PER_THREAD * nt - 1) / (BLOCKS_PER_THREAD * nt));
+  const blocks = (split + per - 1) / per;
+  for (let blk = claim(ctrl); blk < blocks; blk = claim(ctrl)) {
+    const s0 = blk * per, s1 = min(split, s0 + per);
+    if (splitRows) {
+      packA(transA, m, k, a, pa, s0, s1);
+      computeBlock(m, n, k, pa, pb, c, s0, s1, 0, np, mode, alpha, beta, tile);
+    } else {
+      packB(transB, n, k, b, pb, s0, s1);
+      computeBlock(m, n, k, pa, pb, c, 0, mp, s0, s1, mode, alpha, beta, tile);
+    }
   }
 }

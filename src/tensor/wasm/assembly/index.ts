@@ -5,7 +5,7 @@ import {
   CTRL_BYTES, GEN, MAX_THREADS, OP_ACT_BACKWARD, OP_BIAS_ACT, OP_EXIT, OP_GEMM, P_NT, P_OP, P_SPIN,
   setParamF, setParamI,
 } from './layout';
-import { dispatch, finish, join, waitWhileEquals } from './sync';
+import { close, finish, open, tryJoin, waitWhileEquals } from './sync';
 import { G_A, G_ALPHA, G_B, G_BETA, G_C, G_K, G_M, G_MODE, G_N, G_PA, G_PB, G_TRANS_A, G_TRANS_B, gemmPart } from './gemm';
 import { E_ACT, E_COLS, E_N, E_OUT, E_ROWS, E_X, E_Y, activationBackwardPart, biasActivationPart } from './elementwise';
 
@@ -30,20 +30,21 @@ function runPart(ctrl: usize, tid: i32, nt: i32): void {
   else if (op == OP_ACT_BACKWARD) activationBackwardPart(ctrl, tid, nt);
 }
 
-/** Runs the job in place on `nt` threads: the calling thread takes share 0 and returns when all are done. */
+/** Runs the job in place on up to `nt` threads (see sync.ts); returns when it is complete. */
 function run(ctrl: usize, op: i32, nt: i32, spin: i32): void {
   store<i32>(ctrl + P_OP, op);
   store<i32>(ctrl + P_NT, nt);
   store<i32>(ctrl + P_SPIN, spin);
-  if (nt > 1) dispatch(ctrl);
+  open(ctrl);
   runPart(ctrl, 0, nt);
-  if (nt > 1) join(ctrl);
+  close(ctrl);
 }
 
 /**
  * C = alpha * op(A) * op(B) + beta * C with A, B, C (contiguous, row-major) and the packing buffers pa, pb in
  * this memory. mode: 0 stores the product, 1 scales it by alpha, 2 also adds beta * C.
- * nt is 1 (the calling thread alone) or the number of threads the pool was started with.
+ * nt is 1 (the calling thread alone) or the number of threads the pool was started with (workers join as
+ * they wake up).
  */
 export function gemm(
   nt: i32, spin: i32, transA: i32, transB: i32, m: i32, n: i32, k: i32, mode: i32, alpha: f32, beta: f32,
@@ -79,13 +80,13 @@ export function stopWorkers(nt: i32): void {
   const ctrl = ctrlBase();
   store<i32>(ctrl + P_OP, OP_EXIT);
   store<i32>(ctrl + P_NT, nt);
-  dispatch(ctrl);
+  open(ctrl);
 }
 
 /**
- * A worker's life: wait for a job, do share `tid` of it, report, until told to stop. `gen` is the job
- * generation when the worker was started (the pool dispatches nothing before every worker is ready, but a
- * worker may read GEN only after the first job has been dispatched).
+ * A worker's life: wait for a job, join it if still open, claim blocks until none is left, report; until
+ * told to stop. `gen` is the job generation when the worker was started (the pool opens no job before every
+ * worker is ready, but a worker may read GEN only after the first job was opened).
  */
 export function workerLoop(tid: i32, gen: i32): void {
   const ctrl = ctrlBase();
@@ -94,7 +95,9 @@ export function workerLoop(tid: i32, gen: i32): void {
     waitWhileEquals(ctrl + GEN, seen, load<i32>(ctrl + P_SPIN));
     seen = atomic.load<i32>(ctrl + GEN);
     if (load<i32>(ctrl + P_OP) == OP_EXIT) return;
-    runPart(ctrl, tid, load<i32>(ctrl + P_NT));
-    finish(ctrl);
+    if (tryJoin(ctrl)) {
+      runPart(ctrl, tid, load<i32>(ctrl + P_NT));
+      finish(ctrl);
+    }
   }
 }

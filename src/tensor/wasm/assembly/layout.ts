@@ -4,19 +4,23 @@
 
 /** Job generation: bumped by the calling thread to start a job; workers wait on it. */
 export const GEN: usize = 0;
-/** Workers that finished the current job; the calling thread waits on it. */
+/** Workers that joined the current job and finished their part of it. */
 export const DONE: usize = 64;
-/** Threads arrived at the current barrier. */
-export const BAR_COUNT: usize = 128;
-/** Barrier generation: bumped by the last thread to arrive; the others wait on it. */
-export const BAR_GEN: usize = 192;
+/** Workers that joined the current job, plus CLOSED once the calling thread has closed it to late-comers. */
+export const STATE: usize = 128;
+export const CLOSED: i32 = 1 << 30;
+/** The next unclaimed block of the job's split dimension. */
+export const NEXT: usize = 192;
+/** The next unclaimed chunk of a GEMM's shared operand, and how many chunks are packed. */
+export const SHARED_NEXT: usize = 256;
+export const SHARED_DONE: usize = 320;
 
-// Job parameters (written by the calling thread before GEN is bumped, read by every participant).
-export const P_OP: usize = 256;
-export const P_NT: usize = 260; // threads taking part (all of them whenever a job is dispatched)
-export const P_SPIN: usize = 264; // polls of a sync word before sleeping on it
-export const P_I0: usize = 268; // integer parameters P_I0 + 4 * i
-export const P_F0: usize = 320; // float parameters P_F0 + 4 * i
+// Job parameters (written by the calling thread before the job opens, read by every participant).
+export const P_OP: usize = 384;
+export const P_NT: usize = 388; // threads that may take part (the workers join as they wake up)
+export const P_SPIN: usize = 392; // polls of a sync word before sleeping on it
+export const P_I0: usize = 396; // integer parameters P_I0 + 4 * i
+export const P_F0: usize = 448; // float parameters P_F0 + 4 * i
 
 export const OP_GEMM: i32 = 1;
 export const OP_BIAS_ACT: i32 = 2;

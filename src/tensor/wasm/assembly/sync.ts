@@ -1,7 +1,12 @@
-// Thread coordination over the shared memory: start a job, wait for it, and a barrier between the packing and
-// the compute phase of a GEMM. Waiting polls a little first (a wake-up through the OS costs tens of
-// microseconds, more than a small GEMM), then sleeps.
-import { BAR_COUNT, BAR_GEN, DONE, GEN, P_NT, P_SPIN } from './layout';
+// Thread coordination over the shared memory. A job is a pool of blocks that threads claim one at a time
+// from an atomic counter, so no thread ever waits for another to wake up:
+// 1. the calling thread opens the job and wakes the workers;
+// 2. every thread, the calling one first, claims and computes blocks until none are left; a worker joins
+//    (counts itself in STATE) only while the job is open, and reports in DONE when it has finished;
+// 3. the calling thread, out of blocks, closes the job and waits only for the workers that joined.
+// Which thread computes a block changes nothing in it, so the result does not depend on who joined.
+// Waiting polls a little first (an OS wake-up costs tens of microseconds), then sleeps.
+import { CLOSED, DONE, GEN, NEXT, P_NT, P_SPIN, SHARED_DONE, SHARED_NEXT, STATE } from './layout';
 
 // Sleeping and waking go through the embedder (Atomics.wait / Atomics.notify on the same memory) rather than
 // wasm's memory.atomic.wait32 / notify: under Node 20 (V8 11.3) a thread's live values were seen corrupted
@@ -18,41 +23,68 @@ export function waitWhileEquals(ptr: usize, value: i32, spin: i32): void {
   while (atomic.load<i32>(ptr) == value) hostWait(ptr, value);
 }
 
-/** All `nt` participants of the current job meet here. */
-export function barrier(ctrl: usize): void {
-  const nt = load<i32>(ctrl + P_NT);
-  if (nt <= 1) return;
-  const gen = atomic.load<i32>(ctrl + BAR_GEN);
-  if (atomic.add<i32>(ctrl + BAR_COUNT, 1) == nt - 1) {
-    // Reset before releasing: nobody can arrive at the next barrier until BAR_GEN moves.
-    atomic.store<i32>(ctrl + BAR_COUNT, 0);
-    atomic.add<i32>(ctrl + BAR_GEN, 1);
-    hostNotify(ctrl + BAR_GEN, nt - 1);
-  } else {
-    waitWhileEquals(ctrl + BAR_GEN, gen, load<i32>(ctrl + P_SPIN));
-  }
-}
-
-/** Starts the job whose parameters are in place: every worker takes part. */
-export function dispatch(ctrl: usize): void {
-  atomic.add<i32>(ctrl + GEN, 1);
-  hostNotify(ctrl + GEN, -1);
-}
-
-/** Called by a worker when its share is done. */
-export function finish(ctrl: usize): void {
-  const nt = load<i32>(ctrl + P_NT);
-  if (atomic.add<i32>(ctrl + DONE, 1) == nt - 2) hostNotify(ctrl + DONE, 1);
-}
-
-/** Called by the calling thread after its own share: returns when every worker has finished. */
-export function join(ctrl: usize): void {
-  const nt = load<i32>(ctrl + P_NT);
-  const spin = load<i32>(ctrl + P_SPIN);
+/** Returns once the i32 at `ptr` has reached `target` (it only grows). */
+export function waitUntilReaches(ptr: usize, target: i32, spin: i32): void {
   for (;;) {
-    const done = atomic.load<i32>(ctrl + DONE);
-    if (done == nt - 1) break;
-    waitWhileEquals(ctrl + DONE, done, spin);
+    const v = atomic.load<i32>(ptr);
+    if (v >= target) return;
+    waitWhileEquals(ptr, v, spin);
   }
+}
+
+/** Claims the next block of the job: its index, or a number >= the block count when none is left. */
+@inline export function claim(ctrl: usize): i32 {
+  return atomic.add<i32>(ctrl + NEXT, 1);
+}
+
+/** Claims the next chunk of a GEMM's shared operand. */
+@inline export function claimShared(ctrl: usize): i32 {
+  return atomic.add<i32>(ctrl + SHARED_NEXT, 1);
+}
+
+/** Reports a chunk of the shared operand packed; the last one wakes whoever waits for them all. */
+export function sharedPacked(ctrl: usize, chunks: i32): void {
+  if (atomic.add<i32>(ctrl + SHARED_DONE, 1) == chunks - 1) hostNotify(ctrl + SHARED_DONE, -1);
+}
+
+/** Waits until all `chunks` chunks of the shared operand are packed. */
+export function awaitShared(ctrl: usize, chunks: i32): void {
+  waitUntilReaches(ctrl + SHARED_DONE, chunks, load<i32>(ctrl + P_SPIN));
+}
+
+/** Opens a job whose parameters are in place and, when it may use workers, wakes them. */
+export function open(ctrl: usize): void {
+  atomic.store<i32>(ctrl + NEXT, 0);
+  atomic.store<i32>(ctrl + SHARED_NEXT, 0);
+  atomic.store<i32>(ctrl + SHARED_DONE, 0);
   atomic.store<i32>(ctrl + DONE, 0);
+  atomic.store<i32>(ctrl + STATE, 0);
+  if (load<i32>(ctrl + P_NT) > 1) {
+    atomic.add<i32>(ctrl + GEN, 1);
+    hostNotify(ctrl + GEN, -1);
+  }
+}
+
+/** A worker's attempt to join the open job; false when it is closed already. */
+export function tryJoin(ctrl: usize): bool {
+  let s = atomic.load<i32>(ctrl + STATE);
+  while (!(s & CLOSED)) {
+    const seen = atomic.cmpxchg<i32>(ctrl + STATE, s, s + 1);
+    if (seen == s) return true;
+    s = seen;
+  }
+  return false;
+}
+
+/** Called by a worker that joined, when it has claimed its last block and finished it. */
+export function finish(ctrl: usize): void {
+  atomic.add<i32>(ctrl + DONE, 1);
+  hostNotify(ctrl + DONE, 1);
+}
+
+/** Called by the calling thread once it finds no block left: closes the job, waits for those who joined. */
+export function close(ctrl: usize): void {
+  if (load<i32>(ctrl + P_NT) <= 1) return;
+  const joined = atomic.or<i32>(ctrl + STATE, CLOSED) & (CLOSED - 1);
+  waitUntilReaches(ctrl + DONE, joined, load<i32>(ctrl + P_SPIN));
 }
