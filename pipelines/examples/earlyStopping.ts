@@ -18,24 +18,6 @@ export interface EarlyStoppingOptions {
 
 export const earlyStoppingDefaults: EarlyStoppingOptions = { hidden: 64, patience: 3, maxEpochs: 100, lr: 0.1, batchSize: 16, seed: 1 };
 
-/**
- * Validation that remembers: `validateState` (the function behind `validate`) compares each epoch with the
- * record it is given, and this stage hands it the record of the epochs before, kept in the stage's own state.
- * The record cannot ride on the incoming states: the training step upstream never sees what this stage emits.
- */
-export const validateKeepingBest = (ds: g.Dataset, opts: g.ValidateOptions): g.Stage<g.TrainState, g.TrainState, { record: g.ValidationState | undefined }> => {
-  const check = g.validateState(ds, opts);
-  return {
-    init: () => ({ record: undefined }),
-    step: (st, s) => {
-      const out = check({ ...s, validation: st.record ?? s.validation });
-      st.record = out.validation;
-      return g.emit(st, [out]);
-    },
-    flush: () => [],
-  };
-};
-
 /** Trains on `train` until the validation loss stops improving; returns the best network and the last state. */
 export const trainWithEarlyStopping = async (data: { readonly train: g.Dataset; readonly validation: g.Dataset }, o: EarlyStoppingOptions = earlyStoppingDefaults) => {
   const { train, validation } = data;
@@ -46,7 +28,7 @@ export const trainWithEarlyStopping = async (data: { readonly train: g.Dataset; 
   const last = await lastValueFrom(
     from(g.epochBatches({ dataset: train, seed: o.seed, batchSize: o.batchSize, epochs: o.maxEpochs })).pipe(
       g.rx(g.trainStep({ loss: 'cross-entropy', optimizer: opt }, g.initialTrainState(net, opt))),
-      g.rx(validateKeepingBest(validation, { loss: 'cross-entropy', metric: 'loss' })),
+      g.rx(g.validate(validation, { loss: 'cross-entropy', metric: 'loss' })),
       g.rx(g.stopWhen(stop)),
     ),
   );

@@ -1,17 +1,19 @@
 /**
  * Validation: at the end of every epoch, evaluates the network on a validation split (carved from the
  * training data, never the test set) and keeps the best network so far, for early stopping and restoring.
- * The bookkeeping lives in the training state itself, so stopping conditions stay pure predicates.
+ * The record rides on every state it emits, so stopping conditions stay pure predicates and checkpoints
+ * carry it; the stage keeps the running record itself (the training step upstream never sees what this
+ * stage emits), starting from the record of the first state it receives, so a resumed run continues it.
  *
  * Laws:
- * - states that do not end an epoch pass unchanged
+ * - states pass unchanged except for their validation record
  * - best.metric is the best validation metric seen so far (monotone), and sinceBest counts the epochs
  *   since it last improved by more than minDelta
  */
 import type { Dataset } from '../data/dataset.js';
 import type { Network } from '../nn/network.js';
 import { evaluate, type EvaluateOptions } from './evaluate.js';
-import { map, type Stage } from './stage.js';
+import { emit, type Stage } from './stage.js';
 import type { TrainState } from './trainStep.js';
 
 /** The validation metric that decides which network is the best. */
@@ -36,24 +38,36 @@ export interface ValidateOptions extends EvaluateOptions {
 }
 
 /**
- * Updates the validation record the state carries, at the end of an epoch: evaluates the network and keeps
- * it as the best when the metric improved by more than `minDelta` over that record's best.
- *
- * Laws: states that do not end an epoch pass unchanged; the new best is the better of the record's best and
- * this epoch, and sinceBest counts the epochs since the best last improved.
+ * The record after the epoch that `s` ends, given the record before it (`prev`): evaluates the network and
+ * keeps it as the best when the metric improved by more than `minDelta` over `prev`'s best.
  */
-export const validateState = (ds: Dataset, opts: ValidateOptions) => (s: TrainState): TrainState => {
-  if (!s.endOfEpoch || s.divergence) return s;
+export const nextRecord = (ds: Dataset, opts: ValidateOptions) => (prev: ValidationState | undefined, s: TrainState): ValidationState => {
   const e = evaluate(s.network, ds, opts);
   const metric = opts.metric ?? 'accuracy';
   const delta = opts.minDelta ?? 0;
-  const prev = s.validation;
   const improved =
     prev === undefined ||
     (metric === 'accuracy' ? e.accuracy > prev.best.accuracy + delta : e.loss < prev.best.loss - delta);
   const best = improved ? { epoch: s.epoch, step: s.step, loss: e.loss, accuracy: e.accuracy, network: s.network } : prev!.best;
-  return { ...s, validation: { epoch: s.epoch, loss: e.loss, accuracy: e.accuracy, best, sinceBest: improved ? 0 : prev!.sinceBest + 1 } };
+  return { epoch: s.epoch, loss: e.loss, accuracy: e.accuracy, best, sinceBest: improved ? 0 : prev!.sinceBest + 1 };
 };
 
-/** The validation tap as a stage: `validateState` applied to every state, against the record that state carries. */
-export const validate = (ds: Dataset, opts: ValidateOptions): Stage<TrainState, TrainState> => map(validateState(ds, opts));
+/**
+ * The validation stage: at every epoch end, a new record from the running one; every state leaves with the
+ * running record.
+ */
+export const validate = (ds: Dataset, opts: ValidateOptions): Stage<TrainState, TrainState, { record: ValidationState | undefined; started: boolean }> => {
+  const next = nextRecord(ds, opts);
+  return {
+    init: () => ({ record: undefined, started: false }),
+    step: (st, s) => {
+      if (!st.started) {
+        st.record = s.validation; // a resumed state carries the record of the run so far
+        st.started = true;
+      }
+      if (s.endOfEpoch && !s.divergence) st.record = next(st.record, s);
+      return emit(st, [st.record === s.validation ? s : { ...s, validation: st.record }]);
+    },
+    flush: () => [],
+  };
+};

@@ -4,7 +4,8 @@
  */
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { earlyStoppingDefaults, trainWithEarlyStopping, validateKeepingBest } from '../../pipelines/examples/earlyStopping.js';
+import { earlyStoppingDefaults, trainWithEarlyStopping } from '../../pipelines/examples/earlyStopping.js';
+import { validate } from '../../src/stages/validate.js';
 import { initNetwork } from '../../src/nn/init.js';
 import { networksEqual } from '../../src/nn/network.js';
 import { optimizer } from '../../src/optim/optimizer.js';
@@ -42,7 +43,7 @@ describe('early stopping example', () => {
     const states = await lastValueFrom(
       from(epochBatches({ dataset: train, seed: 1, batchSize: 16, epochs: 12 })).pipe(
         rx(trainStep({ loss: 'cross-entropy', optimizer: opt }, initialTrainState(net, opt))),
-        rx(validateKeepingBest(validation, { loss: 'cross-entropy', metric: 'loss' })),
+        rx(validate(validation, { loss: 'cross-entropy', metric: 'loss' })),
         toArray(),
       ),
     );
