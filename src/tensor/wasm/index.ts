@@ -50,11 +50,13 @@ export interface WasmTuning {
 }
 
 /**
- * Chosen with test/bench/gemm.ts on 2 cores. An OS wake-up of a worker costs tens of microseconds; a worker
- * polls ~2^18 times (a few hundred microseconds) after each job, so back-to-back calls of a training step
- * find it awake, at the price of that much CPU after the last call.
+ * Measured on 2 cores (a Firecracker VM, AMD EPYC): a second thread pays from about 16 MFLOP up (below, the
+ * cross-core traffic of the operands and C, and waking the worker, cost more than half the work saves);
+ * cheap element-wise kernels only pay from about a million elements. A worker polls ~2^18 times (a few
+ * hundred microseconds) after each job, so back-to-back calls find it awake, at the price of that much CPU
+ * after the last call.
  */
-export const DEFAULT_TUNING: WasmTuning = { parallelGemmFlops: 4e6, parallelElements: 1 << 20, spin: 1 << 18 };
+export const DEFAULT_TUNING: WasmTuning = { parallelGemmFlops: 16e6, parallelElements: 1 << 20, spin: 1 << 18 };
 
 /** How much dearer a forward sigmoid or tanh is per element than the piecewise-linear kernels (measured: ~16x). */
 const EXPENSIVE_ACTIVATION = 16;
