@@ -14,7 +14,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { gradientCheck, type GradCheckReport } from '../diagnostics/gradcheck.js';
-import { findingText, healthFindings, healthScan, pairingFinding, type Finding, type HealthReport, type LayerHealth, type Stats } from '../diagnostics/health.js';
+import { findingText, healthFindings, healthScan, pairingFinding, type Finding, type HealthReport, type LayerHealth, type PairingEvidence, type Stats } from '../diagnostics/health.js';
 import { describeLocation, DIVERGENCE_HINTS } from '../diagnostics/nonfinite.js';
 import { optionError, type GradpipeError } from '../errors.js';
 import { toJson } from '../io/json.js';
@@ -38,6 +38,7 @@ export const EXIT_PROBLEMS = 4;
 
 const DEFAULTS = { steps: 50, probe: 256, checkExamples: 4, checkEntries: 10 } as const;
 
+/** The options and help of `gradpipe doctor`: the training options plus the doctor's own. */
 export const DOCTOR_SPEC: CommandSpec = {
   name: 'doctor',
   usage: 'gradpipe doctor [train options] [--steps N] [--probe N] [--check-examples N] [--check-entries N]',
@@ -81,7 +82,7 @@ const doctorOptions = (a: TrainArgs): E.Either<GradpipeError, DoctorOptions> => 
 };
 
 /** A finding and when it was first seen. */
-export type DoctorFinding = Finding & { readonly when: string };
+export type DoctorFinding = Finding & { readonly when: string; readonly evidence?: PairingEvidence };
 
 /** A scan of the probe: the health report, with the probe's loss and accuracy. */
 export interface Scan {
@@ -134,7 +135,7 @@ const diagnose = async (a: TrainArgs, d: DoctorOptions, data: LoadedData, backen
   const net0 = initNetwork({ sizes: o.layers, hidden: o.activation, output: o.output }, o.init, o.seed);
   if (E.isLeft(net0)) throw new RangeError(`doctor: options were checked, yet the network failed: ${net0.left.message}`);
 
-  const scan = (net: Network): { scan: Scan; findings: Finding[] } => {
+  const scan = (net: Network): { scan: Scan; findings: (Finding & { readonly evidence?: PairingEvidence })[] } => {
     const report = healthScan(net, probe.inputs, { loss: o.loss, targets: probe.targets });
     const fw = forward(net, probe.inputs);
     const predicted = argmaxRows(fw.outputs[fw.outputs.length - 1]!);
@@ -170,7 +171,7 @@ const diagnose = async (a: TrainArgs, d: DoctorOptions, data: LoadedData, backen
 
   const findings: DoctorFinding[] = [];
   const seen = new Set<string>();
-  const keep = (f: Finding, when: string) => {
+  const keep = (f: Finding & { readonly evidence?: PairingEvidence }, when: string) => {
     const key = `${f.code}/${f.layer ?? ''}`;
     if (seen.has(key)) return;
     seen.add(key);

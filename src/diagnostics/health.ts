@@ -115,6 +115,7 @@ export const healthScan = <F extends Float>(
 /** `problem`: training will fail or is failing; `warning`: worth a look, training may still work. */
 export type Severity = 'problem' | 'warning';
 
+/** What a finding is about; stable names for scripts reading `gradpipe doctor --json`. */
 export type FindingCode =
   | 'non-finite'
   | 'tiny-values'
@@ -129,6 +130,7 @@ export type FindingCode =
   | 'gradient-check'
   | 'not-learning';
 
+/** One thing that looks wrong, where, and what to do about it. */
 export interface Finding {
   readonly code: FindingCode;
   readonly severity: Severity;
@@ -168,13 +170,13 @@ export const healthFindings = (report: HealthReport): Finding[] => {
     const last = h.layer === L - 1;
     const nonFinite = h.weights.nonFinite + h.biases.nonFinite + h.outputs.nonFinite + (h.weightGradients?.nonFinite ?? 0);
     if (nonFinite > 0) add('non-finite', 'problem', `${nonFinite} non-finite values (NaN or Infinity)`, 'lower the learning rate, clip the gradient norm, and compute the loss from logits');
-    if (h.outputs.tiny > 0) add('tiny-values', 'problem', `${h.outputs.tiny} outputs below 1e-30 in magnitude (underflow)`, 'use fan-in-scaled initialisation (he or glorot) and a loss computed from logits');
+    if (h.outputs.tiny > 0) add('tiny-values', 'problem', `${h.outputs.tiny} outputs below 1e-30 in magnitude (underflow)`, 'use fan-in-scaled initialisation (he or glorot) and a loss computed from logits; if they appear during training, lower the learning rate');
     if (last && (h.activation === 'softmax' || h.activation === 'sigmoid') && h.preActivations.meanAbs > HUGE_LOGITS) {
       add(
         'huge-logits',
         'problem',
         `its logits average ${h.preActivations.meanAbs.toPrecision(3)} in magnitude (up to ${h.preActivations.maxAbs.toPrecision(3)}), where ${h.activation} responds to differences of a few units: its outputs are all near 0 or 1`,
-        'use fan-in-scaled initialisation (--init he for ReLU, glorot for sigmoid/tanh): weights of U(0,1) over hundreds of inputs add up to hundreds',
+        'use fan-in-scaled initialisation (--init he for ReLU, glorot for sigmoid/tanh), since weights of U(0,1) over hundreds of inputs add up to hundreds; if the logits grew during training, lower the learning rate',
       );
     }
     if (h.saturatedFraction > 0.01 && !(last && report.lossName === 'cross-entropy')) {

@@ -74,7 +74,7 @@ describe('gradpipe doctor', () => {
     expect(codes).toContain('output-loss-pairing/-');
     expect(codes).toContain('huge-logits/1');
     // the pairing finding carries its measurement: the mse gradient at the logits is a sliver of cross-entropy's
-    const pairing = rep.findings.find((f) => f.code === 'output-loss-pairing') as { evidence?: { gradient: number; crossEntropyGradient: number } };
+    const pairing = rep.findings.find((f) => f.code === 'output-loss-pairing')!;
     expect(pairing.evidence!.gradient).toBeLessThan(0.05 * pairing.evidence!.crossEntropyGradient);
 
     // oracle: the hidden pre-activations of the seeded network on the probe, in float64, are far in the
@@ -121,6 +121,15 @@ describe('gradpipe doctor', () => {
     const tiny = report(r).findings.find((f) => f.code === 'tiny-values');
     expect(tiny?.layer).toBe(1);
     expect(report(r).initial.layers[1]!.outputs.tiny).toBeGreaterThan(0);
+  });
+
+  it('names the first non-finite value when training diverges, and says what to try', async () => {
+    const r = await doctor(['--lr', '1e30', '--optimizer', 'sgd', '--json']);
+    expect(r.code).toBe(4);
+    const rep = report(r);
+    expect(rep.training.divergence).toMatch(/^step \d+ \(epoch 0\): \d+ non-finite values? .* in the /);
+    const f = rep.findings.find((x) => x.code === 'non-finite' && x.when === 'training stopped there');
+    expect(f?.hint).toMatch(/lower the learning rate/);
   });
 
   it('has --help with its exit codes, and rejects a bad option of its own in one line', async () => {
