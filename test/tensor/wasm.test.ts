@@ -23,6 +23,7 @@ import { activationBackward, biasActivation, type PointwiseActivation } from '..
 import { gemmTs } from '../../src/tensor/ts.js';
 import { createTunedWasmBackend, createWasmBackend, DEFAULT_TUNING } from '../../src/tensor/wasm/index.js';
 import { loadWasmModule } from '../../src/tensor/wasm/module.js';
+import { startPool } from '../../src/tensor/wasm/pool.js';
 
 const made: Backend[] = [];
 const wasm = async (threads: number, forceSplit = false, spin = DEFAULT_TUNING.spin): Promise<Backend> => {
@@ -41,6 +42,13 @@ const two = await wasm(2);
 // cores: workers join jobs late or not at all, and the result must not change.
 const sleepy = await wasm(2, true, 0);
 const three = await wasm(3, true, 0);
+// Jobs on 1 thread and on 2 in turn, workers sleeping in between: a worker woken by one job may come in
+// while the next, a calling-thread-only one, runs; it must not take part in it.
+const mixedTuning = { ...DEFAULT_TUNING, parallelGemmFlops: 100_000, spin: 0 };
+const mixedBackend = await createTunedWasmBackend({ threads: 2 }, mixedTuning);
+if (E.isLeft(mixedBackend)) throw new Error(formatError(mixedBackend.left));
+const mixed = mixedBackend.right;
+made.push(mixed);
 
 const ACTS: readonly PointwiseActivation[] = ['identity', 'relu', 'leaky-relu', 'sigmoid', 'tanh'];
 
@@ -147,6 +155,15 @@ describe('wasm backend: gemm', () => {
     (g) => {
       const c1 = run(one, g);
       expect(sameBits(c1, run(split, g)) && sameBits(c1, run(sleepy, g)) && sameBits(c1, run(three, g))).toBe(true);
+    },
+  );
+
+  const mid = fc.tuple(fc.integer({ min: 1, max: 48 }), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 48 }));
+  test.prop([fc.array(arbGemm(mid), { minLength: 2, maxLength: 8 })], { numRuns: 150 })(
+    'gives the same bits when jobs for 1 and for 2 threads follow each other quickly',
+    (gs) => {
+      const got = gs.map((g) => run(mixed, g));
+      gs.forEach((g, i) => expect(sameBits(got[i]!, run(one, g))).toBe(true));
     },
   );
 
@@ -291,6 +308,48 @@ describe('wasm backend: element-wise kernels', () => {
       const want = new Float32Array(rows * cols);
       biasActivation(z, bias, rows, cols, act, want);
       expectKernelClose(act, o1, want, (i) => z[i]! + bias[i % cols]!);
+    }
+  });
+});
+
+describe('the wasm thread pool', () => {
+  // White-box: the pool's kernels called directly, to see who took part in a job.
+  it('never leaves a job open to workers once it returned, nor lets one into a job for the calling thread alone', async () => {
+    const loaded = await loadWasmModule();
+    if (E.isLeft(loaded)) throw new Error(formatError(loaded.left));
+    const started = await startPool(loaded.right.module, 2);
+    if (E.isLeft(started)) throw new Error(formatError(started.left));
+    const pool = started.right;
+    try {
+      // The job on the calling thread alone lasts milliseconds, far longer than a worker takes to wake up.
+      const [rows, cols, sigmoid] = [1024, 1000, 3];
+      const [z, bias, small] = pool.layout([rows * cols * 4, cols * 4, 4096]) as [number, number, number];
+      const input = Float32Array.from({ length: rows * cols }, (_, i) => (i % 7) - 3);
+      const activate = (nt: number): Float32Array => {
+        pool.heap().set(input, z / 4);
+        pool.kernels.biasActivation(nt, 0, z, bias, rows, cols, sigmoid, z);
+        return pool.heap().slice(z / 4, z / 4 + rows * cols);
+      };
+      const want = activate(1); // before any job woke the worker
+      let intruded = 0, wrong = 0, leftOpen = 0, joinedBig = 0;
+      for (let r = 0; r < 20; r++) {
+        // A tiny job offered to the worker with no polling: often over before the worker is awake, which
+        // then arrives while the next job, on the calling thread alone, runs.
+        pool.kernels.gemm(2, 0, 0, 0, 4, 4, 4, 0, 1, 0, small, small + 256, small + 512, small + 1024, small + 2048);
+        leftOpen += pool.kernels.jobOpen();
+        const got = activate(1);
+        leftOpen += pool.kernels.jobOpen();
+        intruded += pool.kernels.lastJoined();
+        if (!sameBits(got, want)) wrong++;
+      }
+      for (let r = 0; r < 10; r++) {
+        pool.kernels.biasActivation(2, 1 << 18, z, bias, rows, cols, sigmoid, z);
+        joinedBig += pool.kernels.lastJoined();
+      }
+      expect({ intruded, wrong, leftOpen }).toEqual({ intruded: 0, wrong: 0, leftOpen: 0 });
+      expect(joinedBig).toBeGreaterThan(0);
+    } finally {
+      pool.dispose();
     }
   });
 });

@@ -20,7 +20,7 @@ import { loadWasmModule } from './module.js';
 import { startPool, type WasmPool } from './pool.js';
 
 export interface WasmBackendOptions {
-  /** Threads to compute on, the calling one included (default: os.availableParallelism()). */
+  /** Threads to compute on, the calling one included, 1 to 64 (default: os.availableParallelism(), at most 64). */
   readonly threads?: number;
 }
 
@@ -63,6 +63,8 @@ const EXPENSIVE_ACTIVATION = 16;
 const isExpensive = (act: PointwiseActivation): boolean => act === 'sigmoid' || act === 'tanh';
 
 const F32 = 4;
+/** The per-thread scratch the wasm control block has room for (assembly/layout.ts). */
+const MAX_THREADS = 64;
 
 const checkDims = (op: string, dims: Readonly<Record<string, number>>): void => {
   for (const [name, d] of Object.entries(dims)) {
@@ -156,9 +158,9 @@ export const createTunedWasmBackend = async (
   opts: WasmBackendOptions,
   tuning: WasmTuning,
 ): Promise<E.Either<GradpipeError, Backend>> => {
-  const threads = opts.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
-    return E.left(optionError('--threads', `must be an integer from 1 to 64, got ${threads}`, 'pass e.g. --threads 2'));
+  const threads = opts.threads ?? Math.min(MAX_THREADS, availableParallelism());
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    return E.left(optionError('--threads', `must be an integer from 1 to ${MAX_THREADS}, got ${threads}`, 'pass e.g. --threads 2'));
   }
   const loaded = await loadWasmModule();
   if (E.isLeft(loaded)) return loaded;

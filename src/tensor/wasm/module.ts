@@ -31,6 +31,8 @@ export interface WasmKernels {
   ctrlBase(): number;
   arenaBase(): number;
   maxThreads(): number;
+  lastJoined(): number;
+  jobOpen(): number;
   gemm(
     nt: number, spin: number, transA: number, transB: number, m: number, n: number, k: number, mode: number,
     alpha: number, beta: number, a: number, b: number, c: number, pa: number, pb: number,

@@ -5,7 +5,7 @@ import {
   CTRL_BYTES, GEN, MAX_THREADS, OP_ACT_BACKWARD, OP_BIAS_ACT, OP_EXIT, OP_GEMM, P_NT, P_OP, P_SPIN,
   setParamF, setParamI,
 } from './layout';
-import { close, finish, open, tryJoin, waitWhileEquals } from './sync';
+import { close, finish, isOpen, joinedWorkers, open, tryJoin, waitWhileEquals } from './sync';
 import { G_A, G_ALPHA, G_B, G_BETA, G_C, G_K, G_M, G_MODE, G_N, G_PA, G_PB, G_TRANS_A, G_TRANS_B, gemmPart } from './gemm';
 import { E_ACT, E_COLS, E_N, E_OUT, E_ROWS, E_X, E_Y, activationBackwardPart, biasActivationPart } from './elementwise';
 
@@ -21,6 +21,16 @@ export function arenaBase(): usize {
 
 export function maxThreads(): i32 {
   return MAX_THREADS;
+}
+
+/** Workers that took part in the last job (for tests and diagnostics). */
+export function lastJoined(): i32 {
+  return joinedWorkers(ctrlBase());
+}
+
+/** 1 while a worker could still join the current job: must be 0 whenever no call is running. */
+export function jobOpen(): i32 {
+  return isOpen(ctrlBase()) ? 1 : 0;
 }
 
 function runPart(ctrl: usize, tid: i32, nt: i32): void {

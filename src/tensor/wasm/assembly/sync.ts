@@ -52,17 +52,32 @@ export function awaitShared(ctrl: usize, chunks: i32): void {
   waitUntilReaches(ctrl + SHARED_DONE, chunks, load<i32>(ctrl + P_SPIN));
 }
 
-/** Opens a job whose parameters are in place and, when it may use workers, wakes them. */
+/**
+ * Opens a job whose parameters are in place and, when it may use workers, wakes them. A job for the calling
+ * thread alone starts closed: a worker woken by an earlier job and arriving only now must stay out, as the
+ * calling thread will not wait for it.
+ */
 export function open(ctrl: usize): void {
+  const parallel = load<i32>(ctrl + P_NT) > 1;
   atomic.store<i32>(ctrl + NEXT, 0);
   atomic.store<i32>(ctrl + SHARED_NEXT, 0);
   atomic.store<i32>(ctrl + SHARED_DONE, 0);
   atomic.store<i32>(ctrl + DONE, 0);
-  atomic.store<i32>(ctrl + STATE, 0);
-  if (load<i32>(ctrl + P_NT) > 1) {
+  atomic.store<i32>(ctrl + STATE, parallel ? 0 : CLOSED);
+  if (parallel) {
     atomic.add<i32>(ctrl + GEN, 1);
     hostNotify(ctrl + GEN, -1);
   }
+}
+
+/** Workers that joined the last job (0 for a job on the calling thread alone). */
+export function joinedWorkers(ctrl: usize): i32 {
+  return atomic.load<i32>(ctrl + STATE) & (CLOSED - 1);
+}
+
+/** Whether a worker could join now (never once a job has returned). */
+export function isOpen(ctrl: usize): bool {
+  return (atomic.load<i32>(ctrl + STATE) & CLOSED) == 0;
 }
 
 /** A worker's attempt to join the open job; false when it is closed already. */
