@@ -16,7 +16,7 @@
  */
 import type { Backend } from '../tensor/backend.js';
 import { argmaxRows } from '../tensor/matrix.js';
-import { maxAbs, minAbsNonzero } from '../tensor/reduce.js';
+import { absRange } from '../tensor/reduce.js';
 import { reusableWorkspace } from '../tensor/workspace.js';
 import { describeLocation, DIVERGENCE_HINTS, locateNonFinite, type NonFiniteLocation } from '../diagnostics/nonfinite.js';
 import { backprop } from '../nn/grad.js';
@@ -122,6 +122,7 @@ export const descend = (config: TrainConfig) => {
   const step = move(config.optimizer, config.backend);
   // activations, deltas and gradients never leave a step: they live in buffers reused from step to step
   const ws = reusableWorkspace();
+  const range = new Float64Array(2);
   return (s: TrainState, b: LabeledBatch): TrainState => {
     if (s.divergence) return s;
     const lr = learningRateAt(config.schedule ?? { kind: 'constant' }, config.optimizer.lr, b.epoch, config.batchesPerEpoch ? b.batchInEpoch / config.batchesPerEpoch : 0, config.epochs ?? 1);
@@ -130,13 +131,15 @@ export const descend = (config: TrainConfig) => {
     // underflow warning.
     const warnings = [...s.warnings];
     const activations = bp.forward.outputs.map((out, l) => {
-      const max = maxAbs(out.data);
+      absRange(out.data, range);
+      const max = range[0]!;
+      const minNonzero = range[1]!;
       const warn = (what: string, towards: string) => {
         const w = `layer ${l}: ${what} (step ${s.step + 1}, epoch ${b.epoch}); values on their way to ${towards}`;
         if (!warnings.some((x) => x.startsWith(`layer ${l}: ${what}`))) warnings.push(w);
       };
       if (max > HUGE && Number.isFinite(max)) warn('activations beyond 1e30', 'overflow');
-      if (minAbsNonzero(out.data) < TINY) warn('activations below 1e-30 in magnitude', 'underflow');
+      if (minNonzero < TINY) warn('activations below 1e-30 in magnitude', 'underflow');
       return max;
     });
     const diverged = (where: NonFiniteLocation): TrainState => ({

@@ -24,6 +24,23 @@ export const maxAbs = (x: Float): number => {
   return m;
 };
 
+/**
+ * Largest |x| (NaN if any entry is NaN) and smallest nonzero |x| (Infinity when all are zero), in one pass:
+ * written into `out` as [max, minNonzero].
+ */
+export const absRange = (x: Float, out: Float64Array): Float64Array => {
+  let max = 0;
+  let min = Infinity;
+  for (let i = 0; i < x.length; i++) {
+    const a = Math.abs(x[i]!);
+    if (!(a <= max)) max = a;
+    if (a < min && a !== 0) min = a;
+  }
+  out[0] = max;
+  out[1] = min;
+  return out;
+};
+
 /** Smallest nonzero |x| (Infinity when all are zero). */
 export const minAbsNonzero = (x: Float): number => {
   let m = Infinity;
