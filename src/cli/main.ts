@@ -8,25 +8,22 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatError, GradpipeException } from '../errors.js';
 import { EXIT } from './common.js';
-import { runDoctor } from './doctor.js';
-import { runDownload } from './download.js';
-import { runEval } from './eval.js';
-import { runInfo } from './info.js';
 import { processIo, type CliIo } from './io.js';
-import { runPredict } from './predict.js';
-import { runTrain } from './train.js';
 import { packageInfo } from './version.js';
 
 export type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
-/** The subcommands, in the order `gradpipe --help` lists them. */
-export const COMMANDS: Readonly<Record<string, { readonly run: Command; readonly summary: string }>> = {
-  train: { run: runTrain, summary: 'train a network on MNIST (npm start runs this with the defaults)' },
-  eval: { run: runEval, summary: 'test loss, accuracy and confusion matrix of a saved model' },
-  predict: { run: runPredict, summary: 'classify 28x28 PNG/PGM images (or an image of an IDX file) with a saved model' },
-  doctor: { run: (argv, io) => runDoctor(argv, io), summary: 'run a few batches and report gradient check, activation and gradient health' },
-  download: { run: runDownload, summary: 'fetch MNIST into data/mnist, verifying checksums' },
-  info: { run: runInfo, summary: 'versions, backend and why, threads, where the data is' },
+/**
+ * The subcommands, in the order `gradpipe --help` lists them. Each is loaded only when run: start-up stays
+ * quick, and one command's dependencies (e.g. the PNG decoder of predict) cannot stop the others.
+ */
+export const COMMANDS: Readonly<Record<string, { readonly load: () => Promise<Command>; readonly summary: string }>> = {
+  train: { load: async () => (await import('./train.js')).runTrain, summary: 'train a network on MNIST (npm start runs this with the defaults)' },
+  eval: { load: async () => (await import('./eval.js')).runEval, summary: 'test loss, accuracy and confusion matrix of a saved model' },
+  predict: { load: async () => (await import('./predict.js')).runPredict, summary: 'classify 28x28 PNG/PGM images (or an image of an IDX file) with a saved model' },
+  doctor: { load: async () => (await import('./doctor.js')).runDoctor, summary: 'run a few batches and report gradient check, activation and gradient health' },
+  download: { load: async () => (await import('./download.js')).runDownload, summary: 'fetch MNIST into data/mnist, verifying checksums' },
+  info: { load: async () => (await import('./info.js')).runInfo, summary: 'versions, backend and why, threads, where the data is' },
 };
 
 export const mainHelp = (): string =>
@@ -60,7 +57,8 @@ export const main = async (argv: readonly string[], io: CliIo = processIo()): Pr
       io.stderr.write(`gradpipe: ${name}: unknown command; use one of ${Object.keys(COMMANDS).join(', ')} (gradpipe --help)\n`);
       return EXIT.usage;
     }
-    return await command.run(rest, io);
+    const run = await command.load();
+    return await run(rest, io);
   } catch (e) {
     if (e instanceof GradpipeException) {
       io.stderr.write(`${formatError(e.error)}\n`);
