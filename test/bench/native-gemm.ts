@@ -1,36 +1,55 @@
 /**
- * Benchmark of the native backend (a script, not a test): GFLOP/s of OpenBLAS sgemm through the addon for the
- * GEMMs of a 784-1000-10 network at batch 128, with 1 and with all threads; the C element-wise kernels against
- * the TypeScript ones; and whether GEMM results are bit-identical across thread counts.
+ * Benchmark of the native backend (a script, not a test), for a 784-1000-10 network at batch 128 (and 32):
+ * 1. GFLOP/s of its GEMM (blocks of C, OpenBLAS single-threaded on each) on 1 and 2 threads, against one
+ *    whole cblas_sgemm with OpenBLAS's own threading on 1 and 2 threads; by wall time and per CPU-second.
+ * 2. Bit identity: the backend on 1 vs 2 threads (must hold), the backend vs one whole single-threaded
+ *    OpenBLAS call (holds on split-invariant kernels only, see gemm.c), OpenBLAS 1 vs 2 threads.
+ * 3. The optimiser update of all 795,010 parameters with momentum: the C loops on 1 and 2 threads against
+ *    the TypeScript loops (src/optim/kernels.ts), kernels alone and as a whole `move` step.
+ * 4. The C element-wise kernels against the TypeScript ones.
+ * `--sweep` adds the GEMM at other block counts (how DEFAULT_NATIVE_TUNING was chosen).
  *
- * Run: npx tsc -p tsconfig.json && node dist/test/bench/native-gemm.js
+ * Run: npx tsc -p test/bench/tsconfig.json && node dist/test/bench/native-gemm.js [--sweep]
  * (needs the addon: npm run build:native). OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE at load time,
  * so compare kernels by setting or unsetting them for the whole command, e.g.
- * env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE node dist/test/bench/native-gemm.js
+ * OPENBLAS_CORETYPE=Haswell node dist/test/bench/native-gemm.js
+ * The machine may be shared: the load average is printed before and after, and every timing also per
+ * CPU-second of all the process's threads, which other processes disturb less than wall time.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { availableParallelism } from 'node:os';
+import { loadavg } from 'node:os';
 import seedrandom from 'seedrandom';
 import { formatError } from '../../src/errors.js';
+import { unwrap } from '../arb/network.js';
+import { initNetwork } from '../../src/nn/init.js';
+import type { Gradient } from '../../src/nn/gradient.js';
+import { momentumUpdate } from '../../src/optim/kernels.js';
+import { initialState, move } from '../../src/optim/move.js';
+import { optimizer } from '../../src/optim/optimizer.js';
 import type { Backend } from '../../src/tensor/backend.js';
 import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
-import { createNativeBackend } from '../../src/tensor/native/index.js';
+import { loadAddon, type NativeAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
+import { createTunedNativeBackend, DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
+import { tsBackend } from '../../src/tensor/registry.js';
 
-const native = (threads: number): Backend => {
-  const b = createNativeBackend({ threads });
-  if (E.isLeft(b)) {
-    console.error(formatError(b.left));
+const orExit = <A>(e: E.Either<{ _tag: string; where: string; message: string; hint: string }, A>): A => {
+  if (E.isLeft(e)) {
+    console.error(formatError(e.left as Parameters<typeof formatError>[0]));
     process.exit(1);
   }
-  return b.right;
+  return e.right;
 };
+
+const addon: NativeAddon = orExit(loadAddon()).addon;
+const native = (threads: number, tuning: NativeTuning = DEFAULT_NATIVE_TUNING): Backend =>
+  orExit(createTunedNativeBackend({ threads }, tuning));
 
 const rng = seedrandom('native-gemm bench');
 const fill = (len: number): Float32Array => Float32Array.from({ length: len }, () => rng() * 2 - 1);
 
 /**
  * Median over `rounds` of the seconds per call, each round running at least `minSeconds` of wall time: wall
- * time, and the process's CPU time (user + system, all threads), which a busy machine disturbs less.
+ * time, and the process's CPU time (user + system, all threads).
  */
 const timeIt = (f: () => void, rounds = 5, minSeconds = 0.3): { wall: number; cpu: number } => {
   for (let i = 0; i < 3; i++) f();
@@ -63,41 +82,58 @@ interface Shape {
   readonly k: number;
 }
 
-// The forward pass, the weight gradient and the output layer of 784-1000-10 at batch 128.
+// The forward pass, the weight gradient and the output layer of 784-1000-10 at batch 128, then batch 32.
 const SHAPES: readonly Shape[] = [
   { label: '(128x784)@(784x1000) NT', transA: false, transB: true, m: 128, n: 1000, k: 784 },
   { label: '(1000x128)@(128x784) TN', transA: true, transB: false, m: 1000, n: 784, k: 128 },
   { label: '(128x1000)@(1000x10) NN', transA: false, transB: false, m: 128, n: 10, k: 1000 },
+  { label: '(32x784)@(784x1000) NT', transA: false, transB: true, m: 32, n: 1000, k: 784 },
+  { label: '(1000x32)@(32x784) TN', transA: true, transB: false, m: 1000, n: 784, k: 32 },
 ];
 
 const inputs = (s: Shape) => ({ a: fill(s.m * s.k), b: fill(s.k * s.n), c: new Float32Array(s.m * s.n) });
+const gflops = (s: Shape, sec: number): string => ((2 * s.m * s.n * s.k) / sec / 1e9).toFixed(1).padStart(6);
+const figure = (s: Shape, t: { wall: number; cpu: number }): string => `${gflops(s, t.wall)} (${gflops(s, t.cpu)})`;
 
-const cores = availableParallelism();
-const threadCounts = [...new Set([1, cores])];
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+console.log(`load average (1, 5, 15 min) at start: ${load()}`);
 console.log(`OPENBLAS_CORETYPE=${process.env['OPENBLAS_CORETYPE'] ?? '(unset)'} OPENBLAS_L2_SIZE=${process.env['OPENBLAS_L2_SIZE'] ?? '(unset)'}`);
-console.log(native(1).description);
+const [one, two] = [native(1), native(2)];
+console.log(two.description);
 
-console.log('\nsgemm GFLOP/s by wall time, median of 5 (and per CPU-second of all threads):');
+const handle = addon.createBackend(1, DEFAULT_NATIVE_TUNING);
+const blocksOf = (s: Shape): string => {
+  const { byRows, blocks } = addon.gemmBlocks(handle, s.m, s.n, s.k);
+  return blocks === 1 ? 'whole' : `${blocks} ${byRows ? 'row' : 'column'} blocks`;
+};
+
+console.log('\n1. sgemm GFLOP/s by wall time, median of 5 (in brackets: per CPU-second of all threads)');
+console.log(`  ${'shape'.padEnd(26)} ${'blocks'.padEnd(16)} ${'gradpipe 1 thread'.padEnd(18)} ${'gradpipe 2 threads'.padEnd(18)} ${'OpenBLAS 1 thread'.padEnd(18)} OpenBLAS 2 threads`);
 for (const s of SHAPES) {
   const { a, b, c } = inputs(s);
-  const figures = threadCounts.map((t) => {
-    const be = native(t);
-    const { wall, cpu } = timeIt(() => be.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c));
-    const gflops = (sec: number) => ((2 * s.m * s.n * s.k) / sec / 1e9).toFixed(1);
-    return `${t} thread${t === 1 ? ' ' : 's'} ${gflops(wall).padStart(6)} (per CPU-second ${gflops(cpu).padStart(6)})`;
-  });
-  console.log(`  ${s.label.padEnd(26)} ${figures.join('   ')}`);
+  const ours = [one, two].map((be) => timeIt(() => be.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c)));
+  const theirs = [1, 2].map((t) => timeIt(() => addon.openblasSgemm(t, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c)));
+  console.log(`  ${s.label.padEnd(26)} ${blocksOf(s).padEnd(16)} ${[...ours, ...theirs].map((t) => figure(s, t).padEnd(18)).join(' ')}`);
 }
 
-console.log('\nbit-identical results, 1 thread vs ' + cores + ' threads:');
-for (const s of [...SHAPES, { label: '(96x300)@(300x80) NN', transA: false, transB: false, m: 96, n: 80, k: 300 }]) {
-  const { a, b } = inputs(s);
-  const run = (t: number) => {
-    const c = new Float32Array(s.m * s.n);
-    native(t).gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c);
-    return c;
-  };
-  const [x, y] = [run(1), run(cores)];
+if (process.argv.includes('--sweep')) {
+  console.log('\n   sweep: gradpipe on 2 threads (and on 1) by the most blocks allowed, GFLOP/s wall (per CPU-second)');
+  for (const s of SHAPES.slice(0, 2).concat(SHAPES.slice(3))) {
+    const { a, b, c } = inputs(s);
+    const cells = [2, 4, 8].map((maxBlocks) => {
+      const tuning = { ...DEFAULT_NATIVE_TUNING, maxBlocks };
+      const [b1, b2] = [native(1, tuning), native(2, tuning)];
+      const [t1, t2] = [b1, b2].map((be) => timeIt(() => be.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c)));
+      b1.dispose();
+      b2.dispose();
+      return `max ${maxBlocks}: ${figure(s, t2!)} / ${figure(s, t1!)}`;
+    });
+    console.log(`  ${s.label.padEnd(26)} ${cells.join('   ')}`);
+  }
+}
+
+console.log('\n2. bit identity (elements that differ, of all; largest difference relative to max |C|)');
+const compare = (x: Float32Array, y: Float32Array): string => {
   let differ = 0;
   let worst = 0;
   const largest = x.reduce((acc, v) => Math.max(acc, Math.abs(v)), 1e-30);
@@ -107,24 +143,64 @@ for (const s of [...SHAPES, { label: '(96x300)@(300x80) NN', transA: false, tran
       worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / largest);
     }
   }
-  const again = run(cores);
-  const repeat = again.every((v, i) => Object.is(v, y[i]));
-  console.log(
-    `  ${s.label.padEnd(26)} ${differ === 0 ? 'identical' : `${differ} of ${x.length} differ (largest difference ${worst.toExponential(1)} of max |C|)`}; repeat call with ${cores} threads ${repeat ? 'identical' : 'DIFFERS'}`,
-  );
+  return differ === 0 ? 'identical' : `${differ} of ${x.length} differ (${worst.toExponential(1)})`;
+};
+console.log(`  ${'shape'.padEnd(26)} ${'gradpipe 1 vs 2 threads'.padEnd(26)} ${'gradpipe vs one OpenBLAS call'.padEnd(32)} OpenBLAS 1 vs 2 threads`);
+for (const s of [...SHAPES, { label: '(96x300)@(300x80) NN', transA: false, transB: false, m: 96, n: 80, k: 300 }]) {
+  const { a, b } = inputs(s);
+  const run = (f: (c: Float32Array) => void) => {
+    const c = new Float32Array(s.m * s.n);
+    f(c);
+    return c;
+  };
+  const [g1, g2] = [one, two].map((be) => run((c) => be.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c)));
+  const [o1, o2] = [1, 2].map((t) => run((c) => addon.openblasSgemm(t, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c)));
+  console.log(`  ${s.label.padEnd(26)} ${compare(g1!, g2!).padEnd(26)} ${compare(o1!, g1!).padEnd(32)} ${compare(o1!, o2!)}`);
 }
 
-console.log('\nelement-wise on 128x1000, CPU microseconds per call (median of 5): C addon vs TypeScript reference');
+console.log('\n3. momentum update of 784-1000-10 (795,010 parameters), ms per step, median of 5 (in brackets: CPU ms)');
+{
+  const net = unwrap(initNetwork({ sizes: [784, 1000, 10], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 1));
+  const grad: Gradient = {
+    layers: net.layers.map((l) => ({ weight: { ...l.weight, data: fill(l.weight.data.length) }, bias: fill(l.bias.length) })),
+  };
+  const tensors = net.layers.flatMap((l, i) => [
+    { w: l.weight.data, g: grad.layers[i]!.weight.data },
+    { w: l.bias, g: grad.layers[i]!.bias },
+  ]);
+  const buffers = tensors.map(({ w }) => ({ v: fill(w.length), w2: new Float32Array(w.length), v2: new Float32Array(w.length) }));
+  const ms = (t: { wall: number; cpu: number }) => `${(t.wall * 1e3).toFixed(2)} (${(t.cpu * 1e3).toFixed(2)})`.padEnd(16);
+  const kernelStep = (f: typeof momentumUpdate) => () =>
+    tensors.forEach(({ w, g }, i) => {
+      const { v, w2, v2 } = buffers[i]!;
+      f(w, g, v, 1, 1e-4, 0.01, 0.9, false, w2, v2);
+    });
+  const fused = (be: Backend) => be.optimizerUpdates!.momentum as typeof momentumUpdate;
+  console.log(`  ${''.padEnd(34)} ${'C, 1 thread'.padEnd(16)} ${'C, 2 threads'.padEnd(16)} TypeScript`);
+  console.log(`  ${'kernels (outputs preallocated)'.padEnd(34)} ${ms(timeIt(kernelStep(fused(one))))} ${ms(timeIt(kernelStep(fused(two))))} ${ms(timeIt(kernelStep(momentumUpdate)))}`);
+  const config = unwrap(optimizer({ kind: 'momentum', lr: 0.01, momentum: 0.9, weightDecay: 1e-4 }));
+  const state = initialState(config, net);
+  const moveStep = (be: Backend) => {
+    const step = move(config, be);
+    return () => void step(net, grad, state);
+  };
+  console.log(`  ${'move() (allocates its outputs)'.padEnd(34)} ${ms(timeIt(moveStep(one)))} ${ms(timeIt(moveStep(two)))} ${ms(timeIt(moveStep(tsBackend)))}`);
+}
+
+console.log('\n4. element-wise on 128x1000, CPU microseconds per call (median of 5): C addon vs TypeScript reference');
 {
   const [rows, cols] = [128, 1000];
   const z = fill(rows * cols), bias = fill(cols), a = fill(rows * cols).map(Math.abs), out = new Float32Array(rows * cols);
-  const be = native(1);
   const acts: readonly PointwiseActivation[] = ['identity', 'relu', 'leaky-relu', 'sigmoid', 'tanh'];
   for (const act of acts) {
     const us = (f: () => void) => (timeIt(f, 5, 0.1).cpu * 1e6).toFixed(0).padStart(5);
     console.log(
-      `  ${act.padEnd(10)} biasActivation ${us(() => be.biasActivation(z, bias, rows, cols, act, out))} vs ${us(() => biasActivation(z, bias, rows, cols, act, out))}` +
-        `   activationBackward ${us(() => be.activationBackward(z, a, act, out))} vs ${us(() => activationBackward(z, a, act, out))}`,
+      `  ${act.padEnd(10)} biasActivation ${us(() => one.biasActivation(z, bias, rows, cols, act, out))} vs ${us(() => biasActivation(z, bias, rows, cols, act, out))}` +
+        `   activationBackward ${us(() => one.activationBackward(z, a, act, out))} vs ${us(() => activationBackward(z, a, act, out))}`,
     );
   }
 }
+
+[one, two].forEach((be) => be.dispose());
+addon.dispose(handle);
+console.log(`\nload average (1, 5, 15 min) at end: ${load()}`);

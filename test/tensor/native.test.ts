@@ -1,29 +1,42 @@
 /**
  * The native backend against independent oracles: GEMM against the float64 TypeScript reference (gemmTs on
- * Float64Array copies), the element-wise kernels against src/tensor/kernels.ts.
+ * Float64Array copies), the element-wise kernels against src/tensor/kernels.ts, the fused optimiser updates
+ * against the TypeScript loops of src/optim/kernels.ts; and its laws: the same bits for any thread count
+ * (GEMM, updates, whole training steps), threads joined by dispose(), a process that exits without it.
  *
  * These tests require the addon: CI installs libopenblas-dev and `npm ci` builds it. When it is missing they
  * fail with the reason the loader gives, never pass silently.
  */
 import { fc, test } from '@fast-check/vitest';
 import * as E from 'fp-ts/lib/Either.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatError } from '../../src/errors.js';
-import type { Backend } from '../../src/tensor/backend.js';
+import { initNetwork } from '../../src/nn/init.js';
+import { adamUpdate, momentumUpdate, sgdUpdate } from '../../src/optim/kernels.js';
+import { optimizer, OPTIMIZERS } from '../../src/optim/optimizer.js';
+import type { LabeledBatch } from '../../src/stages/batch.js';
+import { descend, initialTrainState, type TrainState } from '../../src/stages/trainStep.js';
+import type { Backend, OptimizerUpdates } from '../../src/tensor/backend.js';
+import { matrix } from '../../src/tensor/matrix.js';
 import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
-import { loadAddon } from '../../src/tensor/native/addon.js';
-import { createNativeBackend } from '../../src/tensor/native/index.js';
+import { loadAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
+import { createNativeBackend, createTunedNativeBackend, DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
 import { gemmTs } from '../../src/tensor/ts.js';
+import { unwrap } from '../arb/network.js';
 
-const native = (threads: number): Backend => {
-  const b = createNativeBackend({ threads });
+const native = (threads: number, tuning: NativeTuning = DEFAULT_NATIVE_TUNING): Backend => {
+  const b = createTunedNativeBackend({ threads }, tuning);
   if (E.isLeft(b)) throw new Error(`native backend unavailable: ${formatError(b.left)}`);
   return b.right;
 };
+
+/** Cuts every product into blocks of one row or column, and every update into chunks of 3 elements. */
+const SPLIT_ALL: NativeTuning = { gemmBlockFlops: 0, maxBlocks: 4096, rowUnit: 1, colUnit: 1, updateChunk: 3, spinMicroseconds: 20 };
 
 const ACTS: readonly PointwiseActivation[] = ['identity', 'relu', 'leaky-relu', 'sigmoid', 'tanh'];
 
@@ -78,6 +91,28 @@ const expectClose = (got: Float32Array, want: Float64Array, scale: Float64Array)
     if (!(err <= 1e-5 * scale[i]! + 1e-35)) {
       expect.fail(`element ${i}: native ${got[i]} vs float64 ${want[i]} (error ${err}, scale ${scale[i]})`);
     }
+  }
+};
+
+/**
+ * `expectClose` on `count` entries of C picked by a seeded generator, each computed in float64 as a plain
+ * dot product: the same oracle at a fraction of the cost, for layer-sized products.
+ */
+const expectCloseSampled = (got: Float32Array, g: GemmCase, count = 300): void => {
+  const { transA, transB, m, n, k, alpha, beta, a, b, c } = g;
+  const rng = seedrandom(`sample ${m} ${n} ${k}`);
+  for (let s = 0; s < count; s++) {
+    const [i, j] = [Math.floor(rng() * m), Math.floor(rng() * n)];
+    let [dot, mag] = [0, 0];
+    for (let p = 0; p < k; p++) {
+      const x = a[transA ? p * m + i : i * k + p]! * b[transB ? j * k + p : p * n + j]!;
+      dot += x;
+      mag += Math.abs(x);
+    }
+    const want = alpha * dot + (beta === 0 ? 0 : beta * c[i * n + j]!);
+    const scale = Math.abs(alpha) * mag + (beta === 0 ? 0 : Math.abs(beta * c[i * n + j]!));
+    const err = Math.abs(got[i * n + j]! - want);
+    if (!(err <= 1e-5 * scale + 1e-35)) expect.fail(`C[${i}, ${j}]: native ${got[i * n + j]} vs float64 ${want} (error ${err}, scale ${scale})`);
   }
 };
 
@@ -144,35 +179,6 @@ describe('native backend (OpenBLAS through Node-API)', () => {
     },
   );
 
-  it('gemm agrees with the reference on the shapes of a 784-1000-10 network (BLAS kernels, both threads)', () => {
-    const two = native(2);
-    for (const [transA, transB, m, n, k] of [
-      [false, true, 32, 1000, 784],
-      [true, false, 1000, 784, 32],
-      [false, false, 32, 10, 1000],
-      [false, true, 32, 1000, 10],
-    ] as const) {
-      const g: GemmCase = { transA, transB, m, n, k, alpha: 0.5, beta: 1, a: seeded(m * k, m + k), b: seeded(k * n, n + k), c: seeded(m * n, m * n) };
-      const { want, scale } = oracle(g);
-      expectClose(runNative(one, g), want, scale);
-      expectClose(runNative(two, g), want, scale);
-    }
-  });
-
-  // Measured (test/bench/native-gemm.ts): OpenBLAS 0.3.21 is not bit-identical across thread counts once a
-  // product is large enough to be threaded, so the law asserted is per thread count.
-  it('gemm gives identical bits on repeated calls with a fixed thread count, even after another count ran', () => {
-    const [m, n, k] = [128, 200, 784];
-    const a = seeded(m * k, 1), b = seeded(n * k, 2);
-    const backends = [native(1), native(2)];
-    const first = backends.map((be) => runNative(be, { transA: false, transB: true, m, n, k, alpha: 1, beta: 0, a, b, c: new Float32Array(m * n) }));
-    for (let round = 0; round < 3; round++) {
-      backends.forEach((be, i) => {
-        const again = runNative(be, { transA: false, transB: true, m, n, k, alpha: 1, beta: 0, a, b, c: new Float32Array(m * n) });
-        expect(sameBits(again, first[i]!)).toBe(true);
-      });
-    }
-  });
 
   it('gemm rejects wrong buffers as programmer errors', () => {
     const a = new Float32Array(6), b = new Float32Array(6), c = new Float32Array(4);
@@ -223,12 +229,317 @@ describe('native backend (OpenBLAS through Node-API)', () => {
     expectKernelEqual(act, inPlace, want);
   });
 
-  it('createNativeBackend rejects a thread count that is not a positive integer, naming --threads', () => {
-    for (const threads of [0, -1, 1.5, Number.NaN]) {
+  it('createNativeBackend rejects a thread count that is not an integer from 1 to 256, naming --threads', () => {
+    for (const threads of [0, -1, 1.5, 257, Number.NaN]) {
       const b = createNativeBackend({ threads });
       expect(E.isLeft(b) && b.left._tag === 'OptionError' && b.left.where === '--threads').toBe(true);
     }
-    expect(E.map((b: Backend) => b.threads)(createNativeBackend({ threads: 2 }))).toEqual(E.right(2));
+    const two = createNativeBackend({ threads: 2 });
+    expect(E.map((b: Backend) => b.threads)(two)).toEqual(E.right(2));
+    expect(E.map((b: Backend) => b.description)(two)).toEqual(E.right(expect.stringMatching(/2 threads \(same bits for any thread count\)$/)));
+    if (E.isRight(two)) two.right.dispose();
+  });
+});
+
+describe('native GEMM: the same bits on any thread count', () => {
+  const { addon } = orThrowAddon();
+  const cut = [1, 2, 3].map((t) => native(t, SPLIT_ALL));
+  const [one, two] = [native(1), native(2)];
+  afterAll(() => [...cut, one, two].forEach((b) => b.dispose()));
+
+  test.prop([arbGemm(fc.oneof(small, edge))], { numRuns: 300 })(
+    'should respect the law: cut into blocks of one row or column, 1, 2 and 3 threads give the same bits, close to the float64 reference',
+    (g) => {
+      const [c1, c2, c3] = cut.map((be) => runNative(be, g));
+      expect(sameBits(c1!, c2!) && sameBits(c1!, c3!)).toBe(true);
+      const { want, scale } = oracle(g);
+      expectClose(c1!, want, scale);
+    },
+  );
+
+  // Shapes large enough to be cut at the default tuning (up to ~50 MFLOP each, hence fewer runs), filled
+  // from a seed: fast-check would spend seconds building arrays this long.
+  const medium = fc
+    .tuple(fc.boolean(), fc.boolean(), fc.integer({ min: 40, max: 300 }), fc.integer({ min: 40, max: 300 }), fc.integer({ min: 100, max: 300 }), scalar, scalar, fc.nat())
+    .map(([transA, transB, m, n, k, alpha, beta, seed]): GemmCase => ({
+      transA, transB, m, n, k, alpha, beta, a: seeded(m * k, seed), b: seeded(k * n, seed + 1), c: seeded(m * n, seed + 2),
+    }));
+  test.prop([medium], { numRuns: 40 })(
+    'should respect the law: at the default tuning, 1 and 2 threads give the same bits on products large enough to be cut',
+    (g) => {
+      const c1 = runNative(one, g);
+      expect(sameBits(c1, runNative(two, g))).toBe(true);
+      expectCloseSampled(c1, g);
+    },
+  );
+
+  it('cuts the GEMMs of a 784-1000-10 network into blocks and gives the same bits on 1 and 2 threads', () => {
+    const h = addon.createBackend(1, DEFAULT_NATIVE_TUNING);
+    for (const [transA, transB, m, n, k, isCut] of [
+      [false, true, 128, 1000, 784, true], // forward, batch 128
+      [true, false, 1000, 784, 128, true], // weight gradient, batch 128
+      [false, true, 32, 1000, 784, true],
+      [true, false, 1000, 784, 32, true],
+      [false, false, 32, 784, 1000, true], // delta through the first layer
+      [false, false, 128, 10, 1000, false], // small: one block, on the calling thread
+    ] as const) {
+      expect(addon.gemmBlocks(h, m, n, k).blocks > 1).toBe(isCut);
+      const g: GemmCase = { transA, transB, m, n, k, alpha: 1, beta: 0, a: seeded(m * k, m + k), b: seeded(k * n, n + k), c: new Float32Array(m * n) };
+      const c1 = runNative(one, g);
+      expect(sameBits(c1, runNative(two, g))).toBe(true);
+      expectCloseSampled(c1, g);
+    }
+    addon.dispose(h);
+  });
+});
+
+/** The addon itself (the backend wraps it); throws with the loader's reason when it is missing. */
+function orThrowAddon() {
+  const r = loadAddon();
+  if (E.isLeft(r)) throw new Error(`native addon unavailable: ${formatError(r.left)}`);
+  return r.right;
+}
+
+type Rule = 'sgd' | 'momentum' | 'nesterov' | 'adam';
+interface UpdateCase {
+  readonly rule: Rule;
+  readonly w: Float32Array;
+  readonly g: Float32Array;
+  readonly v: Float32Array;
+  readonly s: Float32Array;
+  readonly clip: number;
+  readonly decay: number;
+  readonly lr: number;
+  readonly mu: number;
+  readonly b1: number;
+  readonly b2: number;
+  readonly t: number;
+  readonly eps: number;
+}
+
+// Values of training-like size, or (special) anything at all: NaN, infinities, signed zeros, subnormals.
+const tensorOf = (length: number, special: boolean) =>
+  fc.array(special ? fc.float() : fc.float({ min: -4, max: 4, noNaN: true }), { minLength: length, maxLength: length }).map((xs) => Float32Array.from(xs));
+const rate = (max: number) => fc.double({ min: 0, max, noNaN: true });
+
+const arbUpdate = (maxLength: number): fc.Arbitrary<UpdateCase> =>
+  fc
+    .record({
+      rule: fc.constantFrom<Rule>('sgd', 'momentum', 'nesterov', 'adam'),
+      length: fc.integer({ min: 0, max: maxLength }),
+      special: fc.boolean(),
+      clip: fc.oneof(fc.constant(1), fc.double({ min: 1e-3, max: 1, noNaN: true })),
+      decay: fc.oneof(fc.constant(0), rate(0.1)),
+      lr: fc.oneof(fc.constant(0), rate(1)),
+      mu: rate(0.999),
+      b1: rate(0.999),
+      b2: rate(0.9999),
+      t: fc.integer({ min: 1, max: 1000 }),
+      eps: fc.double({ min: 1e-10, max: 1e-3, noNaN: true }),
+    })
+    .chain(({ length, special, ...p }) =>
+      fc
+        .tuple(tensorOf(length, special), tensorOf(length, special), tensorOf(length, special), tensorOf(length, special))
+        // a second moment is never negative unless anything goes
+        .map(([w, g, v, s]) => ({ ...p, w, g, v, s: special ? s : s.map(Math.abs) })),
+    );
+
+/** Applies the case's rule with `k`; returns the check and the new parameters and moments. */
+const applyUpdate = (k: OptimizerUpdates, c: UpdateCase) => {
+  const n = c.w.length;
+  const [w2, v2, s2] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  const check =
+    c.rule === 'sgd'
+      ? k.sgd(c.w, c.g, c.clip, c.decay, c.lr, w2)
+      : c.rule === 'adam'
+        ? k.adam(c.w, c.g, c.v, c.s, c.clip, c.decay, c.lr, c.b1, c.b2, 1 - c.b1 ** c.t, 1 - c.b2 ** c.t, c.eps, w2, v2, s2)
+        : k.momentum(c.w, c.g, c.v, c.clip, c.decay, c.lr, c.mu, c.rule === 'nesterov', w2, v2);
+  return { check, w2, v2, s2 };
+};
+
+const TS_UPDATES: OptimizerUpdates = { sgd: sgdUpdate, momentum: momentumUpdate, adam: adamUpdate };
+
+/** Object.is on the check and on every element: every bit, except that one NaN equals another. */
+const expectSameUpdate = (got: ReturnType<typeof applyUpdate>, want: ReturnType<typeof applyUpdate>, label: string): void => {
+  if (!Object.is(got.check, want.check)) expect.fail(`${label}: check ${got.check} vs TypeScript ${want.check}`);
+  for (const key of ['w2', 'v2', 's2'] as const) {
+    const [x, y] = [got[key], want[key]];
+    for (let i = 0; i < y.length; i++) {
+      if (!Object.is(x[i], y[i])) expect.fail(`${label}: ${key}[${i}] is ${x[i]}, the TypeScript loop gives ${y[i]}`);
+    }
+  }
+};
+
+describe('native optimiser updates: the bits of the TypeScript loops on any thread count', () => {
+  const backends = [native(1), native(2), native(2, SPLIT_ALL), native(3, SPLIT_ALL)];
+  const labels = ['1 thread', '2 threads', '2 threads, chunks of 3', '3 threads, chunks of 3'];
+  afterAll(() => backends.forEach((b) => b.dispose()));
+
+  test.prop([arbUpdate(120)], { numRuns: 300 })(
+    'should respect the law: parameters, moments and check equal src/optim/kernels.ts, whatever the threads and chunks',
+    (c) => {
+      const want = applyUpdate(TS_UPDATES, c);
+      backends.forEach((be, i) => expectSameUpdate(applyUpdate(be.optimizerUpdates!, c), want, `${c.rule}, ${labels[i]}`));
+    },
+  );
+
+  test.prop([arbUpdate(40)], { numRuns: 200 })(
+    'should respect the law: a non-finite parameter or gradient makes the check NaN',
+    (c) => {
+      const nonFinite = [...c.w, ...c.g].some((x) => !Number.isFinite(x));
+      for (const be of backends) expect(Number.isNaN(applyUpdate(be.optimizerUpdates!, c).check) || !nonFinite).toBe(true);
+    },
+  );
+
+  it('updates a tensor longer than a chunk on 2 threads with the bits of the TypeScript loops, check included', () => {
+    const n = 3 * DEFAULT_NATIVE_TUNING.updateChunk + 17;
+    const base = { w: seeded(n, 11), g: seeded(n, 12), v: seeded(n, 13), s: seeded(n, 14).map(Math.abs) };
+    const hyper = { clip: 0.75, decay: 1e-4, lr: 0.01, mu: 0.9, b1: 0.9, b2: 0.999, t: 7, eps: 1e-8 };
+    for (const rule of ['sgd', 'momentum', 'nesterov', 'adam'] as const) {
+      const c: UpdateCase = { rule, ...base, ...hyper };
+      expectSameUpdate(applyUpdate(backends[1]!.optimizerUpdates!, c), applyUpdate(TS_UPDATES, c), `${rule}, ${n} values`);
+      const g = base.g.slice();
+      g[n - 5] = Number.POSITIVE_INFINITY; // in the last chunk, far from the check's start
+      const bad = applyUpdate(backends[1]!.optimizerUpdates!, { ...c, g });
+      expect(Number.isNaN(bad.check)).toBe(true);
+      expectSameUpdate(bad, applyUpdate(TS_UPDATES, { ...c, g }), `${rule} with an infinite gradient`);
+    }
+  });
+
+  it('rejects short or overlapping buffers as programmer errors', () => {
+    const u = backends[0]!.optimizerUpdates!;
+    const w = new Float32Array(8);
+    expect(() => u.sgd(w, new Float32Array(7), 1, 0, 0.1, new Float32Array(8))).toThrow(/g has 7 values, needs 8/);
+    expect(() => u.sgd(w, new Float32Array(8), 1, 0, 0.1, w)).toThrow(/must not share memory/);
+    const buf = new Float32Array(16);
+    expect(() => u.momentum(w, new Float32Array(8), new Float32Array(8), 1, 0, 0.1, 0.9, false, buf.subarray(0, 8), buf.subarray(4, 12))).toThrow(/must not share memory/);
+  });
+});
+
+/** Threads of this process, from /proc (Linux); undefined elsewhere. */
+const threadsNow = (): number | undefined => {
+  if (!existsSync('/proc/self/status')) return undefined;
+  const m = /^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) : undefined;
+};
+
+describe('native threads: started once, joined by dispose(), never in the way of exiting', () => {
+  it('dispose() joins the threads; the backend then refuses work; a second dispose() is harmless', () => {
+    const before = threadsNow();
+    const be = native(4);
+    const during = threadsNow();
+    const c = new Float32Array(4);
+    be.gemm(false, false, 2, 2, 2, 1, seeded(4, 1), seeded(4, 2), 0, c);
+    be.dispose();
+    const after = threadsNow();
+    if (before !== undefined) expect([during! - before, after! - before]).toEqual([3, 0]);
+    expect(() => be.gemm(false, false, 2, 2, 2, 1, seeded(4, 1), seeded(4, 2), 0, c)).toThrow(/used after dispose/);
+    expect(() => be.optimizerUpdates!.sgd(c, c.slice(), 1, 0, 0.1, new Float32Array(4))).toThrow(/used after dispose/);
+    expect(() => be.dispose()).not.toThrow();
+  });
+
+  // Each mode runs in a child process: `ends` lets the event loop run dry, `exits` calls process.exit,
+  // `collects` drops handles for the garbage collector (their threads must go), `worker` uses the addon in a
+  // worker thread that ends (Node tears its environment down). None calls dispose().
+  const child = (mode: string): string => {
+    const { path } = orThrowAddon();
+    const script = `
+      const addon = require(${JSON.stringify(path)});
+      const tuning = ${JSON.stringify(DEFAULT_NATIVE_TUNING)};
+      const fs = require('node:fs');
+      const threads = () => fs.existsSync('/proc/self/status') ? Number(/^Threads:\\s+(\\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) : 0;
+      const work = (h) => {
+        const [m, n, k] = [128, 1000, 784];
+        const c = new Float32Array(m * n);
+        addon.sgemm(h, false, true, m, n, k, 1, new Float32Array(m * k).fill(0.5), new Float32Array(k * n).fill(0.25), 0, c);
+        if (c[m * n - 1] !== 98) throw new Error('wrong product ' + c[m * n - 1]);
+        const w = new Float32Array(100000).fill(1);
+        if (addon.sgdUpdate(h, w, w.slice(), 1, 0, 0.5, new Float32Array(w.length)) !== 100000) throw new Error('wrong check');
+      };
+      const mode = process.argv[1];
+      if (mode === 'worker') {
+        const { Worker } = require('node:worker_threads');
+        const src = 'const addon = require(' + JSON.stringify(${JSON.stringify(path)}) + '); (' + work.toString() + ')(addon.createBackend(3, ' + JSON.stringify(tuning) + '));';
+        const before = threads();
+        new Worker(src, { eval: true }).on('exit', (code) => setTimeout(() => console.log('ok', code, threads() - before), 50));
+      } else if (mode === 'collects') {
+        const before = threads();
+        let handles = Array.from({ length: 8 }, () => addon.createBackend(3, tuning));
+        handles.forEach(work);
+        const grown = threads() - before;
+        handles = undefined;
+        const settle = (left) => { global.gc(); if (left > 0 && threads() > before) setTimeout(() => settle(left - 1), 20); else console.log('ok', grown, threads() - before); };
+        settle(50);
+      } else {
+        work(addon.createBackend(2, tuning));
+        console.log('ok');
+        if (mode === 'exits') process.exit(0);
+      }`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', script, mode], { encoding: 'utf8', timeout: 60_000 });
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+    return r.stdout.trim();
+  };
+
+  it('a process exits when its event loop ends, or when it calls process.exit, without dispose()', () => {
+    expect(child('ends')).toBe('ok');
+    expect(child('exits')).toBe('ok');
+  });
+
+  it('collecting a backend joins its threads', () => {
+    const [ok, grown, left] = child('collects').split(' ');
+    expect(ok).toBe('ok');
+    if (threadsNow() !== undefined) expect([Number(grown), Number(left)]).toEqual([16, 0]);
+  });
+
+  it('a worker thread that used the addon ends, its threads with it', () => {
+    const [ok, code, left] = child('worker').split(' ');
+    expect([ok, code]).toEqual(['ok', '0']);
+    if (threadsNow() !== undefined) expect(Number(left)).toBe(0);
+  });
+});
+
+/** A batch of `rows` random 28x28 "images" with random labels of 10 classes. */
+const randomBatch = (seed: number, rows: number, batchInEpoch: number): LabeledBatch => {
+  const rng = seedrandom(`batch ${seed}`);
+  const labels = Uint8Array.from({ length: rows }, () => Math.floor(rng() * 10));
+  const targets = new Float32Array(rows * 10);
+  labels.forEach((l, i) => (targets[i * 10 + l] = 1));
+  return {
+    inputs: matrix(rows, 784, Float32Array.from({ length: rows * 784 }, () => rng())),
+    targets: matrix(rows, 10, targets),
+    labels,
+    indices: Uint32Array.from({ length: rows }, (_, i) => i),
+    epoch: 0,
+    batchInEpoch,
+    lastInEpoch: false,
+  };
+};
+
+const tensorsOf = (s: TrainState): Float32Array[] =>
+  [s.network, s.optimizer.first, s.optimizer.second].flatMap((x) => (x === undefined ? [] : x.layers.flatMap((l) => [l.weight.data, l.bias])));
+
+describe('training on the native backend', () => {
+  // 784-512-10 at batch 64: every GEMM of the first layer is cut into blocks, every update into chunks.
+  it('gives the same networks, optimiser states and gradient norms on 1 and 2 threads, and with the TypeScript update loops', () => {
+    const [one, two] = [native(1), native(2)];
+    const { optimizerUpdates, ...unfused } = one; // the same GEMMs, the TypeScript optimiser loops
+    expect(optimizerUpdates).toBeDefined();
+    const net = unwrap(initNetwork({ sizes: [784, 512, 10], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 7));
+    const batches = [0, 1, 2].map((i) => randomBatch(i, 64, i));
+    for (const kind of OPTIMIZERS) {
+      const opt = unwrap(optimizer({ kind, lr: kind === 'adam' ? 1e-3 : 0.05, weightDecay: 1e-4, clipNorm: 5 }));
+      const [a, b, c] = [one, two, unfused].map((backend) =>
+        batches.reduce(descend({ loss: 'cross-entropy', optimizer: opt, backend }), initialTrainState(net, opt)),
+      );
+      expect([a!.step, a!.divergence]).toEqual([3, undefined]);
+      for (const other of [b!, c!]) {
+        const [x, y] = [tensorsOf(a!), tensorsOf(other)];
+        expect(x.length).toBe(y.length);
+        x.forEach((t, i) => expect(sameBits(t, y[i]!), `${kind}: tensor ${i}`).toBe(true));
+        expect(other.recent.map((m) => m.gradientNorm)).toEqual(a!.recent.map((m) => m.gradientNorm));
+      }
+    }
+    [one, two].forEach((be) => be.dispose());
   });
 });
 

@@ -10,25 +10,62 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { optionError, type GradpipeError } from '../../errors.js';
 
+/** A pool of threads and its tuning, owned by one native backend (an opaque Node-API external). */
+export type NativeHandle = { readonly __nativeHandle: unique symbol };
+
+/** How the native backend cuts its work (see gemm.c and update.c). */
+export interface NativeTuning {
+  /** A GEMM is cut into blocks of C of at least this many flops (2 m n k) each ... */
+  readonly gemmBlockFlops: number;
+  /** ... and into at most this many. */
+  readonly maxBlocks: number;
+  /** Block edges fall on multiples of this many rows of C (blocks of rows, when m >= n) ... */
+  readonly rowUnit: number;
+  /** ... or of this many columns. */
+  readonly colUnit: number;
+  /** Optimiser updates run in chunks of this many elements (the check is summed per chunk). */
+  readonly updateChunk: number;
+  /** How long a thread polls for the next job before it sleeps. */
+  readonly spinMicroseconds: number;
+}
+
+type Gemm<H> = (
+  handle: H,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  b: Float32Array,
+  beta: number,
+  c: Float32Array,
+) => void;
+
 /** What gradpipe_native.c exports. Argument errors throw TypeError/RangeError (programmer errors). */
 export interface NativeAddon {
-  sgemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    b: Float32Array,
-    beta: number,
-    c: Float32Array,
-  ): void;
+  /** A handle owning `threads` threads (the caller included); throws when threads cannot be started. */
+  createBackend(threads: number, tuning: NativeTuning): NativeHandle;
+  /** Stops and joins the handle's threads; idempotent. Any other use of the handle then throws. */
+  dispose(handle: NativeHandle): void;
+  /** Row-major C = alpha op(A) op(B) + beta C over blocks of C; the same bits for any thread count. */
+  sgemm: Gemm<NativeHandle>;
+  /** How `sgemm` cuts an m x n x k product (for descriptions and benchmarks). */
+  gemmBlocks(handle: NativeHandle, m: number, n: number, k: number): { byRows: boolean; blocks: number };
+  /** One whole cblas_sgemm with OpenBLAS's own threading (benchmarks only; bits depend on `threads`). */
+  openblasSgemm: Gemm<number>;
+  sgdUpdate(handle: NativeHandle, w: Float32Array, g: Float32Array, clip: number, decay: number, lr: number, w2: Float32Array): number;
+  momentumUpdate(
+    handle: NativeHandle, w: Float32Array, g: Float32Array, v: Float32Array, clip: number, decay: number, lr: number,
+    mu: number, nesterov: boolean, w2: Float32Array, v2: Float32Array,
+  ): number;
+  adamUpdate(
+    handle: NativeHandle, w: Float32Array, g: Float32Array, m: Float32Array, s: Float32Array, clip: number, decay: number,
+    lr: number, b1: number, b2: number, c1: number, c2: number, eps: number, w2: Float32Array, m2: Float32Array, s2: Float32Array,
+  ): number;
   biasActivation(z: Float32Array, bias: Float32Array, rows: number, cols: number, act: number, out: Float32Array): void;
   activationBackward(delta: Float32Array, a: Float32Array, act: number, out: Float32Array): void;
-  /** OpenBLAS's thread count for the whole process; returns the count now in effect (OpenBLAS may cap it). */
-  setThreads(n: number): number;
-  getThreads(): number;
   blasInfo(): { config: string; corename: string };
 }
 
@@ -54,7 +91,10 @@ const NOT_BUILT_HINT = 'run `npm run build:native` (needs a C compiler and libop
 const isAddon = (u: unknown): u is NativeAddon =>
   typeof u === 'object' &&
   u !== null &&
-  ['sgemm', 'biasActivation', 'activationBackward', 'setThreads', 'getThreads', 'blasInfo'].every(
+  [
+    'createBackend', 'dispose', 'sgemm', 'gemmBlocks', 'openblasSgemm', 'sgdUpdate', 'momentumUpdate', 'adamUpdate',
+    'biasActivation', 'activationBackward', 'blasInfo',
+  ].every(
     (f) => typeof (u as Record<string, unknown>)[f] === 'function',
   );
 

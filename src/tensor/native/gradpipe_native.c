@@ -2,298 +2,346 @@
  * gradpipe's native backend: a Node-API addon over the system's OpenBLAS.
  *
  * Every function works in place on the Float32Arrays it is given (zero copy: the typed arrays' own data
- * pointers go to BLAS). Argument errors are programmer errors and throw TypeError/RangeError; the TypeScript
- * side validates shapes before calling.
+ * pointers go to BLAS and to the loops). Argument errors are programmer errors and throw TypeError or
+ * RangeError.
  *
- * The element-wise kernels compute in double and round once to float, exactly like the TypeScript reference
- * (src/tensor/kernels.ts) does on Float32Arrays, so identity/relu/leaky-relu agree bit for bit and
- * sigmoid/tanh agree up to the last bit of the libm in use. Both arms of every select are computed before
- * choosing, so the compiler (with -fno-trapping-math, which changes no value) turns the loops into SIMD.
+ * OpenBLAS runs single-threaded, set once when the addon loads: its own threading splits the reduction, so
+ * its bits depend on the thread count. A backend handle (createBackend) owns a pool of threads that share
+ * out blocks of C (gemm.c) and chunks of the optimiser updates (update.c), both cut by the shape alone.
+ * The pool is stopped by dispose(), when the handle is collected, or when Node tears the environment down;
+ * a process that does none of these still exits (pool.c).
  */
-#define NAPI_VERSION 8
-#include <node_api.h>
+#include "elementwise.h"
+#include "gemm.h"
+#include "napi_args.h"
+#include "pool.h"
+#include "update.h"
+
 #include <cblas.h>
-#include <limits.h>
-#include <math.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Declared here too because a generic cblas.h (netlib's) lacks OpenBLAS's extensions; we link -lopenblas. */
 void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);
 char *openblas_get_config(void);
 char *openblas_get_corename(void);
 
-#define LEAKY_SLOPE 0.01 /* must equal LEAKY_SLOPE in src/tensor/kernels.ts */
-
-enum activation { ACT_IDENTITY = 0, ACT_RELU = 1, ACT_LEAKY_RELU = 2, ACT_SIGMOID = 3, ACT_TANH = 4 };
-
-#define CHECK(env, call)                                                                                         \
-  do {                                                                                                           \
-    if ((call) != napi_ok) {                                                                                     \
-      napi_throw_error((env), NULL, "gradpipe_native: Node-API call failed: " #call);                          \
-      return NULL;                                                                                               \
-    }                                                                                                            \
-  } while (0)
+#define MAX_THREADS 256
 
 typedef struct {
-  float *data;
-  size_t length;
-} f32view;
+  np_pool *pool;
+  np_gemm_tuning gemm;
+  size_t update_chunk;
+  bool disposed;
+  bool hooked; /* the environment cleanup hook is registered */
+} native_backend;
 
-/* Reads argv[i] as a Float32Array; throws a TypeError naming `what` otherwise. */
-static bool get_f32(napi_env env, napi_value v, const char *fn, const char *what, f32view *out) {
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) goto bad;
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  /* `data` is already adjusted by the view's byte offset. */
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok) goto bad;
-  if (type != napi_float32_array) goto bad;
-  out->data = (float *)data;
-  out->length = length;
-  return true;
-bad:;
+/* Marks handles made by createBackend, so another external passed by mistake is refused. */
+static const napi_type_tag BACKEND_TAG = {0x6772616470697065ULL, 0x6e61746976650002ULL};
+
+static void single_threaded_blas(void) { openblas_set_num_threads(1); }
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void backend_cleanup(void *arg) {
+  native_backend *nb = arg;
+  nb->hooked = false;
+  nb->disposed = true;
+  np_pool_stop(nb->pool);
+}
+
+static void backend_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  native_backend *nb = data;
+  if (nb->hooked) napi_remove_env_cleanup_hook(env, backend_cleanup, nb);
+  np_pool_free(nb->pool);
+  free(nb);
+}
+
+/* Reads a handle made by createBackend, disposed or not. */
+static bool get_handle(napi_env env, napi_value v, const char *fn, native_backend **out) {
+  napi_valuetype type;
+  bool tagged = false;
+  void *data = NULL;
+  if (napi_typeof(env, v, &type) == napi_ok && type == napi_external &&
+      napi_check_object_type_tag(env, v, &BACKEND_TAG, &tagged) == napi_ok && tagged &&
+      napi_get_value_external(env, v, &data) == napi_ok) {
+    *out = data;
+    return true;
+  }
   char msg[160];
-  snprintf(msg, sizeof msg, "%s: %s must be a Float32Array", fn, what);
+  snprintf(msg, sizeof msg, "%s: the first argument must be a handle made by createBackend", fn);
   napi_throw_type_error(env, NULL, msg);
   return false;
 }
 
-/* Reads a non-negative integer below INT_MAX (BLAS dimensions are C ints). */
-static bool get_dim(napi_env env, napi_value v, const char *fn, const char *what, int *out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > INT_MAX || d != floor(d)) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "%s: %s must be a non-negative integer below 2^31", fn, what);
-    napi_throw_range_error(env, NULL, msg);
-    return false;
-  }
-  *out = (int)d;
-  return true;
+/* Reads a handle that has not been disposed. */
+static bool get_backend(napi_env env, napi_value v, const char *fn, native_backend **out) {
+  if (!get_handle(env, v, fn, out)) return false;
+  if (!(*out)->disposed) return true;
+  napi_throw_error(env, NULL, "native backend: used after dispose()");
+  return false;
 }
 
-static bool get_num(napi_env env, napi_value v, const char *fn, const char *what, double *out) {
-  if (napi_get_value_double(env, v, out) != napi_ok) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "%s: %s must be a number", fn, what);
-    napi_throw_type_error(env, NULL, msg);
-    return false;
-  }
-  return true;
+static bool get_tuning_field(napi_env env, napi_value obj, const char *name, double lo, double hi, double *out) {
+  napi_value v;
+  if (napi_get_named_property(env, obj, name, &v) == napi_ok && napi_get_value_double(env, v, out) == napi_ok &&
+      *out >= lo && *out <= hi)
+    return true;
+  char msg[160];
+  snprintf(msg, sizeof msg, "createBackend: tuning.%s must be a number from %g to %g", name, lo, hi);
+  napi_throw_range_error(env, NULL, msg);
+  return false;
 }
 
-static bool get_bool(napi_env env, napi_value v, const char *fn, const char *what, bool *out) {
-  if (napi_get_value_bool(env, v, out) != napi_ok) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "%s: %s must be a boolean", fn, what);
-    napi_throw_type_error(env, NULL, msg);
-    return false;
-  }
-  return true;
-}
-
-static bool overlaps(const float *p, size_t np, const float *q, size_t nq) {
-  return np > 0 && nq > 0 && p < q + nq && q < p + np;
-}
-
-static int max1(int x) { return x > 1 ? x : 1; }
-
-/* sgemm(transA, transB, m, n, k, alpha, a, b, beta, c): row-major C = alpha op(A) op(B) + beta C. */
-static napi_value sgemm(napi_env env, napi_callback_info info) {
-  static const char *fn = "sgemm";
-  size_t argc = 10;
-  napi_value argv[10];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 10) {
-    napi_throw_type_error(env, NULL, "sgemm: expects 10 arguments (transA, transB, m, n, k, alpha, a, b, beta, c)");
+/*
+ * createBackend(threads, tuning): a handle owning a pool of `threads` threads (the caller included);
+ * tuning = { gemmBlockFlops, maxBlocks, rowUnit, colUnit, updateChunk, spinMicroseconds }.
+ */
+static napi_value create_backend(napi_env env, napi_callback_info info) {
+  static const char *fn = "createBackend";
+  napi_value argv[2];
+  int threads;
+  double block_flops, max_blocks, row_unit, col_unit, chunk, spin_us;
+  if (!get_args(env, info, 2, argv, "createBackend: expects 2 arguments (threads, tuning)") ||
+      !get_int(env, argv[0], fn, "threads", 1, MAX_THREADS, &threads) ||
+      !get_tuning_field(env, argv[1], "gemmBlockFlops", 0, 1e18, &block_flops) ||
+      !get_tuning_field(env, argv[1], "maxBlocks", 1, 4096, &max_blocks) ||
+      !get_tuning_field(env, argv[1], "rowUnit", 1, 4096, &row_unit) ||
+      !get_tuning_field(env, argv[1], "colUnit", 1, 4096, &col_unit) ||
+      !get_tuning_field(env, argv[1], "updateChunk", 1, 1e15, &chunk) ||
+      !get_tuning_field(env, argv[1], "spinMicroseconds", 0, 1e6, &spin_us))
+    return NULL;
+  pthread_once(&blas_once, single_threaded_blas);
+  native_backend *nb = calloc(1, sizeof *nb);
+  if (nb == NULL || (nb->pool = np_pool_create(threads, (long)(spin_us * 1000))) == NULL) {
+    free(nb);
+    napi_throw_error(env, NULL, "createBackend: could not start the worker threads");
     return NULL;
   }
+  nb->gemm = (np_gemm_tuning){.block_flops = block_flops, .max_blocks = (int)max_blocks, .row_unit = (int)row_unit,
+                              .col_unit = (int)col_unit};
+  nb->update_chunk = (size_t)chunk;
+  napi_value handle;
+  if (napi_create_external(env, nb, backend_finalize, NULL, &handle) != napi_ok) {
+    np_pool_free(nb->pool);
+    free(nb);
+    napi_throw_error(env, NULL, "createBackend: could not create the handle");
+    return NULL;
+  }
+  CHECK(env, napi_type_tag_object(env, handle, &BACKEND_TAG));
+  nb->hooked = napi_add_env_cleanup_hook(env, backend_cleanup, nb) == napi_ok;
+  return handle;
+}
+
+/* dispose(handle): stops and joins the pool's threads; the handle must not be used again. Idempotent. */
+static napi_value dispose(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  native_backend *nb;
+  if (!get_args(env, info, 1, argv, "dispose: expects 1 argument (handle)") || !get_handle(env, argv[0], "dispose", &nb))
+    return NULL;
+  np_pool_stop(nb->pool);
+  nb->disposed = true;
+  return NULL;
+}
+
+typedef struct {
   bool ta, tb;
   int m, n, k;
   double alpha, beta;
   f32view a, b, c;
-  if (!get_bool(env, argv[0], fn, "transA", &ta) || !get_bool(env, argv[1], fn, "transB", &tb) ||
-      !get_dim(env, argv[2], fn, "m", &m) || !get_dim(env, argv[3], fn, "n", &n) ||
-      !get_dim(env, argv[4], fn, "k", &k) || !get_num(env, argv[5], fn, "alpha", &alpha) ||
-      !get_f32(env, argv[6], fn, "a", &a) || !get_f32(env, argv[7], fn, "b", &b) ||
-      !get_num(env, argv[8], fn, "beta", &beta) || !get_f32(env, argv[9], fn, "c", &c))
-    return NULL;
-  const size_t mk = (size_t)m * (size_t)k, kn = (size_t)k * (size_t)n, mn = (size_t)m * (size_t)n;
-  if (a.length < mk || b.length < kn || c.length < mn) {
-    char msg[200];
-    snprintf(msg, sizeof msg, "sgemm: buffers too small for m=%d n=%d k=%d (a=%zu b=%zu c=%zu)", m, n, k, a.length,
-             b.length, c.length);
-    napi_throw_range_error(env, NULL, msg);
-    return NULL;
-  }
-  if (overlaps(c.data, mn, a.data, mk) || overlaps(c.data, mn, b.data, kn)) {
-    napi_throw_range_error(env, NULL, "sgemm: c must not share memory with a or b");
-    return NULL;
-  }
-  if (mn == 0) return NULL;
-  if (k == 0 || alpha == 0) {
-    /* BLAS rejects lda = 0 and some builds skip the beta pass on k = 0; do the beta pass ourselves. */
-    if (beta == 0) memset(c.data, 0, mn * sizeof(float));
-    else if (beta != 1) for (size_t i = 0; i < mn; i++) c.data[i] = (float)(beta * c.data[i]);
-    return NULL;
-  }
-  const int lda = max1(ta ? m : k), ldb = max1(tb ? k : n), ldc = max1(n);
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, (float)alpha,
-              a.data, lda, b.data, ldb, (float)beta, c.data, ldc);
-  return NULL;
-}
+} gemm_args;
 
-static bool get_act(napi_env env, napi_value v, const char *fn, int *out) {
-  int32_t code;
-  if (napi_get_value_int32(env, v, &code) != napi_ok || code < ACT_IDENTITY || code > ACT_TANH) {
-    char msg[120];
-    snprintf(msg, sizeof msg, "%s: act must be an activation code 0..4", fn);
+/* Reads (transA, transB, m, n, k, alpha, a, b, beta, c) from argv and checks the buffers. */
+static bool get_gemm_args(napi_env env, napi_value *argv, const char *fn, gemm_args *g) {
+  if (!get_bool(env, argv[0], fn, "transA", &g->ta) || !get_bool(env, argv[1], fn, "transB", &g->tb) ||
+      !get_dim(env, argv[2], fn, "m", &g->m) || !get_dim(env, argv[3], fn, "n", &g->n) ||
+      !get_dim(env, argv[4], fn, "k", &g->k) || !get_num(env, argv[5], fn, "alpha", &g->alpha) ||
+      !get_f32(env, argv[6], fn, "a", &g->a) || !get_f32(env, argv[7], fn, "b", &g->b) ||
+      !get_num(env, argv[8], fn, "beta", &g->beta) || !get_f32(env, argv[9], fn, "c", &g->c))
+    return false;
+  const size_t mk = (size_t)g->m * (size_t)g->k, kn = (size_t)g->k * (size_t)g->n, mn = (size_t)g->m * (size_t)g->n;
+  if (g->a.length < mk || g->b.length < kn || g->c.length < mn) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "%s: buffers too small for m=%d n=%d k=%d (a=%zu b=%zu c=%zu)", fn, g->m, g->n, g->k,
+             g->a.length, g->b.length, g->c.length);
     napi_throw_range_error(env, NULL, msg);
     return false;
   }
-  *out = code;
+  if (overlaps(g->c.data, mn, g->a.data, mk) || overlaps(g->c.data, mn, g->b.data, kn))
+    return throw_range(env, fn, "c must not share memory with a or b");
   return true;
 }
 
-static inline double sigmoid(double z) {
-  if (z >= 0) return 1 / (1 + exp(-z));
-  const double e = exp(z);
-  return e / (1 + e);
+/*
+ * The cases BLAS does not take: nothing to compute, or only C's beta pass (BLAS rejects lda = 0 and some
+ * builds skip the beta pass when k = 0). True when it handled the call.
+ */
+static bool gemm_degenerate(const gemm_args *g) {
+  const size_t mn = (size_t)g->m * (size_t)g->n;
+  if (mn == 0) return true;
+  if (g->k != 0 && g->alpha != 0) return false;
+  if (g->beta == 0) memset(g->c.data, 0, mn * sizeof(float));
+  else if (g->beta != 1)
+    for (size_t i = 0; i < mn; i++) g->c.data[i] = (float)(g->beta * g->c.data[i]);
+  return true;
 }
 
-/* biasActivation(z, bias, rows, cols, act, out): out[i, j] = act(z[i, j] + bias[j]); out may alias z. */
-static napi_value bias_activation(napi_env env, napi_callback_info info) {
-  static const char *fn = "biasActivation";
-  size_t argc = 6;
-  napi_value argv[6];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 6) {
-    napi_throw_type_error(env, NULL, "biasActivation: expects 6 arguments (z, bias, rows, cols, act, out)");
+/* sgemm(handle, transA, transB, m, n, k, alpha, a, b, beta, c): row-major C = alpha op(A) op(B) + beta C. */
+static napi_value sgemm(napi_env env, napi_callback_info info) {
+  static const char *fn = "sgemm";
+  napi_value argv[11];
+  native_backend *nb;
+  gemm_args g;
+  if (!get_args(env, info, 11, argv, "sgemm: expects 11 arguments (handle, transA, transB, m, n, k, alpha, a, b, beta, c)") ||
+      !get_backend(env, argv[0], fn, &nb) || !get_gemm_args(env, argv + 1, fn, &g) || gemm_degenerate(&g))
     return NULL;
-  }
-  f32view z, bias, out;
-  int rows, cols, act;
-  if (!get_f32(env, argv[0], fn, "z", &z) || !get_f32(env, argv[1], fn, "bias", &bias) ||
-      !get_dim(env, argv[2], fn, "rows", &rows) || !get_dim(env, argv[3], fn, "cols", &cols) ||
-      !get_act(env, argv[4], fn, &act) || !get_f32(env, argv[5], fn, "out", &out))
+  np_sgemm(nb->pool, &nb->gemm, g.ta, g.tb, g.m, g.n, g.k, (float)g.alpha, g.a.data, g.b.data, (float)g.beta, g.c.data);
+  return NULL;
+}
+
+/*
+ * openblasSgemm(threads, transA, transB, m, n, k, alpha, a, b, beta, c): one whole cblas_sgemm with
+ * OpenBLAS's own threading at `threads`, then back to one thread. For benchmarks and for measuring OpenBLAS
+ * itself; its bits depend on the thread count. Not to be called while a backend computes on other threads.
+ */
+static napi_value openblas_sgemm(napi_env env, napi_callback_info info) {
+  static const char *fn = "openblasSgemm";
+  napi_value argv[11];
+  int threads;
+  gemm_args g;
+  if (!get_args(env, info, 11, argv, "openblasSgemm: expects 11 arguments (threads, transA, transB, m, n, k, alpha, a, b, beta, c)") ||
+      !get_int(env, argv[0], fn, "threads", 1, MAX_THREADS, &threads) || !get_gemm_args(env, argv + 1, fn, &g) ||
+      gemm_degenerate(&g))
     return NULL;
-  const size_t len = (size_t)rows * (size_t)cols;
-  if (z.length < len || out.length < len || bias.length < (size_t)cols) {
-    napi_throw_range_error(env, NULL, "biasActivation: z and out need rows*cols values and bias cols values");
+  pthread_once(&blas_once, single_threaded_blas);
+  const int lda = g.ta ? g.m : g.k, ldb = g.tb ? g.k : g.n;
+  openblas_set_num_threads(threads);
+  cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, g.m, g.n, g.k,
+              (float)g.alpha, g.a.data, lda > 1 ? lda : 1, g.b.data, ldb > 1 ? ldb : 1, (float)g.beta, g.c.data,
+              g.n > 1 ? g.n : 1);
+  openblas_set_num_threads(1);
+  return NULL;
+}
+
+/* gemmBlocks(handle, m, n, k): { byRows, blocks }, how sgemm cuts an m x n x k product. */
+static napi_value gemm_blocks(napi_env env, napi_callback_info info) {
+  static const char *fn = "gemmBlocks";
+  napi_value argv[4], r, by_rows, blocks;
+  native_backend *nb;
+  int m, n, k;
+  if (!get_args(env, info, 4, argv, "gemmBlocks: expects 4 arguments (handle, m, n, k)") ||
+      !get_backend(env, argv[0], fn, &nb) || !get_dim(env, argv[1], fn, "m", &m) ||
+      !get_dim(env, argv[2], fn, "n", &n) || !get_dim(env, argv[3], fn, "k", &k))
     return NULL;
-  }
-  for (size_t i = 0; i < (size_t)rows; i++) {
-    const float *zr = z.data + i * cols;
-    float *o = out.data + i * cols;
-    const float *bv = bias.data;
-    switch (act) {
-      case ACT_IDENTITY:
-        for (int j = 0; j < cols; j++) o[j] = (float)((double)zr[j] + (double)bv[j]);
-        break;
-      case ACT_RELU:
-        for (int j = 0; j < cols; j++) {
-          const double v = (double)zr[j] + (double)bv[j];
-          o[j] = (float)(v > 0 ? v : 0);
-        }
-        break;
-      case ACT_LEAKY_RELU:
-        for (int j = 0; j < cols; j++) {
-          const double v = (double)zr[j] + (double)bv[j];
-          const float leak = (float)(LEAKY_SLOPE * v);
-          o[j] = v > 0 ? (float)v : leak;
-        }
-        break;
-      case ACT_SIGMOID:
-        for (int j = 0; j < cols; j++) o[j] = (float)sigmoid((double)zr[j] + (double)bv[j]);
-        break;
-      case ACT_TANH:
-        for (int j = 0; j < cols; j++) o[j] = (float)tanh((double)zr[j] + (double)bv[j]);
-        break;
+  const np_gemm_plan plan = np_gemm_plan_for(m, n, k, &nb->gemm);
+  CHECK(env, napi_create_object(env, &r));
+  CHECK(env, napi_get_boolean(env, plan.by_rows, &by_rows));
+  CHECK(env, napi_create_int32(env, plan.blocks, &blocks));
+  CHECK(env, napi_set_named_property(env, r, "byRows", by_rows));
+  CHECK(env, napi_set_named_property(env, r, "blocks", blocks));
+  return r;
+}
+
+/* Reads `count` Float32Arrays from argv (named by `names`), each needing at least `length` values. */
+static bool get_tensors(napi_env env, napi_value *argv, const char *fn, const char *const *names, int count,
+                        size_t length, f32view *out) {
+  for (int i = 0; i < count; i++) {
+    if (!get_f32(env, argv[i], fn, names[i], &out[i])) return false;
+    if (out[i].length < length) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "%s has %zu values, needs %zu (the length of w)", names[i], out[i].length, length);
+      return throw_range(env, fn, msg);
     }
   }
-  return NULL;
+  return true;
 }
 
-/* activationBackward(delta, a, act, out): out = delta * act'(z) through a = act(z); out may alias delta. */
-static napi_value activation_backward(napi_env env, napi_callback_info info) {
-  static const char *fn = "activationBackward";
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 4) {
-    napi_throw_type_error(env, NULL, "activationBackward: expects 4 arguments (delta, a, act, out)");
-    return NULL;
-  }
-  f32view delta, a, out;
-  int act;
-  if (!get_f32(env, argv[0], fn, "delta", &delta) || !get_f32(env, argv[1], fn, "a", &a) ||
-      !get_act(env, argv[2], fn, &act) || !get_f32(env, argv[3], fn, "out", &out))
-    return NULL;
-  const size_t n = delta.length;
-  if (a.length < n || out.length < n) {
-    napi_throw_range_error(env, NULL, "activationBackward: a and out need as many values as delta");
-    return NULL;
-  }
-  const float *d = delta.data, *y = a.data;
-  float *o = out.data;
-  switch (act) {
-    case ACT_IDENTITY:
-      if (o != d) memmove(o, d, n * sizeof(float));
-      break;
-    case ACT_RELU:
-      for (size_t i = 0; i < n; i++) {
-        const float dv = d[i];
-        o[i] = y[i] > 0 ? dv : 0.0f;
-      }
-      break;
-    case ACT_LEAKY_RELU:
-      for (size_t i = 0; i < n; i++) {
-        const float dv = d[i], leak = (float)(LEAKY_SLOPE * (double)dv);
-        o[i] = y[i] > 0 ? dv : leak;
-      }
-      break;
-    case ACT_SIGMOID:
-      for (size_t i = 0; i < n; i++) {
-        const double s = y[i];
-        o[i] = (float)((double)d[i] * s * (1 - s));
-      }
-      break;
-    case ACT_TANH:
-      for (size_t i = 0; i < n; i++) {
-        const double t = y[i];
-        o[i] = (float)((double)d[i] * (1 - t * t));
-      }
-      break;
-  }
-  return NULL;
+/* Outputs (the last `outputs` tensors) must not share memory with any other tensor. */
+static bool distinct(napi_env env, const char *fn, const f32view *t, int count, int outputs, size_t length) {
+  for (int i = count - outputs; i < count; i++)
+    for (int j = 0; j < count; j++)
+      if (j != i && overlaps(t[i].data, length, t[j].data, length))
+        return throw_range(env, fn, "the new parameters and moments must not share memory with any other argument");
+  return true;
 }
 
-/* setThreads(n): OpenBLAS's thread count for the whole process; returns the count now in effect. */
-static napi_value set_threads(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t t;
-  if (argc != 1 || napi_get_value_int32(env, argv[0], &t) != napi_ok || t < 1) {
-    napi_throw_range_error(env, NULL, "setThreads: expects one integer >= 1");
-    return NULL;
-  }
-  openblas_set_num_threads(t);
+static napi_value check_value(napi_env env, native_backend *nb, np_update *u) {
   napi_value r;
-  CHECK(env, napi_create_int32(env, openblas_get_num_threads(), &r));
+  CHECK(env, napi_create_double(env, np_update_run(nb->pool, u, nb->update_chunk), &r));
   return r;
 }
 
-static napi_value get_threads(napi_env env, napi_callback_info info) {
-  (void)info;
-  napi_value r;
-  CHECK(env, napi_create_int32(env, openblas_get_num_threads(), &r));
-  return r;
+/* sgdUpdate(handle, w, g, clip, decay, lr, w2): src/optim/kernels.ts sgdUpdate. */
+static napi_value sgd_update(napi_env env, napi_callback_info info) {
+  static const char *fn = "sgdUpdate";
+  static const char *const names[] = {"w", "g", "w2"};
+  napi_value argv[7];
+  native_backend *nb;
+  f32view w, t[3];
+  np_update u = {.rule = NP_SGD};
+  if (!get_args(env, info, 7, argv, "sgdUpdate: expects 7 arguments (handle, w, g, clip, decay, lr, w2)") ||
+      !get_backend(env, argv[0], fn, &nb) || !get_f32(env, argv[1], fn, "w", &w))
+    return NULL;
+  napi_value tv[3] = {argv[1], argv[2], argv[6]};
+  if (!get_tensors(env, tv, fn, names, 3, w.length, t) || !distinct(env, fn, t, 3, 1, w.length) ||
+      !get_num(env, argv[3], fn, "clip", &u.clip) || !get_num(env, argv[4], fn, "decay", &u.decay) ||
+      !get_num(env, argv[5], fn, "lr", &u.lr))
+    return NULL;
+  u.length = w.length;
+  u.w = t[0].data, u.g = t[1].data, u.w2 = t[2].data;
+  return check_value(env, nb, &u);
+}
+
+/* momentumUpdate(handle, w, g, v, clip, decay, lr, mu, nesterov, w2, v2): src/optim/kernels.ts momentumUpdate. */
+static napi_value momentum_update(napi_env env, napi_callback_info info) {
+  static const char *fn = "momentumUpdate";
+  static const char *const names[] = {"w", "g", "v", "w2", "v2"};
+  napi_value argv[11];
+  native_backend *nb;
+  f32view w, t[5];
+  bool nesterov;
+  np_update u = {.rule = NP_MOMENTUM};
+  if (!get_args(env, info, 11, argv, "momentumUpdate: expects 11 arguments (handle, w, g, v, clip, decay, lr, mu, nesterov, w2, v2)") ||
+      !get_backend(env, argv[0], fn, &nb) || !get_f32(env, argv[1], fn, "w", &w))
+    return NULL;
+  napi_value tv[5] = {argv[1], argv[2], argv[3], argv[9], argv[10]};
+  if (!get_tensors(env, tv, fn, names, 5, w.length, t) || !distinct(env, fn, t, 5, 2, w.length) ||
+      !get_num(env, argv[4], fn, "clip", &u.clip) || !get_num(env, argv[5], fn, "decay", &u.decay) ||
+      !get_num(env, argv[6], fn, "lr", &u.lr) || !get_num(env, argv[7], fn, "mu", &u.mu) ||
+      !get_bool(env, argv[8], fn, "nesterov", &nesterov))
+    return NULL;
+  u.rule = nesterov ? NP_NESTEROV : NP_MOMENTUM;
+  u.length = w.length;
+  u.w = t[0].data, u.g = t[1].data, u.v = t[2].data, u.w2 = t[3].data, u.v2 = t[4].data;
+  return check_value(env, nb, &u);
+}
+
+/*
+ * adamUpdate(handle, w, g, m, s, clip, decay, lr, b1, b2, c1, c2, eps, w2, m2, s2): src/optim/kernels.ts
+ * adamUpdate.
+ */
+static napi_value adam_update(napi_env env, napi_callback_info info) {
+  static const char *fn = "adamUpdate";
+  static const char *const names[] = {"w", "g", "m", "s", "w2", "m2", "s2"};
+  napi_value argv[16];
+  native_backend *nb;
+  f32view w, t[7];
+  np_update u = {.rule = NP_ADAM};
+  if (!get_args(env, info, 16, argv, "adamUpdate: expects 16 arguments (handle, w, g, m, s, clip, decay, lr, b1, b2, c1, c2, eps, w2, m2, s2)") ||
+      !get_backend(env, argv[0], fn, &nb) || !get_f32(env, argv[1], fn, "w", &w))
+    return NULL;
+  napi_value tv[7] = {argv[1], argv[2], argv[3], argv[4], argv[13], argv[14], argv[15]};
+  if (!get_tensors(env, tv, fn, names, 7, w.length, t) || !distinct(env, fn, t, 7, 3, w.length) ||
+      !get_num(env, argv[5], fn, "clip", &u.clip) || !get_num(env, argv[6], fn, "decay", &u.decay) ||
+      !get_num(env, argv[7], fn, "lr", &u.lr) || !get_num(env, argv[8], fn, "b1", &u.b1) ||
+      !get_num(env, argv[9], fn, "b2", &u.b2) || !get_num(env, argv[10], fn, "c1", &u.c1) ||
+      !get_num(env, argv[11], fn, "c2", &u.c2) || !get_num(env, argv[12], fn, "eps", &u.eps))
+    return NULL;
+  u.length = w.length;
+  u.w = t[0].data, u.g = t[1].data, u.v = t[2].data, u.s = t[3].data;
+  u.w2 = t[4].data, u.v2 = t[5].data, u.s2 = t[6].data;
+  return check_value(env, nb, &u);
 }
 
 /* blasInfo(): { config, corename } from OpenBLAS, for descriptions and `gradpipe info`. */
@@ -311,14 +359,22 @@ static napi_value blas_info(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  pthread_once(&blas_once, single_threaded_blas);
+#define EXPORT(name, f) {name, NULL, f, NULL, NULL, NULL, napi_enumerable, NULL}
   const napi_property_descriptor props[] = {
-      {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"biasActivation", NULL, bias_activation, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"activationBackward", NULL, activation_backward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"getThreads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"blasInfo", NULL, blas_info, NULL, NULL, NULL, napi_enumerable, NULL},
+      EXPORT("createBackend", create_backend),
+      EXPORT("dispose", dispose),
+      EXPORT("sgemm", sgemm),
+      EXPORT("gemmBlocks", gemm_blocks),
+      EXPORT("openblasSgemm", openblas_sgemm),
+      EXPORT("sgdUpdate", sgd_update),
+      EXPORT("momentumUpdate", momentum_update),
+      EXPORT("adamUpdate", adam_update),
+      EXPORT("biasActivation", np_bias_activation),
+      EXPORT("activationBackward", np_activation_backward),
+      EXPORT("blasInfo", blas_info),
   };
+#undef EXPORT
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
 }

@@ -1,0 +1,141 @@
+/*
+ * The element-wise kernels around GEMM, on the calling thread. They compute in double and round once to
+ * float, exactly like the TypeScript reference (src/tensor/kernels.ts) does on Float32Arrays, so
+ * identity/relu/leaky-relu agree bit for bit and sigmoid/tanh agree up to the last bit of the libm in use.
+ * Both arms of every select are computed before choosing, so the compiler (with -fno-trapping-math, which
+ * changes no value) turns the loops into SIMD.
+ */
+#include "elementwise.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define LEAKY_SLOPE 0.01 /* must equal LEAKY_SLOPE in src/tensor/kernels.ts */
+
+enum activation { ACT_IDENTITY = 0, ACT_RELU = 1, ACT_LEAKY_RELU = 2, ACT_SIGMOID = 3, ACT_TANH = 4 };
+
+
+static bool get_act(napi_env env, napi_value v, const char *fn, int *out) {
+  int32_t code;
+  if (napi_get_value_int32(env, v, &code) != napi_ok || code < ACT_IDENTITY || code > ACT_TANH) {
+    char msg[120];
+    snprintf(msg, sizeof msg, "%s: act must be an activation code 0..4", fn);
+    napi_throw_range_error(env, NULL, msg);
+    return false;
+  }
+  *out = code;
+  return true;
+}
+
+static inline double sigmoid(double z) {
+  if (z >= 0) return 1 / (1 + exp(-z));
+  const double e = exp(z);
+  return e / (1 + e);
+}
+
+/* biasActivation(z, bias, rows, cols, act, out): out[i, j] = act(z[i, j] + bias[j]); out may alias z. */
+napi_value np_bias_activation(napi_env env, napi_callback_info info) {
+  static const char *fn = "biasActivation";
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 6) {
+    napi_throw_type_error(env, NULL, "biasActivation: expects 6 arguments (z, bias, rows, cols, act, out)");
+    return NULL;
+  }
+  f32view z, bias, out;
+  int rows, cols, act;
+  if (!get_f32(env, argv[0], fn, "z", &z) || !get_f32(env, argv[1], fn, "bias", &bias) ||
+      !get_dim(env, argv[2], fn, "rows", &rows) || !get_dim(env, argv[3], fn, "cols", &cols) ||
+      !get_act(env, argv[4], fn, &act) || !get_f32(env, argv[5], fn, "out", &out))
+    return NULL;
+  const size_t len = (size_t)rows * (size_t)cols;
+  if (z.length < len || out.length < len || bias.length < (size_t)cols) {
+    napi_throw_range_error(env, NULL, "biasActivation: z and out need rows*cols values and bias cols values");
+    return NULL;
+  }
+  for (size_t i = 0; i < (size_t)rows; i++) {
+    const float *zr = z.data + i * cols;
+    float *o = out.data + i * cols;
+    const float *bv = bias.data;
+    switch (act) {
+      case ACT_IDENTITY:
+        for (int j = 0; j < cols; j++) o[j] = (float)((double)zr[j] + (double)bv[j]);
+        break;
+      case ACT_RELU:
+        for (int j = 0; j < cols; j++) {
+          const double v = (double)zr[j] + (double)bv[j];
+          o[j] = (float)(v > 0 ? v : 0);
+        }
+        break;
+      case ACT_LEAKY_RELU:
+        for (int j = 0; j < cols; j++) {
+          const double v = (double)zr[j] + (double)bv[j];
+          const float leak = (float)(LEAKY_SLOPE * v);
+          o[j] = v > 0 ? (float)v : leak;
+        }
+        break;
+      case ACT_SIGMOID:
+        for (int j = 0; j < cols; j++) o[j] = (float)sigmoid((double)zr[j] + (double)bv[j]);
+        break;
+      case ACT_TANH:
+        for (int j = 0; j < cols; j++) o[j] = (float)tanh((double)zr[j] + (double)bv[j]);
+        break;
+    }
+  }
+  return NULL;
+}
+
+/* activationBackward(delta, a, act, out): out = delta * act'(z) through a = act(z); out may alias delta. */
+napi_value np_activation_backward(napi_env env, napi_callback_info info) {
+  static const char *fn = "activationBackward";
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 4) {
+    napi_throw_type_error(env, NULL, "activationBackward: expects 4 arguments (delta, a, act, out)");
+    return NULL;
+  }
+  f32view delta, a, out;
+  int act;
+  if (!get_f32(env, argv[0], fn, "delta", &delta) || !get_f32(env, argv[1], fn, "a", &a) ||
+      !get_act(env, argv[2], fn, &act) || !get_f32(env, argv[3], fn, "out", &out))
+    return NULL;
+  const size_t n = delta.length;
+  if (a.length < n || out.length < n) {
+    napi_throw_range_error(env, NULL, "activationBackward: a and out need as many values as delta");
+    return NULL;
+  }
+  const float *d = delta.data, *y = a.data;
+  float *o = out.data;
+  switch (act) {
+    case ACT_IDENTITY:
+      if (o != d) memmove(o, d, n * sizeof(float));
+      break;
+    case ACT_RELU:
+      for (size_t i = 0; i < n; i++) {
+        const float dv = d[i];
+        o[i] = y[i] > 0 ? dv : 0.0f;
+      }
+      break;
+    case ACT_LEAKY_RELU:
+      for (size_t i = 0; i < n; i++) {
+        const float dv = d[i], leak = (float)(LEAKY_SLOPE * (double)dv);
+        o[i] = y[i] > 0 ? dv : leak;
+      }
+      break;
+    case ACT_SIGMOID:
+      for (size_t i = 0; i < n; i++) {
+        const double s = y[i];
+        o[i] = (float)((double)d[i] * s * (1 - s));
+      }
+      break;
+    case ACT_TANH:
+      for (size_t i = 0; i < n; i++) {
+        const double t = y[i];
+        o[i] = (float)((double)d[i] * (1 - t * t));
+      }
+      break;
+  }
+  return NULL;
+}

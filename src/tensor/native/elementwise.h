@@ -1,0 +1,13 @@
+/* The element-wise kernels' Node-API entry points (see elementwise.c). */
+#ifndef GRADPIPE_NATIVE_ELEMENTWISE_H
+#define GRADPIPE_NATIVE_ELEMENTWISE_H
+
+#include "napi_args.h"
+
+/* biasActivation(z, bias, rows, cols, act, out): out[i, j] = act(z[i, j] + bias[j]); out may alias z. */
+napi_value np_bias_activation(napi_env env, napi_callback_info info);
+
+/* activationBackward(delta, a, act, out): out = delta * act'(z) through a = act(z); out may alias delta. */
+napi_value np_activation_backward(napi_env env, napi_callback_info info);
+
+#endif

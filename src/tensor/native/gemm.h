@@ -1,0 +1,40 @@
+/*
+ * GEMM over blocks of C: each block is one single-threaded cblas_sgemm on sub-matrix pointers, the blocks
+ * are claimed by the threads of a pool, and the blocks depend on the shape alone (see gemm.c for why).
+ */
+#ifndef GRADPIPE_NATIVE_GEMM_H
+#define GRADPIPE_NATIVE_GEMM_H
+
+#include <stdbool.h>
+
+#include "pool.h"
+
+typedef struct {
+  double block_flops; /* a GEMM is cut into blocks of at least this many flops (2 m n k) each */
+  int max_blocks;     /* and into at most this many */
+  int row_unit;       /* block edges fall on multiples of this many rows of C ... */
+  int col_unit;       /* ... or of this many columns */
+} np_gemm_tuning;
+
+/* Blocks of rows of C (by_rows) or of columns: block b covers [np_gemm_edge(plan, b), np_gemm_edge(plan, b + 1)). */
+typedef struct {
+  bool by_rows;
+  int blocks;
+  int unit;
+  int extent; /* m when by_rows, else n */
+} np_gemm_plan;
+
+/* The blocks of an m x n x k product; a function of the shape and the tuning only. */
+np_gemm_plan np_gemm_plan_for(int m, int n, int k, const np_gemm_tuning *t);
+
+/* First row (or column) of block b; np_gemm_edge(plan, plan.blocks) is the extent. */
+int np_gemm_edge(const np_gemm_plan *plan, int b);
+
+/*
+ * Row-major C = alpha op(A) op(B) + beta C (dimensions already checked, m n > 0, k > 0, alpha != 0), the
+ * blocks of np_gemm_plan_for computed by the threads of `pool`. OpenBLAS must be single-threaded.
+ */
+void np_sgemm(np_pool *pool, const np_gemm_tuning *t, bool ta, bool tb, int m, int n, int k, float alpha,
+              const float *a, const float *b, float beta, float *c);
+
+#endif
