@@ -85,7 +85,7 @@ export const checkLabels = (labels: Uint8Array, where: string, classes: number |
   for (let i = 0; i < labels.length; i++) {
     const v = labels[i]!;
     if (classes !== undefined && v >= classes) {
-      return E.left(dataError(where, `label ${v} at index ${i} is outside 0..${classes - 1} (${classes} classes)`, `use --classes ${v + 1} or more, or fix the labels file`));
+      return E.left(dataError(where, `label ${v} at index ${i} is outside 0..${classes - 1} (${classes} classes)`, `fix the labels file, or give the network ${v + 1} or more outputs (the last size of --layers)`));
     }
     if (v > max) max = v;
   }

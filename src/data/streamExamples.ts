@@ -59,7 +59,7 @@ export async function* streamExamples(
       const value = label.value[0]!;
       if (opts.classes !== undefined && value >= opts.classes) {
         throw new GradpipeException(
-          dataError(labelsFile, `label ${value} at index ${index} is outside 0..${opts.classes - 1} (${opts.classes} classes)`, `use --classes ${value + 1} or more, or fix the labels file`),
+          dataError(labelsFile, `label ${value} at index ${index} is outside 0..${opts.classes - 1} (${opts.classes} classes)`, `fix the labels file, or give the network ${value + 1} or more outputs (the last size of --layers)`),
         );
       }
       yield { image: image.value, label: value, index };
