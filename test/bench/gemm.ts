@@ -20,8 +20,8 @@ import { activationBackward, biasActivation, type PointwiseActivation } from '..
 import { gemmTs } from '../../src/tensor/ts.js';
 import { createWasmBackend } from '../../src/tensor/wasm/index.js';
 
-const ROUNDS = 15;
-const ROUND_SECONDS = 0.08;
+const ROUNDS = 25;
+const ROUND_SECONDS = 0.02;
 
 interface Shape {
   readonly label: string;
