@@ -165,15 +165,17 @@ export function biasActivationPart(ctrl: usize, tid: i32, nt: i32): void {
 
 /** Groups of four [g0, g1) of out = delta * act'(a); `act` is a constant at every call site. */
 @inline function backwardGroups(delta: usize, a: usize, out: usize, n: i32, g0: i32, g1: i32, act: i32, scratch: usize): void {
-  for (let g = g0; g < g1; g++) {
-    const o = <usize>g << 4;
-    const count = min(4, n - (g << 2));
-    if (count == 4) {
-      v128.store(out + o, derivative4(v128.load(delta + o), v128.load(a + o), act));
-    } else {
-      const av = gather(a + o, count, scratch);
-      scatter(derivative4(gather(delta + o, count, scratch + 16), av, act), out + o, count, scratch);
-    }
+  // Whole groups in a tight loop; a ragged last group (only ever the final one) through the scratch.
+  const whole = min(g1, n >> 2);
+  const end = <usize>max(whole, g0) << 4;
+  for (let o = <usize>g0 << 4; o < end; o += 16) {
+    v128.store(out + o, derivative4(v128.load(delta + o), v128.load(a + o), act));
+  }
+  if (g1 > whole && g1 > g0) {
+    const o = <usize>(g1 - 1) << 4;
+    const count = n - ((g1 - 1) << 2);
+    const av = gather(a + o, count, scratch);
+    scatter(derivative4(gather(delta + o, count, scratch + 16), av, act), out + o, count, scratch);
   }
 }
 
