@@ -21,7 +21,7 @@ import { fromCheckpoint, toCheckpoint } from '../src/stages/checkpoint.js';
 import { batchesPerEpoch, epochBatches } from '../src/stages/epochs.js';
 import { evaluate, type Evaluation } from '../src/stages/evaluate.js';
 import { takeDataset } from '../src/stages/read.js';
-import { report, type EpochEvent, type StepEvent } from '../src/stages/report.js';
+import { report, warnings, type EpochEvent, type StepEvent } from '../src/stages/report.js';
 import { cat, rx } from '../src/stages/stage.js';
 import { anyOf, diverged, earlyStopping, maxEpochs, maxSteps, stopWhen, targetAccuracy, timeLimit, type StopCondition } from '../src/stages/stopWhen.js';
 import { initialTrainState, trainStep, type TrainState } from '../src/stages/trainStep.js';
@@ -81,6 +81,8 @@ export interface RunHooks {
   readonly checkpointDir?: string;
   /** Polled after every step; a reason stops training after the current step (e.g. SIGINT). */
   readonly shouldStop?: () => string | undefined;
+  /** Called once for each overflow/underflow warning, when it first appears. */
+  readonly onWarning?: (w: string) => void;
   /** Called when a checkpoint could not be written (training goes on). */
   readonly onCheckpointError?: (e: GradpipeError) => void;
 }
@@ -155,6 +157,7 @@ export const trainMnist = async (
     rx(trainStep({ loss: opts.loss, optimizer: opts.optimizer, schedule: opts.schedule, epochs: opts.epochs, batchesPerEpoch: perEpoch }, start)),
     rx(opts.validation > 0 ? validate(validationSet, { loss: opts.loss, batchSize: EVAL_BATCH }) : cat<TrainState>()),
     rx(report({ onStep: (e) => hooks.onStep?.(e), onEpoch: (e) => (epochs.push(e), hooks.onEpoch?.(e)), every: hooks.stepEvery ?? 50 })),
+    rx(warnings((w) => hooks.onWarning?.(w))),
     rx(stopWhen(stop)),
     concatMap(async (s) => {
       // the checkpoint of a diverged state holds its last finite network (trainStep never applies a bad step)

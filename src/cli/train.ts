@@ -225,6 +225,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
           metrics.write(epochRecord(e, t0));
         },
         checkpointDir: out,
+        onWarning: (w) => progress.note(`gradpipe: warning: ${w}`),
         shouldStop: () => (stopRequested === undefined ? undefined : `interrupted by ${stopRequested}`),
         onCheckpointError: (e) => {
           if (checkpointError === undefined) progress.note(`gradpipe: warning: ${e.where}: ${e.message}; ${e.hint}`);
@@ -243,7 +244,6 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
   }
   const r = result.right;
   const s = r.state;
-  for (const w of s.warnings) io.stderr.write(`gradpipe: warning: ${w}\n`);
   metrics.write({
     kind: 'end',
     step: s.step,

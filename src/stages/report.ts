@@ -122,3 +122,16 @@ export const report = (opts: ReportOptions): Stage<TrainState, TrainState, Acc> 
     flush: () => [],
   };
 };
+
+/**
+ * Calls `onWarning` once for each warning a training state adds (overflow or underflow on the way), when it
+ * first appears, so a command line can print it while training goes on. A tap: states pass unchanged.
+ */
+export const warnings = (onWarning: (w: string) => void): Stage<TrainState, TrainState, { seen: number }> => ({
+  init: () => ({ seen: 0 }),
+  step: (acc, s) => {
+    for (; acc.seen < s.warnings.length; acc.seen++) onWarning(s.warnings[acc.seen]!);
+    return emit(acc, [s]);
+  },
+  flush: () => [],
+});

@@ -135,7 +135,7 @@ export const descend = (config: TrainConfig) => {
       const max = range[0]!;
       const minNonzero = range[1]!;
       const warn = (what: string, towards: string) => {
-        const w = `layer ${l}: ${what} (step ${s.step + 1}, epoch ${b.epoch}); values on their way to ${towards}`;
+        const w = `layer ${l}: ${what} (step ${s.step + 1}, epoch ${b.epoch + 1}); values on their way to ${towards}`;
         if (!warnings.some((x) => x.startsWith(`layer ${l}: ${what}`))) warnings.push(w);
       };
       if (max > HUGE && Number.isFinite(max)) warn('activations beyond 1e30', 'overflow');
@@ -149,7 +149,7 @@ export const descend = (config: TrainConfig) => {
         step: s.step + 1,
         epoch: b.epoch,
         where,
-        message: `step ${s.step + 1} (epoch ${b.epoch}): ${describeLocation(where)}`,
+        message: `step ${s.step + 1} (epoch ${b.epoch + 1}): ${describeLocation(where)}`,
         history: s.recent,
         hints: DIVERGENCE_HINTS,
       },

@@ -84,7 +84,7 @@ describe('trainStep', () => {
     const states = runStage(trainStep({ loss: 'cross-entropy', optimizer: opt }, initialTrainState(net, opt)), batches);
     const last = states.at(-1)!;
     expect(last.divergence).toBeDefined();
-    expect(last.divergence!.message).toMatch(/^step \d+ \(epoch 0\): .*non-finite.* in the (weights|bias|activations|logits|loss|weight gradient|bias gradient)/);
+    expect(last.divergence!.message).toMatch(/^step \d+ \(epoch 1\): .*non-finite.* in the (weights|bias|activations|logits|loss|weight gradient|bias gradient)/);
     expect(last.divergence!.hints.join(' ')).toMatch(/learning rate/);
     // the stream ended at the diverged state, and its network is the last finite one
     expect(states.length).toBeLessThanOrEqual(batches.length);
