@@ -127,7 +127,7 @@ describe('gradpipe doctor', () => {
     const r = await doctor(['--lr', '1e30', '--optimizer', 'sgd', '--json']);
     expect(r.code).toBe(4);
     const rep = report(r);
-    expect(rep.training.divergence).toMatch(/^step \d+ \(epoch 0\): \d+ non-finite values? .* in the /);
+    expect(rep.training.divergence).toMatch(/^step \d+ \(epoch \d+\): \d+ non-finite values? .* in the /);
     const f = rep.findings.find((x) => x.code === 'non-finite' && x.when === 'training stopped there');
     expect(f?.hint).toMatch(/lower the learning rate/);
   });
