@@ -77,6 +77,24 @@ describe('wasm backend: gemm', () => {
     }
   });
 
+  // Divergence is detected downstream by a NaN in the activations: the kernels must never drop one.
+  const nonEmpty = fc.tuple(fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 25 }), fc.integer({ min: 1, max: 11 }));
+  test.prop([arbGemm(nonEmpty), fc.nat(), fc.nat()], { numRuns: 100 })(
+    'a NaN in A turns exactly its row of C to NaN (alpha != 0), on 1 and 2 threads',
+    (g0, pick, pickK) => {
+      const g = { ...g0, alpha: g0.alpha === 0 ? 1 : g0.alpha, beta: 0 };
+      const [i, p] = [pick % g.m, pickK % g.k];
+      const a = g.a.slice();
+      a[g.transA ? p * g.m + i : i * g.k + p] = Number.NaN;
+      for (const backend of [one, split]) {
+        const c = run(backend, { ...g, a });
+        for (let r = 0; r < g.m; r++) {
+          for (let j = 0; j < g.n; j++) expect(Number.isNaN(c[r * g.n + j]!)).toBe(r === i);
+        }
+      }
+    },
+  );
+
   test.prop([arbGemm(small), fc.nat({ max: 7 }), fc.nat({ max: 7 }), fc.nat({ max: 7 })], { numRuns: 100 })(
     'reads views at any offset and writes nothing outside C',
     (g, offA, offB, offC) => {
