@@ -7,6 +7,7 @@
  * 3. The optimiser update of all 795,010 parameters with momentum: the C loops on 1 and 2 threads against
  *    the TypeScript loops (src/optim/kernels.ts), kernels alone and as a whole `move` step.
  * 4. The C element-wise kernels against the TypeScript ones.
+ * 5. Whole training steps (descend) on 1 and 2 threads, at batch 32 and 128.
  * `--sweep` adds the GEMM at other block counts (how DEFAULT_NATIVE_TUNING was chosen).
  *
  * Run: npx tsc -p test/bench/tsconfig.json && node dist/test/bench/native-gemm.js [--sweep]
@@ -26,7 +27,10 @@ import type { Gradient } from '../../src/nn/gradient.js';
 import { momentumUpdate } from '../../src/optim/kernels.js';
 import { initialState, move } from '../../src/optim/move.js';
 import { optimizer } from '../../src/optim/optimizer.js';
+import type { LabeledBatch } from '../../src/stages/batch.js';
+import { descend, initialTrainState } from '../../src/stages/trainStep.js';
 import type { Backend } from '../../src/tensor/backend.js';
+import { matrix } from '../../src/tensor/matrix.js';
 import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
 import { loadAddon, type NativeAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
 import { createTunedNativeBackend, DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
@@ -198,6 +202,29 @@ console.log('\n4. element-wise on 128x1000, CPU microseconds per call (median of
       `  ${act.padEnd(10)} biasActivation ${us(() => one.biasActivation(z, bias, rows, cols, act, out))} vs ${us(() => biasActivation(z, bias, rows, cols, act, out))}` +
         `   activationBackward ${us(() => one.activationBackward(z, a, act, out))} vs ${us(() => activationBackward(z, a, act, out))}`,
     );
+  }
+}
+
+console.log('\n5. training steps of 784-1000-10 (descend: forward, backprop, momentum) on random batches, samples/s wall (per CPU-second)');
+{
+  const net = unwrap(initNetwork({ sizes: [784, 1000, 10], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 2));
+  const config = unwrap(optimizer({ kind: 'momentum', lr: 0.01, momentum: 0.9 }));
+  for (const rows of [32, 128]) {
+    const batches = [0, 1, 2, 3].map((i): LabeledBatch => {
+      const labels = Uint8Array.from({ length: rows }, () => Math.floor(rng() * 10));
+      const targets = new Float32Array(rows * 10);
+      labels.forEach((l, j) => (targets[j * 10 + l] = 1));
+      const inputs = Float32Array.from({ length: rows * 784 }, () => rng());
+      return { inputs: matrix(rows, 784, inputs), targets: matrix(rows, 10, targets), labels, indices: new Uint32Array(rows), epoch: 0, batchInEpoch: i, lastInEpoch: false };
+    });
+    const cells = [one, two].map((backend) => {
+      const step = descend({ loss: 'cross-entropy', optimizer: config, backend });
+      let state = initialTrainState(net, config);
+      let i = 0;
+      const t = timeIt(() => void (state = step(state, batches[i++ % batches.length]!)), 5, 0.5);
+      return `${(rows / t.wall).toFixed(0).padStart(6)} (${(rows / t.cpu).toFixed(0).padStart(6)})`;
+    });
+    console.log(`  batch ${String(rows).padEnd(4)} 1 thread ${cells[0]}   2 threads ${cells[1]}`);
   }
 }
 
