@@ -43,8 +43,8 @@ export interface WasmTuning {
    */
   readonly parallelElements: number;
   /**
-   * Polls of a sync word before a thread sleeps on it: bridges back-to-back jobs and the barrier without an
-   * OS wake-up (tens of microseconds).
+   * Polls of a sync word before a thread sleeps on it: bridges back-to-back jobs, and the wait for the
+   * shared operand or for the last blocks, without an OS wake-up (tens of microseconds, more on a busy VM).
    */
   readonly spin: number;
 }

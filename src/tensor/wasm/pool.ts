@@ -3,9 +3,9 @@
  * threads, each with its own instance on the same memory, parked in the module's job loop.
  *
  * A job runs synchronously: the calling thread writes its parameters into the control block, wakes the
- * workers through an atomic counter (Atomics on the shared memory), computes share 0 itself and waits for the
- * others (Atomics.wait is allowed on Node's main thread). Workers are unref()'d, so they never keep the
- * process alive.
+ * workers through an atomic counter (Atomics on the shared memory), claims blocks of work alongside those
+ * that join, and waits for them (Atomics.wait is allowed on Node's main thread); see assembly/sync.ts.
+ * Workers are unref()'d, so they never keep the process alive.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { Worker } from 'node:worker_threads';
