@@ -16,7 +16,7 @@ import { resolvePath, type CliIo } from './io.js';
 import { helpText, type CommandSpec } from './args.js';
 
 /** Exit codes: documented in `gradpipe --help`. */
-export const EXIT = { ok: 0, usage: 1, internal: 2, diverged: 3, interrupted: 130 } as const;
+export const EXIT = { ok: 0, usage: 1, internal: 2, diverged: 3, problems: 4, interrupted: 130 } as const;
 
 /** Prints `e` as its one line on stderr and returns the exit code for it. */
 export const fail = (io: CliIo, e: GradpipeError): number => {

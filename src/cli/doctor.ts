@@ -34,7 +34,7 @@ import { optionsRecord, parseTrainArgs, trainTable, type TrainArgs } from './opt
 import { packageInfo } from './version.js';
 
 /** Exit code when the report found a problem. */
-export const EXIT_PROBLEMS = 4;
+export const EXIT_PROBLEMS = EXIT.problems;
 
 const DEFAULTS = { steps: 50, probe: 256, checkExamples: 4, checkEntries: 10 } as const;
 

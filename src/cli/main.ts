@@ -35,7 +35,7 @@ export const mainHelp = (): string =>
     '',
     'Run gradpipe <command> --help for the options of each.',
     'Options for every command: --help, --debug (stack traces of unexpected errors).',
-    'Exit codes: 0 done, 1 bad option/data/model, 2 internal error, 3 training diverged, 130 interrupted.',
+    'Exit codes: 0 done, 1 bad option/data/model, 2 internal error, 3 training diverged, 4 doctor found problems, 130 interrupted.',
     '',
   ].join('\n');
 

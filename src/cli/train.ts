@@ -18,6 +18,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { gradpipeError, optionError, type GradpipeError } from '../errors.js';
 import { CHECKPOINT_FILE, loadCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import { parseJson, toJson } from '../io/json.js';
+import { formatInit } from '../nn/init.js';
 import { DATA_ENV } from '../data/resolve.js';
 import { batchesPerEpoch } from '../stages/epochs.js';
 import { fromCheckpoint } from '../stages/checkpoint.js';
@@ -297,7 +298,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     summary,
     history: await epochHistory(out),
     confusion: r.test.confusion,
-    title: `${options.layers.join('-')} ${options.activation}/${options.output}, ${options.optimizer.kind} lr ${options.optimizer.lr}, batch ${options.batchSize}`,
+    title: `${options.layers.join('-')} ${options.activation}/${options.output} ${options.loss}, init ${formatInit(options.init)}, ${options.optimizer.kind} lr ${options.optimizer.lr}, batch ${options.batchSize}`,
   });
   if (E.isLeft(written)) return fail(io, written.left);
 
