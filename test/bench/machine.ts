@@ -3,7 +3,9 @@
  * OpenBLAS, the OpenBLAS environment variables in effect, and the load.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 
 export interface Machine {
@@ -53,3 +55,22 @@ export const describeMachine = (): Machine => ({
 
 /** The 1, 5 and 15 minute load averages, as `uptime` prints them. */
 export const load = (): string => loadavg().map((x) => x.toFixed(2)).join(', ');
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+const newest = (dir: string, ext: RegExp): number =>
+  existsSync(dir) ? Math.max(0, ...readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => ext.test(f)).map((f) => statSync(join(dir, f)).mtimeMs)) : 0;
+
+/**
+ * Warnings for compiled kernels older than their sources (`npm run bench` compiles the TypeScript only;
+ * the wasm module and the native addon come from `npm run build`).
+ */
+export const staleBuilds = (): string[] =>
+  [
+    { out: 'dist/wasm/gradpipe.wasm', src: 'src/tensor/wasm/assembly', ext: /\.ts$/, build: 'npm run build:wasm' },
+    { out: 'dist/native/gradpipe_native.node', src: 'src/tensor/native', ext: /\.[ch]$/, build: 'npm run build:native' },
+  ].flatMap(({ out, src, ext, build }) => {
+    const file = join(ROOT, out);
+    if (!existsSync(file)) return [];
+    return statSync(file).mtimeMs < newest(join(ROOT, src), ext) ? [`${out} is older than ${src}: run ${build} to measure the current source`] : [];
+  });

@@ -5,8 +5,8 @@
  *    on real MNIST at batch 32 and 128, for every available gradpipe backend and thread count and, in the
  *    same run and on the same batches, TensorFlow.js (WASM and pure-JS CPU backends) and numpy. Each
  *    figure is samples/s of the training loop after a warm-up, the median of --reps repetitions; the
- *    systems take turns within each repetition, and ratios are medians of per-repetition ratios, so a
- *    change in the machine's load hits both sides of a ratio alike.
+ *    systems take turns within each repetition (in reverse order every other one), and ratios are medians
+ *    of per-repetition ratios, so a change in the machine's load hits both sides of a ratio alike.
  * 2. Scaling: hidden width 100, 300, 1000, 3000 at batch 128, and one pass over 10k, 30k, 60k examples.
  * 3. Accuracy: the default `gradpipe train` run (seconds, test accuracy, peak RSS), and the time the
  *    default pipeline takes to first reach 98% test accuracy.
@@ -14,10 +14,12 @@
  * Options: --samples N (12800) --warmup N (1280) --small-samples N (1280) --small-warmup N (256)
  *   [the small counts are for the slow systems: gradpipe ts and TensorFlow.js CPU] --reps N (3)
  *   --batches 32,128 --systems id,... --parts throughput,scaling,accuracy --widths 100,300,1000,3000
- *   --sizes 10000,30000,60000 --json (only JSON on stdout; progress goes to stderr either way).
+ *   --sizes 10000,30000,60000 --json (only JSON on stdout; progress goes to stderr either way)
+ *   --save FILE (also write the JSON to FILE).
  * OpenBLAS environment variables are left as they are: numpy and the native backend share them.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadMnist, type Dataset } from '../../src/data/dataset.js';
 import { evaluate } from '../../src/stages/evaluate.js';
@@ -29,7 +31,7 @@ import { createWasmBackend } from '../../src/tensor/wasm/index.js';
 import { defaultRun, timeTo98, type DefaultRun, type TimeTo98 } from './accuracy.js';
 import { collectBatches, digest, flatten, initialNetwork, median, MNIST_DIR, unflatten, type Job, type Measurement } from './common.js';
 import { runGradpipe } from './gradpipe.js';
-import { describeMachine, load, type Machine } from './machine.js';
+import { describeMachine, load, staleBuilds, type Machine } from './machine.js';
 import { numpyInputs, numpyVersion, runNumpy } from './numpy.js';
 import { profileStep, type StepProfile } from './profile.js';
 import { formatTable, ratio, rate } from './table.js';
@@ -48,6 +50,7 @@ const { values: opt } = parseArgs({
     widths: { type: 'string', default: '100,300,1000,3000' },
     sizes: { type: 'string', default: '10000,30000,60000' },
     json: { type: 'boolean', default: false },
+    save: { type: 'string' },
   },
   strict: true,
 });
@@ -213,7 +216,8 @@ const measure = async (
   };
   for (let rep = 0; rep < reps; rep++) {
     log(`${tag}: repetition ${rep + 1}/${reps}, load average ${load()}`);
-    for (const s of systems) {
+    // every other repetition runs the systems in reverse order, so a drift in load evens out
+    for (const s of rep % 2 === 0 ? systems : [...systems].reverse()) {
       for (const job of jobsFor(s)) {
         const key = `${s.id} ${JSON.stringify(job)}`;
         const l = load();
@@ -276,6 +280,12 @@ const main = async (): Promise<void> => {
   print(`default backend: ${auto.right.why}`);
   print(`load average at start: ${loadAtStart}`);
   for (const s of skipped) print(`skipped: ${s}`);
+  const stale = staleBuilds();
+  result['staleBuilds'] = stale;
+  for (const w of stale) {
+    print(`WARNING: ${w}`);
+    log(`WARNING: ${w}`);
+  }
   print('systems:');
   for (const s of systems) print(`  ${s.id.padEnd(10)} ${s.description}`);
 
@@ -412,6 +422,7 @@ const main = async (): Promise<void> => {
 
   result['loadAtEnd'] = load();
   if (opt.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (opt.save) writeFileSync(opt.save, `${JSON.stringify(result, null, 2)}\n`);
   for (const b of backends) b.dispose();
   auto.right.backend.dispose();
 };
