@@ -39,10 +39,11 @@ np_gemm_plan np_gemm_plan_for(int m, int n, int k, const np_gemm_tuning *t) {
   return (np_gemm_plan){.by_rows = by_rows, .blocks = blocks >= 2 ? (int)blocks : 1, .unit = unit, .extent = extent};
 }
 
+/* b / blocks of the way, rounded to the nearest unit: blocks differ by at most one unit (plus the remainder). */
 int np_gemm_edge(const np_gemm_plan *plan, int b) {
   if (b >= plan->blocks) return plan->extent;
-  const long units = plan->extent / plan->unit;
-  return (int)(units * b / plan->blocks) * plan->unit;
+  const long target = (long)plan->extent * b / plan->blocks;
+  return (int)((target + plan->unit / 2) / plan->unit) * plan->unit;
 }
 
 typedef struct {

@@ -28,10 +28,11 @@ const ACT_CODE: Readonly<Record<PointwiseActivation, number>> = {
 };
 
 /**
- * Chosen with test/bench/native-gemm.ts on 2 cores. A block of 16 MFLOP takes ~0.1 ms, far above the cost
- * of waking a thread; every block beyond the first packs the unsplit operand again (~1% of a layer-sized
- * GEMM each), so a few blocks suffice. Units of 48 rows and 64 columns are whole register tiles for every
- * x86 sgemm kernel of OpenBLAS. A chunk of 64Ki elements keeps the update's operands in L2.
+ * Chosen on 2 cores with test/bench/native-gemm.ts. A block of 16 MFLOP takes ~0.2 ms, far above the cost
+ * of waking a thread. Every block beyond the first packs the unsplit operand again: on one thread, 4
+ * blocks of the 784-1000-10 GEMMs cost 0-5% over one whole call, 8 blocks up to 13%; so at most 4, which
+ * also caps a GEMM at 4 busy threads. Units of 48 rows and 64 columns are whole register tiles for every
+ * x86 sgemm kernel of OpenBLAS. An update chunk of 32Ki elements keeps its five operands in L2.
  */
 export const DEFAULT_NATIVE_TUNING: NativeTuning = {
   gemmBlockFlops: 16e6,
