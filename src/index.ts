@@ -23,9 +23,10 @@ export * from './errors.js';
 
 // tensor
 export { matrix, zeros, zeros64, fromRows, argmaxRows, type Float, type Matrix, type Matrix64 } from './tensor/matrix.js';
-export type { Backend, BackendName } from './tensor/backend.js';
+export type { Backend, BackendName, OptimizerUpdates } from './tensor/backend.js';
+export type { Workspace } from './tensor/workspace.js';
 export { getBackend, setBackend, tsBackend } from './tensor/registry.js';
-export { resolveBackend, BACKEND_CHOICES, type BackendChoice } from './tensor/select.js';
+export { resolveBackend, BACKEND_CHOICES, type BackendChoice, type Resolved } from './tensor/select.js';
 
 // nn
 export * from './nn/activation.js';
@@ -50,8 +51,9 @@ export * from './diagnostics/nonfinite.js';
 // data
 export { loadDataset, loadMnist, type Dataset, type DatasetOptions } from './data/dataset.js';
 export { decodeIdx, encodeIdx, readIdx, type Idx } from './data/idx.js';
-export { resolveDataDirDefault } from './data/resolve.js';
-export { downloadMnist } from './data/download.js';
+export { resolveDataDirDefault, type DataDir, type DataDirSource } from './data/resolve.js';
+export { downloadMnist, type DownloadOptions, type DownloadedFile, type DownloadProgress } from './data/download.js';
+export type { Checksums } from './data/checksums.js';
 
 // stages
 export * from './stages/stage.js';
@@ -68,6 +70,6 @@ export * from './stages/checkpoint.js';
 
 // io
 export { saveModel, loadModel, type LoadedModel, type ModelMeta } from './io/model.js';
-export { saveCheckpoint, loadCheckpoint, type Checkpoint } from './io/checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, type Checkpoint, type F32Tensor } from './io/checkpoint.js';
 export { writeFileAtomic } from './io/atomic.js';
-export { curvesSvg, confusionMatrixSvg, lineChart } from './io/svg.js';
+export { curvesSvg, confusionMatrixSvg, lineChart, type EpochCurves, type ChartSpec, type Size, type Series, type Point } from './io/svg.js';

@@ -22,6 +22,7 @@ export const MNIST_MIRRORS: readonly string[] = ['https://ossci-datasets.s3.amaz
 
 export const DEFAULT_DOWNLOAD_DIR = 'data/mnist';
 
+/** Bytes of one file received so far, and its size when the server said. */
 export interface DownloadProgress {
   readonly file: string;
   readonly url: string;
@@ -30,6 +31,7 @@ export interface DownloadProgress {
   readonly total: number | undefined;
 }
 
+/** Where to download to, from where, checked against what, and how to report progress. */
 export interface DownloadOptions {
   /** Default `data/mnist`, relative to the working directory. */
   readonly dir?: string;
@@ -39,11 +41,13 @@ export interface DownloadOptions {
   readonly checksums?: Checksums;
   /** Default: the four MNIST names. */
   readonly names?: readonly string[];
+  /** Called as bytes arrive (for a progress bar). */
   readonly onProgress?: (p: DownloadProgress) => void;
   /** Per attempt; default 5 minutes. */
   readonly timeoutMs?: number;
 }
 
+/** One file `downloadMnist` made sure of: downloaded now, or already present and valid. */
 export interface DownloadedFile {
   readonly name: string;
   readonly path: string;

@@ -17,8 +17,10 @@ export const DATA_ENV = 'GRADPIPE_DATA';
 /** Searched, in order, when neither --data nor GRADPIPE_DATA is given; relative to the working directory. */
 export const DEFAULT_DATA_DIRS: readonly string[] = ['data/mnist', '../shared/datasets/mnist'];
 
+/** Which rule found the data folder: --data, $GRADPIPE_DATA, or a default folder. */
 export type DataDirSource = 'option' | 'env' | 'default';
 
+/** The data folder found, and which rule found it. */
 export interface DataDir {
   /** Absolute. */
   readonly dir: string;

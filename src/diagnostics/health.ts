@@ -12,9 +12,12 @@ import { lossFromLogits, type LossName } from '../nn/loss.js';
 import type { Network } from '../nn/network.js';
 import type { Float, Matrix } from '../tensor/matrix.js';
 
+/** Magnitudes below this (and above zero) are reported as tiny: underflow on its way to zero. */
 export const TINY = 1e-30;
+/** An activation whose derivative is below this passes almost no gradient back: saturated. */
 export const SATURATED = 1e-6;
 
+/** Summary statistics of one tensor: counts of non-finite and tiny values, and the range of |value|. */
 export interface Stats {
   readonly count: number;
   readonly nonFinite: number;
@@ -25,6 +28,7 @@ export interface Stats {
   readonly meanAbs: number;
 }
 
+/** The health of one layer on a batch: its parameters, activations, saturation, dead units and gradients. */
 export interface LayerHealth {
   readonly layer: number;
   readonly activation: Activation;
@@ -41,6 +45,7 @@ export interface LayerHealth {
   readonly biasGradients?: Stats;
 }
 
+/** The per-layer health of a network on a batch, and the batch loss when gradients were scanned. */
 export interface HealthReport {
   readonly layers: readonly LayerHealth[];
   readonly loss?: number;
@@ -48,6 +53,7 @@ export interface HealthReport {
   readonly lossName?: LossName;
 }
 
+/** The `Stats` of a tensor; `zeroIsTiny` counts exact zeros as tiny (for outputs that cannot be zero). */
 export const stats = (data: ArrayLike<number>, zeroIsTiny = false): Stats => {
   let nonFinite = 0, tiny = 0, minAbs = Infinity, maxAbs = 0, sum = 0, finite = 0;
   for (let i = 0; i < data.length; i++) {
@@ -116,6 +122,7 @@ export const healthScan = <F extends Float>(
 export type Severity = 'problem' | 'warning';
 
 /** What a finding is about; stable names for scripts reading `gradpipe doctor --json`. */
+/** What kind of problem a finding reports. */
 export type FindingCode =
   | 'non-finite'
   | 'tiny-values'
@@ -131,6 +138,7 @@ export type FindingCode =
   | 'not-learning';
 
 /** One thing that looks wrong, where, and what to do about it. */
+/** One problem (or warning) found in a health report, with a plain-language hint. */
 export interface Finding {
   readonly code: FindingCode;
   readonly severity: Severity;

@@ -35,6 +35,13 @@ export const permute = <A>(seed: number, epoch: number): Stage<A, A, A[]> => ({
   flush: (s) => Array.from(epochOrder(seed, epoch, s.length), (i) => s[i]!),
 });
 
+/** The state of a bounded-buffer shuffle: the items held, and the generator that picks which to release. */
+export interface ShuffleBuffer<A> {
+  buf: A[];
+  /** Uniform in [0, 1), seeded. */
+  r: () => number;
+}
+
 /**
  * Bounded-buffer shuffle holding at most `bufferSize` items: once the buffer is full, each arrival releases a
  * random item of it; the rest are emitted, shuffled, when the input ends.
@@ -58,7 +65,7 @@ export const permute = <A>(seed: number, epoch: number): Stage<A, A, A[]> => ({
  * assert.deepEqual(runStage(shuffle<number>(1, 42), xs), xs); // a buffer of size 1 is the identity
  * ```
  */
-export const shuffle = <A>(bufferSize: number, seed: number, epoch = 0): Stage<A, A, { buf: A[]; r: () => number }> => {
+export const shuffle = <A>(bufferSize: number, seed: number, epoch = 0): Stage<A, A, ShuffleBuffer<A>> => {
   if (!Number.isInteger(bufferSize) || bufferSize < 1) throw new RangeError(`shuffle: buffer size must be a whole number >= 1, got ${bufferSize}`);
   return {
     init: () => ({ buf: [], r: rng(seed, 'buffer-shuffle', epoch) }),

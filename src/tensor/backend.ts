@@ -14,9 +14,11 @@
 import type { Float } from './matrix.js';
 import type { PointwiseActivation } from './kernels.js';
 
+/** The numeric backends: the TypeScript reference, WebAssembly SIMD, and the system BLAS. */
 export type BackendName = 'ts' | 'wasm' | 'native';
 export const BACKEND_NAMES: readonly BackendName[] = ['ts', 'wasm', 'native'];
 
+/** The kernels every float32 network runs on (see the module comment). */
 export interface Backend {
   readonly name: BackendName;
   /** Worker threads in use (1 for single-threaded backends). */
@@ -63,11 +65,14 @@ export interface Backend {
 
 /** The element-wise optimiser rules; each returns sum(g^2) + sum(0 * w'): finite iff all are finite. */
 export interface OptimizerUpdates {
+  /** w' = w - lr (clip g + decay w). */
   sgd(w: Float32Array, g: Float32Array, clip: number, decay: number, lr: number, w2: Float32Array): number;
+  /** v' = mu v + (clip g + decay w); w' = w - lr v' (nesterov: w' = w - lr (g' + mu v')). */
   momentum(
     w: Float32Array, g: Float32Array, v: Float32Array, clip: number, decay: number, lr: number, mu: number,
     nesterov: boolean, w2: Float32Array, v2: Float32Array,
   ): number;
+  /** Adam with bias corrections c1 = 1 - b1^t, c2 = 1 - b2^t. */
   adam(
     w: Float32Array, g: Float32Array, m: Float32Array, s: Float32Array, clip: number, decay: number, lr: number,
     b1: number, b2: number, c1: number, c2: number, eps: number, w2: Float32Array, m2: Float32Array, s2: Float32Array,

@@ -6,12 +6,14 @@
  */
 export type Float = Float32Array | Float64Array;
 
+/** A rows x cols matrix stored row-major in `data` (read-only by contract). */
 export interface Matrix<F extends Float = Float32Array> {
   readonly rows: number;
   readonly cols: number;
   readonly data: F;
 }
 
+/** A float64 matrix, for checks and references. */
 export type Matrix64 = Matrix<Float64Array>;
 
 /** A matrix over `data`; throws (a programmer error) when the length does not match the shape. */
@@ -25,8 +27,10 @@ export const matrix = <F extends Float>(rows: number, cols: number, data: F): Ma
   return { rows, cols, data };
 };
 
+/** A float32 matrix of zeros. */
 export const zeros = (rows: number, cols: number): Matrix<Float32Array> =>
   matrix(rows, cols, new Float32Array(rows * cols));
+/** A float64 matrix of zeros. */
 export const zeros64 = (rows: number, cols: number): Matrix<Float64Array> =>
   matrix(rows, cols, new Float64Array(rows * cols));
 
@@ -34,6 +38,7 @@ export const zeros64 = (rows: number, cols: number): Matrix<Float64Array> =>
 export const allocLike = <F extends Float>(like: F, length: number): F =>
   (like instanceof Float64Array ? new Float64Array(length) : new Float32Array(length)) as F;
 
+/** A float32 matrix from an array of equally long rows. */
 export const fromRows = (rows: readonly (readonly number[])[]): Matrix<Float32Array> => {
   const r = rows.length;
   const c = r === 0 ? 0 : rows[0]!.length;

@@ -7,6 +7,7 @@ import { createTsBackend } from './ts.js';
 
 let current: Backend | undefined;
 
+/** The TypeScript reference backend, in use until another is chosen. */
 export const tsBackend: Backend = createTsBackend();
 
 /** The backend in use (the TypeScript reference until another is chosen). */

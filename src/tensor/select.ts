@@ -16,6 +16,7 @@ import { createNativeBackend } from './native/index.js';
 import { createTsBackend } from './ts.js';
 import { createWasmBackend } from './wasm/index.js';
 
+/** What `--backend` accepts: a backend by name, or `auto` for the fastest available. */
 export type BackendChoice = 'auto' | 'ts' | 'wasm' | 'native';
 
 /** The values `--backend` accepts, `auto` first. */
@@ -36,6 +37,7 @@ export const backendFactories: BackendFactories = {
   ts: async () => E.right(createTsBackend()),
 };
 
+/** The backend `resolveBackend` chose, and why. */
 export interface Resolved {
   readonly backend: Backend;
   /** One line for `gradpipe info` and the training log: what was chosen and why the others were not. */

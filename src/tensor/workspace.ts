@@ -7,7 +7,9 @@
  */
 import { allocLike, type Float } from './matrix.js';
 
+/** A source of scratch buffers (see the module comment). */
 export interface Workspace {
+  /** A buffer of `length` values of `like`'s type for `slot`; its contents are unspecified. */
   get<F extends Float>(slot: string, like: F, length: number): F;
 }
 

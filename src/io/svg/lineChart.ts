@@ -9,8 +9,10 @@
 import { formatTick, niceTicks, type Ticks } from './ticks.js';
 import { el, px, svgDocument, text } from './xml.js';
 
+/** A point of a series: [x, y]. */
 export type Point = readonly [number, number];
 
+/** One named line of a chart. */
 export interface Series {
   readonly name: string;
   readonly points: readonly Point[];
@@ -18,6 +20,7 @@ export interface Series {
   readonly dashed?: boolean;
 }
 
+/** A line chart: title, axis labels and series. */
 export interface ChartSpec {
   readonly title: string;
   readonly xLabel: string;
@@ -27,6 +30,7 @@ export interface ChartSpec {
   readonly yMax?: number;
 }
 
+/** A width and a height in pixels. */
 export interface Size {
   readonly width?: number;
   readonly height?: number;
