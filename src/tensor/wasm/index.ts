@@ -1,11 +1,13 @@
 /**
- * The `wasm` backend: GEMM and the element-wise kernels in WebAssembly SIMD (compiled from `assembly/` by
- * AssemblyScript at install), on all cores through worker threads sharing one memory.
+ * The `wasm` backend: GEMM, the element-wise kernels and the optimiser updates in WebAssembly SIMD (compiled
+ * from `assembly/` by AssemblyScript at install), on all cores through worker threads sharing one memory.
  *
  * Operands live in the JS heap, so each call copies them into the shared memory and the result back out
- * (a memcpy each, 2-3% of a layer-sized GEMM). Small jobs stay on the calling thread, where waking the
- * workers would cost more than it saves; larger ones are cut into blocks that threads claim as they come
- * (assembly/sync.ts), so a worker that wakes late or is preempted delays nothing.
+ * (a memcpy each: 2-3% of a layer-sized GEMM, about half of a fused optimiser update, which still beats the
+ * TypeScript loop: 794k parameters under momentum, 2.2 ms against 3.0 ms with fresh output buffers). Small
+ * jobs stay on the calling thread, where waking the workers would cost more than it saves; larger ones are
+ * cut into blocks that threads claim as they come (assembly/sync.ts), so a worker that wakes late or is
+ * preempted delays nothing.
  *
  * Determinism: the output is split between threads (blocks of rows or of column panels of C), never the
  * reduction, and each element is computed by the same lane code in the same order wherever it lands, so the
@@ -13,7 +15,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { availableParallelism } from 'node:os';
-import type { Backend } from '../backend.js';
+import type { Backend, OptimizerUpdates } from '../backend.js';
 import { optionError, type GradpipeError } from '../../errors.js';
 import type { PointwiseActivation } from '../kernels.js';
 import { loadWasmModule } from './module.js';
@@ -62,6 +64,9 @@ export const DEFAULT_TUNING: WasmTuning = { parallelGemmFlops: 16e6, parallelEle
 const EXPENSIVE_ACTIVATION = 16;
 const isExpensive = (act: PointwiseActivation): boolean => act === 'sigmoid' || act === 'tanh';
 
+/** Rule codes shared with assembly/optimizer.ts. */
+const SGD = 0, MOMENTUM = 1, NESTEROV = 2, ADAM = 3;
+
 const F32 = 4;
 /** The per-thread scratch the wasm control block has room for (assembly/layout.ts). */
 const MAX_THREADS = 64;
@@ -83,6 +88,39 @@ const backendOn = (pool: WasmPool, path: string, tuning: WasmTuning): Backend =>
     pool.heap().set(src.length === count ? src : src.subarray(0, count), offset / F32);
   const copyOut = (offset: number, count: number, dst: Float32Array): void =>
     dst.set(pool.heap().subarray(offset / F32, offset / F32 + count));
+
+  /**
+   * One optimiser update with the bits of src/optim/kernels.ts: copies the operands in, updates them in
+   * place in wasm memory (the new values over the old ones, see assembly/optimizer.ts), copies the results
+   * out; `ins` are w, g, then the moments, `outs` the new w and moments in the same order.
+   */
+  const update = (
+    op: string, kind: number, ins: readonly [string, Float32Array][], outs: readonly [string, Float32Array][],
+    h: readonly [number, number, number, number, number, number, number, number, number],
+  ): number => {
+    const n = ins[0]![1].length;
+    for (const [name, a] of [...ins, ...outs]) checkLength(op, name, a, n);
+    if (n === 0) return 0;
+    const block = kernels.updateBlock();
+    const blocks = Math.ceil(n / block);
+    const offsets = pool.layout([...ins.map(() => n * F32), blocks * 8]);
+    ins.forEach(([, a], i) => copyIn(a, n, offsets[i]!));
+    const at = (i: number): number => (i < ins.length ? offsets[i]! : 0);
+    // Memory-bound like the cheap element-wise kernels: on 2 cores, a momentum update of 794k values took
+    // 0.69 ms on 1 thread and 0.67-0.77 on 2 (kernel alone, operands in wasm memory), hence the same threshold.
+    const nt = n >= tuning.parallelElements ? threads : 1;
+    const check = kernels.optimizerUpdate(nt, spin, kind, n, at(0), at(1), at(2), at(3), offsets[ins.length]!, ...h);
+    // w' is where w was; the moments where theirs were (g's slot is skipped)
+    outs.forEach(([, a], i) => copyOut(offsets[i === 0 ? 0 : i + 1]!, n, a));
+    return check;
+  };
+  const optimizerUpdates: OptimizerUpdates = {
+    sgd: (w, g, clip, decay, lr, w2) => update('sgd', SGD, [['w', w], ['g', g]], [['w2', w2]], [clip, decay, lr, 0, 0, 0, 0, 0, 0]),
+    momentum: (w, g, v, clip, decay, lr, mu, nesterov, w2, v2) =>
+      update('momentum', nesterov ? NESTEROV : MOMENTUM, [['w', w], ['g', g], ['v', v]], [['w2', w2], ['v2', v2]], [clip, decay, lr, mu, 0, 0, 0, 0, 0]),
+    adam: (w, g, m, s, clip, decay, lr, b1, b2, c1, c2, eps, w2, m2, s2) =>
+      update('adam', ADAM, [['w', w], ['g', g], ['m', m], ['s', s]], [['w2', w2], ['m2', m2], ['s2', s2]], [clip, decay, lr, 0, b1, b2, c1, c2, eps]),
+  };
 
   return {
     name: 'wasm',
@@ -141,6 +179,8 @@ const backendOn = (pool: WasmPool, path: string, tuning: WasmTuning): Backend =>
       kernels.activationBackward(nt, spin, dO, ao, count, ACT_CODE[act], dO);
       copyOut(dO, count, out);
     },
+    // a gradpipe.wasm built before the updates existed has no optimizerUpdate: the TypeScript loops then
+    ...(typeof kernels.optimizerUpdate === 'function' ? { optimizerUpdates } : {}),
     dispose: () => pool.dispose(),
   };
 };

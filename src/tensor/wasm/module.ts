@@ -39,6 +39,11 @@ export interface WasmKernels {
   ): void;
   biasActivation(nt: number, spin: number, z: number, bias: number, rows: number, cols: number, act: number, out: number): void;
   activationBackward(nt: number, spin: number, delta: number, a: number, n: number, act: number, out: number): void;
+  updateBlock(): number;
+  optimizerUpdate(
+    nt: number, spin: number, kind: number, n: number, w: number, g: number, v: number, s: number, parts: number,
+    clip: number, decay: number, lr: number, mu: number, b1: number, b2: number, c1: number, c2: number, eps: number,
+  ): number;
   stopWorkers(nt: number): void;
   workerLoop(tid: number, gen: number): void;
 }

@@ -2,11 +2,14 @@
 // (the calling thread's and each worker's) shares one imported memory; a job's parameters sit in the control
 // block, so a worker needs nothing but its thread index.
 import {
-  CTRL_BYTES, GEN, MAX_THREADS, OP_ACT_BACKWARD, OP_BIAS_ACT, OP_EXIT, OP_GEMM, P_NT, P_OP, P_SPIN,
-  setParamF, setParamI,
+  CTRL_BYTES, GEN, MAX_THREADS, OP_ACT_BACKWARD, OP_BIAS_ACT, OP_EXIT, OP_GEMM, OP_UPDATE, P_NT, P_OP, P_SPIN,
+  setParamD, setParamF, setParamI,
 } from './layout';
 import { close, finish, isOpen, joinedWorkers, open, tryJoin, waitWhileEquals } from './sync';
 import { G_A, G_ALPHA, G_B, G_BETA, G_C, G_K, G_M, G_MODE, G_N, G_PA, G_PB, G_TRANS_A, G_TRANS_B, gemmPart } from './gemm';
+import {
+  D_B1, D_B2, D_C1, D_C2, D_CLIP, D_DECAY, D_EPS, D_LR, D_MU, KIND_ADAM, U_G, U_KIND, U_N, U_PARTS, U_S, U_V, U_W, UPDATE_BLOCK, updatePart,
+} from './optimizer';
 import { E_ACT, E_COLS, E_N, E_OUT, E_ROWS, E_X, E_Y, activationBackwardPart, biasActivationPart } from './elementwise';
 
 /** Where the control block starts (after the module's static data). */
@@ -38,6 +41,7 @@ function runPart(ctrl: usize, tid: i32, nt: i32): void {
   if (op == OP_GEMM) gemmPart(ctrl, tid, nt);
   else if (op == OP_BIAS_ACT) biasActivationPart(ctrl, tid, nt);
   else if (op == OP_ACT_BACKWARD) activationBackwardPart(ctrl, tid, nt);
+  else if (op == OP_UPDATE) updatePart(ctrl, tid, nt);
 }
 
 /** Runs the job in place on up to `nt` threads (see sync.ts); returns when it is complete. */
@@ -83,6 +87,38 @@ export function activationBackward(nt: i32, spin: i32, delta: usize, a: usize, n
   setParamI(ctrl, E_N, n); setParamI(ctrl, E_ACT, act);
   setParamI(ctrl, E_X, <i32>delta); setParamI(ctrl, E_Y, <i32>a); setParamI(ctrl, E_OUT, <i32>out);
   run(ctrl, OP_ACT_BACKWARD, nt, spin);
+}
+
+/** Elements per block of an optimiser update (the JS side sizes the per-block check buffer with it). */
+export function updateBlock(): i32 {
+  return UPDATE_BLOCK;
+}
+
+/**
+ * One optimiser rule (optimizer.ts: 0 sgd, 1 momentum, 2 nesterov, 3 adam) over n float32 values, in place:
+ * w' over w, the first moment over v, the second over s. parts has room for one f64 per block. Returns the
+ * check, the blocks' parts summed in block order. mu is unused by adam, the adam-only values by the others.
+ */
+export function optimizerUpdate(
+  nt: i32, spin: i32, kind: i32, n: i32, w: usize, g: usize, v: usize, s: usize, parts: usize,
+  clip: f64, decay: f64, lr: f64, mu: f64, b1: f64, b2: f64, c1: f64, c2: f64, eps: f64,
+): f64 {
+  const ctrl = ctrlBase();
+  setParamI(ctrl, U_KIND, kind); setParamI(ctrl, U_N, n);
+  setParamI(ctrl, U_W, <i32>w); setParamI(ctrl, U_G, <i32>g); setParamI(ctrl, U_V, <i32>v); setParamI(ctrl, U_S, <i32>s);
+  setParamI(ctrl, U_PARTS, <i32>parts);
+  setParamD(ctrl, D_CLIP, clip); setParamD(ctrl, D_DECAY, decay); setParamD(ctrl, D_LR, lr);
+  if (kind == KIND_ADAM) {
+    setParamD(ctrl, D_B1, b1); setParamD(ctrl, D_B2, b2); setParamD(ctrl, D_C1, c1); setParamD(ctrl, D_C2, c2);
+    setParamD(ctrl, D_EPS, eps);
+  } else {
+    setParamD(ctrl, D_MU, mu);
+  }
+  run(ctrl, OP_UPDATE, nt, spin);
+  let check: f64 = 0;
+  const blocks = (n + UPDATE_BLOCK - 1) / UPDATE_BLOCK;
+  for (let b = 0; b < blocks; b++) check += load<f64>(parts + (<usize>b << 3));
+  return check;
 }
 
 /** Asks the workers to leave workerLoop (dispose also terminates them). */

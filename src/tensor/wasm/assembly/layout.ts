@@ -20,12 +20,13 @@ export const P_OP: usize = 384;
 export const P_NT: usize = 388; // threads that may take part (the workers join as they wake up)
 export const P_SPIN: usize = 392; // polls of a sync word before sleeping on it
 export const P_I0: usize = 396; // integer parameters P_I0 + 4 * i
-export const P_F0: usize = 448; // float parameters P_F0 + 4 * i
+export const P_F0: usize = 448; // float parameters P_F0 + 4 * i, or double ones P_F0 + 8 * i (i < 8)
 
 export const OP_GEMM: i32 = 1;
 export const OP_BIAS_ACT: i32 = 2;
 export const OP_ACT_BACKWARD: i32 = 3;
 export const OP_EXIT: i32 = 4;
+export const OP_UPDATE: i32 = 5;
 
 /** Per-thread scratch: one MR x NR tile of f32 for the edges of C. */
 export const TILES: usize = 512;
@@ -44,4 +45,10 @@ export const CTRL_BYTES: usize = 16384;
 }
 @inline export function setParamF(ctrl: usize, i: usize, v: f32): void {
   store<f32>(ctrl + P_F0 + (i << 2), v);
+}
+@inline export function paramD(ctrl: usize, i: usize): f64 {
+  return load<f64>(ctrl + P_F0 + (i << 3));
+}
+@inline export function setParamD(ctrl: usize, i: usize, v: f64): void {
+  store<f64>(ctrl + P_F0 + (i << 3), v);
 }

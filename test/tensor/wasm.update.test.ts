@@ -1,0 +1,157 @@
+/**
+ * The wasm backend's fused optimiser updates against the TypeScript loops of src/optim/kernels.ts: the same
+ * float32 bits for the new parameters and moments on 1 and 2 threads, a check within rounding of theirs (it
+ * is summed per block), and a non-finite check whenever theirs is.
+ */
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { adamUpdate, momentumUpdate, sgdUpdate } from '../../src/optim/kernels.js';
+import type { OptimizerUpdates } from '../../src/tensor/backend.js';
+import { seeded, SPLIT, wasm } from './wasm.support.js';
+
+const one = await wasm(1);
+const split = await wasm(2, SPLIT);
+const BACKENDS = [
+  ['1 thread', one.optimizerUpdates!],
+  ['2 threads', split.optimizerUpdates!],
+] as const;
+
+const TS: OptimizerUpdates = { sgd: sgdUpdate, momentum: momentumUpdate, adam: adamUpdate };
+const RULES = ['sgd', 'momentum', 'nesterov', 'adam'] as const;
+
+interface UpdateCase {
+  readonly rule: (typeof RULES)[number];
+  readonly w: Float32Array;
+  readonly g: Float32Array;
+  readonly v: Float32Array;
+  readonly s: Float32Array;
+  readonly clip: number;
+  readonly decay: number;
+  readonly lr: number;
+  readonly mu: number;
+  readonly b1: number;
+  readonly b2: number;
+  readonly t: number;
+  readonly eps: number;
+}
+
+// Mostly moderate values, where an update moves a parameter by a sizeable part of itself and a wrong
+// rounding of an intermediate shows in the stored bits; also a wide range, subnormals and -0 included. With
+// `special`, also NaN, infinities and values whose squares or updates overflow float32.
+const finite = fc.oneof(
+  { weight: 3, arbitrary: fc.double({ min: -4, max: 4, noNaN: true }) },
+  { weight: 1, arbitrary: fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }) },
+);
+const special = fc.oneof(
+  { weight: 4, arbitrary: finite },
+  { weight: 1, arbitrary: fc.constantFrom(Number.NaN, Infinity, -Infinity, 3e38, -3e38, 1e-45, -0) },
+);
+const tensor = (len: number, withSpecial: boolean) =>
+  fc.array(withSpecial ? special : finite, { minLength: len, maxLength: len }).map((xs) => Float32Array.from(xs));
+const rate = (max: number) =>
+  fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: fc.double({ min: 0, max, noNaN: true }) });
+
+const arbUpdate = (maxLength: number, withSpecial: boolean, minLength = 0): fc.Arbitrary<UpdateCase> =>
+  fc
+    .record({
+      rule: fc.constantFrom(...RULES),
+      length: fc.integer({ min: minLength, max: maxLength }),
+      clip: fc.oneof(fc.constant(1), fc.double({ min: 1e-3, max: 1, noNaN: true })),
+      decay: rate(0.1),
+      lr: rate(1),
+      mu: rate(0.999),
+      b1: rate(0.999),
+      b2: rate(0.9999),
+      t: fc.integer({ min: 1, max: 1000 }),
+      eps: fc.double({ min: 1e-10, max: 1e-3, noNaN: true }),
+    })
+    .chain(({ length, ...p }) =>
+      fc
+        .tuple(tensor(length, withSpecial), tensor(length, withSpecial), tensor(length, withSpecial), tensor(length, withSpecial))
+        // a second moment is never negative (except when anything goes)
+        .map(([w, g, v, s]) => ({ ...p, w, g, v, s: withSpecial ? s : s.map(Math.abs) })),
+    );
+
+/** Applies the case's rule with `k` to fresh output buffers; returns the check and the new values. */
+const apply = (k: OptimizerUpdates, c: UpdateCase) => {
+  const n = c.w.length;
+  const [w2, v2, s2] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  const check =
+    c.rule === 'sgd'
+      ? k.sgd(c.w, c.g, c.clip, c.decay, c.lr, w2)
+      : c.rule === 'adam'
+        ? k.adam(c.w, c.g, c.v, c.s, c.clip, c.decay, c.lr, c.b1, c.b2, 1 - c.b1 ** c.t, 1 - c.b2 ** c.t, c.eps, w2, v2, s2)
+        : k.momentum(c.w, c.g, c.v, c.clip, c.decay, c.lr, c.mu, c.rule === 'nesterov', w2, v2);
+  return { check, w2, v2, s2 };
+};
+
+/** Object.is on every element (every bit, except that one NaN equals another); the check within rounding. */
+const expectSame = (got: ReturnType<typeof apply>, want: ReturnType<typeof apply>, label: string): void => {
+  for (const key of ['w2', 'v2', 's2'] as const) {
+    const [x, y] = [got[key], want[key]];
+    for (let i = 0; i < y.length; i++) {
+      if (!Object.is(x[i], y[i])) expect.fail(`${label}: ${key}[${i}] is ${x[i]}, the TypeScript loop gives ${y[i]}`);
+    }
+  }
+  // a sum of non-negative terms: the order changes it by a few ulps at most
+  const close = Number.isFinite(want.check)
+    ? Math.abs(got.check - want.check) <= 1e-13 * want.check
+    : !Number.isFinite(got.check);
+  if (!close) expect.fail(`${label}: check ${got.check}, the TypeScript loop gives ${want.check}`);
+};
+
+describe('wasm optimiser updates: the bits of the TypeScript loops', () => {
+  test.prop([arbUpdate(41, false)], { numRuns: 300 })(
+    'parameters and moments equal src/optim/kernels.ts bit for bit on 1 and 2 threads, the check within rounding',
+    (c) => {
+      const want = apply(TS, c);
+      for (const [label, k] of BACKENDS) expectSame(apply(k, c), want, `${c.rule}, ${label}`);
+    },
+  );
+
+  // odd lengths end in an element computed by the scalar code, not the two-lane loop: test it on its own
+  test.prop([arbUpdate(1, false, 1)], { numRuns: 3000 })('a single value (the scalar path) has the bits of the TypeScript loops', (c) => {
+    const want = apply(TS, c);
+    for (const [label, k] of BACKENDS) expectSame(apply(k, c), want, `${c.rule}, ${label}`);
+  });
+
+  test.prop([arbUpdate(23, true)], { numRuns: 300 })(
+    'with NaN, infinities and overflow: the same values, and a non-finite check exactly when the TypeScript one is',
+    (c) => {
+      const want = apply(TS, c);
+      const nonFinite = [...c.w, ...c.g].some((x) => !Number.isFinite(x));
+      if (nonFinite) expect(Number.isFinite(want.check)).toBe(false); // the oracle's own law
+      for (const [label, k] of BACKENDS) expectSame(apply(k, c), want, `${c.rule}, ${label}`);
+    },
+  );
+
+  it('updates tensors of several blocks with the same bits on 1 and 2 threads; an infinity in the last block gives a NaN check', () => {
+    const n = 3 * 16384 + 17; // over the blocks of assembly/optimizer.ts, with an odd last element
+    const base = { w: seeded(n, 1), g: seeded(n, 2), v: seeded(n, 3), s: seeded(n, 4).map(Math.abs) };
+    const hyper = { clip: 0.75, decay: 1e-4, lr: 0.01, mu: 0.9, b1: 0.9, b2: 0.999, t: 7, eps: 1e-8 };
+    for (const rule of RULES) {
+      const c: UpdateCase = { rule, ...base, ...hyper };
+      const want = apply(TS, c);
+      const got = BACKENDS.map(([label, k]) => {
+        const r = apply(k, c);
+        expectSame(r, want, `${rule}, ${n} values, ${label}`);
+        return r.check;
+      });
+      expect(got[1]).toBe(got[0]); // the check is summed per block in block order, whatever the threads
+      const g = base.g.slice();
+      g[n - 5] = Infinity;
+      for (const [label, k] of BACKENDS) {
+        const bad = apply(k, { ...c, g });
+        expect(Number.isNaN(bad.check), `${rule}, ${label}`).toBe(true);
+        expectSame(bad, apply(TS, { ...c, g }), `${rule} with an infinite gradient, ${label}`);
+      }
+    }
+  });
+
+  it('rejects short buffers as programmer errors', () => {
+    const u = one.optimizerUpdates!;
+    const w = new Float32Array(8);
+    expect(() => u.sgd(w, new Float32Array(7), 1, 0, 0.1, new Float32Array(8))).toThrow(/g has 7 values, needs 8/);
+    expect(() => u.momentum(w, w, w, 1, 0, 0.1, 0.9, false, new Float32Array(8), new Float32Array(3))).toThrow(/v2 has 3 values/);
+  });
+});
