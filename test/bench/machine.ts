@@ -23,6 +23,14 @@ const run = (cmd: string, args: readonly string[]): string => {
   return r.status === 0 ? r.stdout.trim() : '';
 };
 
+/** numpy's version and BLAS, with the kernel its OpenBLAS picks under the current environment. */
+const numpyInfo = (): string => {
+  const r = spawnSync(process.env['PYTHON'] ?? 'python3', ['-c', NUMPY_INFO], { encoding: 'utf8', env: { ...process.env, OPENBLAS_VERBOSE: '2' } });
+  if (r.status !== 0) return 'not available';
+  const core = /Core:\s*(\S+)/.exec(r.stderr)?.[1];
+  return `${r.stdout.trim()}${core ? ` (core ${core})` : ''}`;
+};
+
 const cpuModel = (): string => {
   try {
     const m = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
@@ -49,7 +57,7 @@ export const describeMachine = (): Machine => ({
   memoryGiB: Math.round(totalmem() / 2 ** 30),
   node: process.version,
   openblasPackage: run('dpkg-query', ['-W', '-f', '${Package} ${Version}\n', 'libopenblas0-pthread', 'libopenblas-dev']).replace(/\n/g, ', ') || 'not found (dpkg-query)',
-  numpy: run(process.env['PYTHON'] ?? 'python3', ['-c', NUMPY_INFO]) || 'not available',
+  numpy: numpyInfo(),
   env: Object.fromEntries(['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS'].map((k) => [k, process.env[k] ?? '(unset)'])),
 });
 
@@ -74,3 +82,11 @@ export const staleBuilds = (): string[] =>
     if (!existsSync(file)) return [];
     return statSync(file).mtimeMs < newest(join(ROOT, src), ext) ? [`${out} is older than ${src}: run ${build} to measure the current source`] : [];
   });
+
+/** The checkout's commit, with "+ uncommitted changes" when the tree differs from it. */
+export const commit = (): string => {
+  const head = run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
+  if (head === '') return 'unknown (not a git checkout)';
+  const dirty = run('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no', '--', 'src', 'pipelines']) !== '';
+  return dirty ? `${head} + uncommitted changes in src/ or pipelines/` : head;
+};

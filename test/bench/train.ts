@@ -31,7 +31,7 @@ import { createWasmBackend } from '../../src/tensor/wasm/index.js';
 import { defaultRun, timeTo98, type DefaultRun, type TimeTo98 } from './accuracy.js';
 import { collectBatches, digest, flatten, initialNetwork, median, MNIST_DIR, unflatten, type Job, type Measurement } from './common.js';
 import { runGradpipe } from './gradpipe.js';
-import { describeMachine, load, staleBuilds, type Machine } from './machine.js';
+import { commit, describeMachine, load, staleBuilds, type Machine } from './machine.js';
 import { numpyInputs, numpyVersion, runNumpy } from './numpy.js';
 import { profileStep, type StepProfile } from './profile.js';
 import { formatTable, ratio, rate } from './table.js';
@@ -263,6 +263,7 @@ const main = async (): Promise<void> => {
   const result: Record<string, unknown> = {
     date: started.toISOString(),
     command: `node dist/test/bench/train.js ${process.argv.slice(2).join(' ')}`.trim(),
+    commit: commit(),
     machine,
     loadAtStart,
     defaultBackend: auto.right.why,
@@ -274,6 +275,7 @@ const main = async (): Promise<void> => {
   };
   print(`# gradpipe training benchmark (${started.toISOString()})`);
   print(`command: ${result['command']}`);
+  print(`commit: ${result['commit'] as string}`);
   print(`machine: ${cores} cores, ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
   print(`OpenBLAS package: ${machine.openblasPackage}; numpy: ${machine.numpy}`);
   print(`environment: ${Object.entries(machine.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
