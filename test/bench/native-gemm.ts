@@ -14,8 +14,9 @@
  * (needs the addon: npm run build:native). OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE at load time,
  * so compare kernels by setting or unsetting them for the whole command, e.g.
  * OPENBLAS_CORETYPE=Haswell node dist/test/bench/native-gemm.js
- * The machine may be shared: the load average is printed before and after, and every timing also per
- * CPU-second of all the process's threads, which other processes disturb less than wall time.
+ * The machine may be shared: the load average is printed before and after, and every timing is given as
+ * the median and the best round by wall time, and per CPU-second of all the process's threads (which other
+ * processes disturb less; it cannot show a speedup from threads, only what each CPU-second achieves).
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { loadavg } from 'node:os';
@@ -52,10 +53,11 @@ const rng = seedrandom('native-gemm bench');
 const fill = (len: number): Float32Array => Float32Array.from({ length: len }, () => rng() * 2 - 1);
 
 /**
- * Median over `rounds` of the seconds per call, each round running at least `minSeconds` of wall time: wall
- * time, and the process's CPU time (user + system, all threads).
+ * Seconds per call over `rounds` rounds of at least `minSeconds` of wall time each: the median and the best
+ * round by wall time (on a shared machine the best round is the one other processes disturbed least), and
+ * the median of the process's CPU time (user + system, all threads).
  */
-const timeIt = (f: () => void, rounds = 5, minSeconds = 0.3): { wall: number; cpu: number } => {
+const timeIt = (f: () => void, rounds = 15, minSeconds = 0.1): { wall: number; best: number; cpu: number } => {
   for (let i = 0; i < 3; i++) f();
   const wall: number[] = [];
   const cpu: number[] = [];
@@ -74,7 +76,7 @@ const timeIt = (f: () => void, rounds = 5, minSeconds = 0.3): { wall: number; cp
     cpu.push((c.user + c.system) / 1e6 / calls);
   }
   const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  return { wall: median(wall), cpu: median(cpu) };
+  return { wall: median(wall), best: Math.min(...wall), cpu: median(cpu) };
 };
 
 interface Shape {
@@ -97,7 +99,8 @@ const SHAPES: readonly Shape[] = [
 
 const inputs = (s: Shape) => ({ a: fill(s.m * s.k), b: fill(s.k * s.n), c: new Float32Array(s.m * s.n) });
 const gflops = (s: Shape, sec: number): string => ((2 * s.m * s.n * s.k) / sec / 1e9).toFixed(1).padStart(6);
-const figure = (s: Shape, t: { wall: number; cpu: number }): string => `${gflops(s, t.wall)} (${gflops(s, t.cpu)})`;
+/** GFLOP/s: median by wall time, best round, and per CPU-second. */
+const figure = (s: Shape, t: { wall: number; best: number; cpu: number }): string => `${gflops(s, t.wall)} ${gflops(s, t.best)} ${gflops(s, t.cpu)}`;
 
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 console.log(`load average (1, 5, 15 min) at start: ${load()}`);
@@ -111,17 +114,33 @@ const blocksOf = (s: Shape): string => {
   return blocks === 1 ? 'whole' : `${blocks} ${byRows ? 'row' : 'column'} blocks`;
 };
 
-console.log('\n1. sgemm GFLOP/s by wall time, median of 5 (in brackets: per CPU-second of all threads)');
-console.log(`  ${'shape'.padEnd(26)} ${'blocks'.padEnd(16)} ${'gradpipe 1 thread'.padEnd(18)} ${'gradpipe 2 threads'.padEnd(18)} ${'OpenBLAS 1 thread'.padEnd(18)} OpenBLAS 2 threads`);
+console.log('\n1. sgemm GFLOP/s, each cell: median by wall time, best of 15 rounds by wall time, median per CPU-second');
+console.log(`  ${'shape'.padEnd(26)} ${'blocks'.padEnd(16)} ${'gradpipe 1 thread'.padEnd(21)} ${'gradpipe 2 threads'.padEnd(21)} ${'OpenBLAS 1 thread'.padEnd(21)} OpenBLAS 2 threads`);
 for (const s of SHAPES) {
   const { a, b, c } = inputs(s);
-  const ours = [one, two].map((be) => timeIt(() => be.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c)));
-  const theirs = [1, 2].map((t) => timeIt(() => addon.openblasSgemm(t, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c)));
-  console.log(`  ${s.label.padEnd(26)} ${blocksOf(s).padEnd(16)} ${[...ours, ...theirs].map((t) => figure(s, t).padEnd(18)).join(' ')}`);
+  // interleaved, so that a burst of load elsewhere falls on every column alike
+  const runs = [
+    () => one.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c),
+    () => two.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c),
+    () => addon.openblasSgemm(1, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c),
+    () => addon.openblasSgemm(2, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c),
+  ];
+  const times = runs.map(() => ({ wall: [] as number[], best: [] as number[], cpu: [] as number[] }));
+  for (let round = 0; round < 3; round++) {
+    runs.forEach((f, i) => {
+      const t = timeIt(f, 5, 0.1);
+      times[i]!.wall.push(t.wall);
+      times[i]!.best.push(t.best);
+      times[i]!.cpu.push(t.cpu);
+    });
+  }
+  const med = (xs: number[]) => xs.sort((x, y) => x - y)[1]!;
+  const cells = times.map((t) => figure(s, { wall: med(t.wall), best: Math.min(...t.best), cpu: med(t.cpu) }).padEnd(21));
+  console.log(`  ${s.label.padEnd(26)} ${blocksOf(s).padEnd(16)} ${cells.join(' ')}`);
 }
 
 if (process.argv.includes('--sweep')) {
-  console.log('\n   sweep: gradpipe on 2 threads (and on 1) by the most blocks allowed, GFLOP/s wall (per CPU-second)');
+  console.log('\n   sweep: gradpipe on 2 threads / on 1 by the most blocks allowed, GFLOP/s (median, best, per CPU-second)');
   for (const s of SHAPES.slice(0, 2).concat(SHAPES.slice(3))) {
     const { a, b, c } = inputs(s);
     const cells = [2, 4, 8].map((maxBlocks) => {
@@ -162,7 +181,7 @@ for (const s of [...SHAPES, { label: '(96x300)@(300x80) NN', transA: false, tran
   console.log(`  ${s.label.padEnd(26)} ${compare(g1!, g2!).padEnd(26)} ${compare(o1!, g1!).padEnd(32)} ${compare(o1!, o2!)}`);
 }
 
-console.log('\n3. momentum update of 784-1000-10 (795,010 parameters), ms per step, median of 5 (in brackets: CPU ms)');
+console.log('\n3. momentum update of 784-1000-10 (795,010 parameters), ms per step: median by wall time, best, CPU');
 {
   const net = unwrap(initNetwork({ sizes: [784, 1000, 10], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 1));
   const grad: Gradient = {
@@ -173,14 +192,14 @@ console.log('\n3. momentum update of 784-1000-10 (795,010 parameters), ms per st
     { w: l.bias, g: grad.layers[i]!.bias },
   ]);
   const buffers = tensors.map(({ w }) => ({ v: fill(w.length), w2: new Float32Array(w.length), v2: new Float32Array(w.length) }));
-  const ms = (t: { wall: number; cpu: number }) => `${(t.wall * 1e3).toFixed(2)} (${(t.cpu * 1e3).toFixed(2)})`.padEnd(16);
+  const ms = (t: { wall: number; best: number; cpu: number }) => [t.wall, t.best, t.cpu].map((x) => (x * 1e3).toFixed(2)).join(' ').padEnd(17);
   const kernelStep = (f: typeof momentumUpdate) => () =>
     tensors.forEach(({ w, g }, i) => {
       const { v, w2, v2 } = buffers[i]!;
       f(w, g, v, 1, 1e-4, 0.01, 0.9, false, w2, v2);
     });
   const fused = (be: Backend) => be.optimizerUpdates!.momentum as typeof momentumUpdate;
-  console.log(`  ${''.padEnd(34)} ${'C, 1 thread'.padEnd(16)} ${'C, 2 threads'.padEnd(16)} TypeScript`);
+  console.log(`  ${''.padEnd(34)} ${'C, 1 thread'.padEnd(17)} ${'C, 2 threads'.padEnd(17)} TypeScript`);
   console.log(`  ${'kernels (outputs preallocated)'.padEnd(34)} ${ms(timeIt(kernelStep(fused(one))))} ${ms(timeIt(kernelStep(fused(two))))} ${ms(timeIt(kernelStep(momentumUpdate)))}`);
   const config = unwrap(optimizer({ kind: 'momentum', lr: 0.01, momentum: 0.9, weightDecay: 1e-4 }));
   const state = initialState(config, net);
@@ -191,7 +210,7 @@ console.log('\n3. momentum update of 784-1000-10 (795,010 parameters), ms per st
   console.log(`  ${'move() (allocates its outputs)'.padEnd(34)} ${ms(timeIt(moveStep(one)))} ${ms(timeIt(moveStep(two)))} ${ms(timeIt(moveStep(tsBackend)))}`);
 }
 
-console.log('\n4. element-wise on 128x1000, CPU microseconds per call (median of 5): C addon vs TypeScript reference');
+console.log('\n4. element-wise on 128x1000, CPU microseconds per call (median): C addon vs TypeScript reference');
 {
   const [rows, cols] = [128, 1000];
   const z = fill(rows * cols), bias = fill(cols), a = fill(rows * cols).map(Math.abs), out = new Float32Array(rows * cols);
@@ -205,7 +224,7 @@ console.log('\n4. element-wise on 128x1000, CPU microseconds per call (median of
   }
 }
 
-console.log('\n5. training steps of 784-1000-10 (descend: forward, backprop, momentum) on random batches, samples/s wall (per CPU-second)');
+console.log('\n5. training steps of 784-1000-10 (descend: forward, backprop, momentum) on random batches, samples/s: median by wall time, best, per CPU-second');
 {
   const net = unwrap(initNetwork({ sizes: [784, 1000, 10], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 2));
   const config = unwrap(optimizer({ kind: 'momentum', lr: 0.01, momentum: 0.9 }));
@@ -221,8 +240,8 @@ console.log('\n5. training steps of 784-1000-10 (descend: forward, backprop, mom
       const step = descend({ loss: 'cross-entropy', optimizer: config, backend });
       let state = initialTrainState(net, config);
       let i = 0;
-      const t = timeIt(() => void (state = step(state, batches[i++ % batches.length]!)), 5, 0.5);
-      return `${(rows / t.wall).toFixed(0).padStart(6)} (${(rows / t.cpu).toFixed(0).padStart(6)})`;
+      const t = timeIt(() => void (state = step(state, batches[i++ % batches.length]!)), 15, 0.2);
+      return [t.wall, t.best, t.cpu].map((x) => (rows / x).toFixed(0).padStart(6)).join(' ');
     });
     console.log(`  batch ${String(rows).padEnd(4)} 1 thread ${cells[0]}   2 threads ${cells[1]}`);
   }
