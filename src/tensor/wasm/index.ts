@@ -4,7 +4,7 @@
  *
  * Operands live in the JS heap, so each call copies them into the shared memory and the result back out
  * (a memcpy each: 2-3% of a layer-sized GEMM, about half of a fused optimiser update, which still beats the
- * TypeScript loop: 794k parameters under momentum, 2.2 ms against 3.0 ms with fresh output buffers). Small
+ * TypeScript loop: 794k parameters under momentum, 1.9 ms against 3.0 ms with fresh output buffers). Small
  * jobs stay on the calling thread, where waking the workers would cost more than it saves; larger ones are
  * cut into blocks that threads claim as they come (assembly/sync.ts), so a worker that wakes late or is
  * preempted delays nothing.
@@ -64,6 +64,13 @@ export const DEFAULT_TUNING: WasmTuning = { parallelGemmFlops: 16e6, parallelEle
 const EXPENSIVE_ACTIVATION = 16;
 const isExpensive = (act: PointwiseActivation): boolean => act === 'sigmoid' || act === 'tanh';
 
+/**
+ * How much dearer an optimiser update is per element than the cheap element-wise kernels, and Adam (two
+ * double divisions and a square root) than the others. Measured on 2 cores, kernel alone: momentum over
+ * 794k values 0.68 ms on 1 thread, 0.41 on 2 (0.22 / 0.11 over 262k); Adam 2.7 / 1.35 (0.22 / 0.11 over 65k).
+ */
+const UPDATE_WORK = 4;
+const ADAM_WORK = 16;
 /** Rule codes shared with assembly/optimizer.ts. */
 const SGD = 0, MOMENTUM = 1, NESTEROV = 2, ADAM = 3;
 
@@ -106,9 +113,7 @@ const backendOn = (pool: WasmPool, path: string, tuning: WasmTuning): Backend =>
     const offsets = pool.layout([...ins.map(() => n * F32), blocks * 8]);
     ins.forEach(([, a], i) => copyIn(a, n, offsets[i]!));
     const at = (i: number): number => (i < ins.length ? offsets[i]! : 0);
-    // Memory-bound like the cheap element-wise kernels: on 2 cores, a momentum update of 794k values took
-    // 0.69 ms on 1 thread and 0.67-0.77 on 2 (kernel alone, operands in wasm memory), hence the same threshold.
-    const nt = n >= tuning.parallelElements ? threads : 1;
+    const nt = n * (kind === ADAM ? ADAM_WORK : UPDATE_WORK) >= tuning.parallelElements ? threads : 1;
     const check = kernels.optimizerUpdate(nt, spin, kind, n, at(0), at(1), at(2), at(3), offsets[ins.length]!, ...h);
     // w' is where w was; the moments where theirs were (g's slot is skipped)
     outs.forEach(([, a], i) => copyOut(offsets[i === 0 ? 0 : i + 1]!, n, a));
