@@ -68,7 +68,7 @@ describe('gradpipe main', () => {
   });
 
   it('--quiet prints only the final line', async () => {
-    const r = await runMain(['train', '--data', join(dir, 'mnist'), '--layers', '784-8-10', '--epochs', '1', '--out', join(dir, 'quiet'), '--quiet', '--backend', 'ts'], { cwd: dir, tty: true });
+    const r = await runMain(['train', '--data', join(dir, 'mnist'), '--layers', '784-8-10', '--epochs', '1', '--batch-size', '64', '--out', join(dir, 'quiet'), '--quiet', '--backend', 'ts'], { cwd: dir, tty: true });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^test accuracy \d+\.\d\d% \(loss \d\.\d{4}\) after 1 epoch, 5 steps; reached 1 epoch; .* saved to quiet\n$/);
