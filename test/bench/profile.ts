@@ -15,6 +15,7 @@ import { epochOrder } from '../../src/stages/shuffle.js';
 import { exampleAt } from '../../src/stages/read.js';
 import type { Backend } from '../../src/tensor/backend.js';
 import { columnSumsInto } from '../../src/tensor/kernels.js';
+import { createTsBackend } from '../../src/tensor/ts.js';
 import { argmaxRows } from '../../src/tensor/matrix.js';
 import { maxAbs, minAbsNonzero } from '../../src/tensor/reduce.js';
 import { reusableWorkspace } from '../../src/tensor/workspace.js';
@@ -26,7 +27,7 @@ export interface StepProfile {
   readonly batch: number;
   /** Milliseconds per step. */
   readonly step: number;
-  readonly kernels: Readonly<Record<'gemm' | 'biasActivation' | 'activationBackward', number>>;
+  readonly kernels: Readonly<Record<KernelName, number>>;
   readonly gc: number;
   /** Step minus kernels minus GC pauses. */
   readonly rest: number;
@@ -34,8 +35,29 @@ export interface StepProfile {
   readonly pieces: readonly { readonly name: string; readonly ms: number }[];
 }
 
-/** The backend with every kernel call's time added to `acc` (milliseconds). */
-const timed = (b: Backend, acc: Record<'gemm' | 'biasActivation' | 'activationBackward', number>): Backend => ({
+type KernelName = 'gemm' | 'biasActivation' | 'activationBackward' | 'optimizerUpdates';
+
+/** `f` with its time added to `acc[key]`. */
+const clocked =
+  <A extends unknown[], R>(acc: Record<KernelName, number>, key: KernelName, f: (...args: A) => R) =>
+  (...args: A): R => {
+    const t = performance.now();
+    const r = f(...args);
+    acc[key] += performance.now() - t;
+    return r;
+  };
+
+/** The backend with every kernel call's time added to `acc` (milliseconds), its fused optimiser updates included. */
+const timed = (b: Backend, acc: Record<KernelName, number>): Backend => ({
+  ...(b.optimizerUpdates
+    ? {
+        optimizerUpdates: {
+          sgd: clocked(acc, 'optimizerUpdates', b.optimizerUpdates.sgd),
+          momentum: clocked(acc, 'optimizerUpdates', b.optimizerUpdates.momentum),
+          adam: clocked(acc, 'optimizerUpdates', b.optimizerUpdates.adam),
+        },
+      }
+    : {}),
   name: b.name,
   threads: b.threads,
   description: b.description,
@@ -76,7 +98,8 @@ const pieces = (backend: Backend, train: Dataset, job: Job): { name: string; ms:
   const examples = Array.from(order.subarray(0, job.batch), (i) => exampleAt(train, i));
   const b = toBatch(examples, 10);
   const bp = backprop('cross-entropy', net, b, backend, reusableWorkspace());
-  const step = move(SGD);
+  const step = move(SGD, backend);
+  const tsStep = move(SGD, createTsBackend());
   const state = initialState(SGD, net);
   const w = net.layers[0]!.weight.data;
   const g = bp.gradient.layers[0]!.weight.data;
@@ -84,9 +107,13 @@ const pieces = (backend: Backend, train: Dataset, job: Job): { name: string; ms:
   const hidden = bp.forward.outputs[0]!.data;
   return [
     { name: 'batch assembly (toBatch: uint8 -> float32, one-hot)', ms: timeIt(() => toBatch(examples, 10)) },
-    { name: 'optimiser step (move, sgd into new buffers: 795k parameters)', ms: timeIt(() => step(net, bp.gradient, state, SGD.lr)) },
-    { name: '  of which: sgdUpdate of W1 into a reused buffer', ms: timeIt(() => sgdUpdate(w, g, 1, 0, SGD.lr, into)) },
-    { name: '  of which: allocating a zeroed W1-sized Float32Array', ms: timeIt(() => new Float32Array(w.length)) },
+    {
+      name: "optimiser step (move, sgd into new buffers: 795k parameters; the backend's fused update if it has one)",
+      ms: timeIt(() => step(net, bp.gradient, state, SGD.lr)),
+    },
+    { name: '  the same with the TypeScript loops (src/optim/kernels.ts)', ms: timeIt(() => tsStep(net, bp.gradient, state, SGD.lr)) },
+    { name: '  TypeScript sgdUpdate of W1 alone, into a reused buffer', ms: timeIt(() => sgdUpdate(w, g, 1, 0, SGD.lr, into)) },
+    { name: '  allocating one zeroed W1-sized Float32Array (move allocates one per tensor per step)', ms: timeIt(() => new Float32Array(w.length)) },
     { name: 'activation scan (maxAbs + minAbsNonzero over both layers)', ms: timeIt(() => bp.forward.outputs.forEach((o) => (maxAbs(o.data), minAbsNonzero(o.data)))) },
     { name: 'loss and its delta from the logits (lossFromLogits)', ms: timeIt(() => lossFromLogits('cross-entropy', 'softmax', bp.forward.logits, b.targets)) },
     { name: 'hidden bias gradient (columnSumsInto, float64 accumulators)', ms: timeIt(() => columnSumsInto(hidden, job.batch, job.hidden, new Float32Array(job.hidden))) },
@@ -96,13 +123,13 @@ const pieces = (backend: Backend, train: Dataset, job: Job): { name: string; ms:
 
 /** Profiles `backend` on `job`: one pipeline run with timed kernels and GC entries, then the pieces. */
 export const profileStep = async (backend: Backend, train: Dataset, job: Job): Promise<StepProfile> => {
-  const acc = { gemm: 0, biasActivation: 0, activationBackward: 0 };
+  const acc = { gemm: 0, biasActivation: 0, activationBackward: 0, optimizerUpdates: 0 };
   const gcs: { start: number; duration: number }[] = [];
   const obs = new PerformanceObserver((list) => list.getEntries().forEach((e) => gcs.push({ start: e.startTime, duration: e.duration })));
   obs.observe({ entryTypes: ['gc'] });
   let from = 0;
   const m = await runGradpipe(timed(backend, acc), train, job, () => {
-    acc.gemm = acc.biasActivation = acc.activationBackward = 0;
+    acc.gemm = acc.biasActivation = acc.activationBackward = acc.optimizerUpdates = 0;
     from = performance.now();
   });
   await new Promise((r) => setImmediate(r));
@@ -111,14 +138,14 @@ export const profileStep = async (backend: Backend, train: Dataset, job: Job): P
   const per = (x: number) => x / steps;
   const gc = per(gcs.filter((g) => g.start >= from).reduce((s, g) => s + g.duration, 0));
   const step = per(m.seconds * 1000);
-  const kernels = { gemm: per(acc.gemm), biasActivation: per(acc.biasActivation), activationBackward: per(acc.activationBackward) };
+  const kernels = { gemm: per(acc.gemm), biasActivation: per(acc.biasActivation), activationBackward: per(acc.activationBackward), optimizerUpdates: per(acc.optimizerUpdates) };
   return {
     backend: backend.description,
     batch: job.batch,
     step,
     kernels,
     gc,
-    rest: step - kernels.gemm - kernels.biasActivation - kernels.activationBackward - gc,
+    rest: step - kernels.gemm - kernels.biasActivation - kernels.activationBackward - kernels.optimizerUpdates - gc,
     pieces: pieces(backend, train, job),
   };
 };

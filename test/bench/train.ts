@@ -346,18 +346,19 @@ const main = async (): Promise<void> => {
     print(`\n## Where a step goes: milliseconds per step (784-1000-10, ${samples} samples after ${warmup} warm-up, one run each)`);
     print(
       formatTable(
-        ['backend', 'batch', 'step', 'gemm', 'biasActivation', 'activationBackward', 'GC pauses', 'rest (JS outside kernels)', 'kernels % of step'],
+        ['backend', 'batch', 'step', 'gemm', 'biasActivation', 'activationBackward', 'fused optimiser update', 'GC pauses', 'rest (JS outside kernels)', 'kernels % of step'],
         profiles.map((p) => {
-          const k = p.kernels.gemm + p.kernels.biasActivation + p.kernels.activationBackward;
-          return [p.id, String(p.batch), ms(p.step), ms(p.kernels.gemm), ms(p.kernels.biasActivation), ms(p.kernels.activationBackward), ms(p.gc), ms(p.rest), `${((100 * k) / p.step).toFixed(0)}%`];
+          const k = p.kernels.gemm + p.kernels.biasActivation + p.kernels.activationBackward + p.kernels.optimizerUpdates;
+          return [p.id, String(p.batch), ms(p.step), ms(p.kernels.gemm), ms(p.kernels.biasActivation), ms(p.kernels.activationBackward), ms(p.kernels.optimizerUpdates), ms(p.gc), ms(p.rest), `${((100 * k) / p.step).toFixed(0)}%`];
         }),
       ),
     );
     for (const batch of batches) {
-      const p = profiles.find((x) => x.batch === batch);
-      if (!p) continue;
-      print(`\nThe rest, piece by piece at batch ${batch} (milliseconds per call, median of 30, on ${p.backend.split(',')[0]}):`);
-      print(formatTable(['piece', 'ms per step'], p.pieces.map((x) => [x.name, x.ms.toFixed(3)])));
+      const ps = profiles.filter((x) => x.batch === batch);
+      if (ps.length === 0) continue;
+      const names = [...new Set(ps.flatMap((p) => p.pieces.map((x) => x.name)))];
+      print(`\nThe rest, piece by piece at batch ${batch} (milliseconds per call, median of 30, timed alone with the backend in use):`);
+      print(formatTable(['piece', ...ps.map((p) => p.id)], names.map((n) => [n, ...ps.map((p) => p.pieces.find((x) => x.name === n)?.ms.toFixed(3) ?? '-')])));
     }
     result['profile'] = profiles;
   }
