@@ -3,7 +3,8 @@
  * writes new parameters (and moments) into buffers the caller just allocated; inputs are never written.
  * g_i is read as clip * g[i] + decay * w[i].
  *
- * Each returns sum(g[i]^2) over the raw gradient, plus 0 * w'[i] for every new parameter: finite exactly
+ * Each returns sum(g[i]^2) over the raw gradient, plus 0 * w'[i] for every new parameter as stored (in float32,
+ * so an update that overflows float32 counts as non-finite): finite exactly
  * when the gradient and the new parameters are all finite. One pass thus updates, measures the gradient
  * norm and checks for divergence.
  */
@@ -17,7 +18,7 @@ export const sgdUpdate = (w: Float, g: Float, clip: number, decay: number, lr: n
     const gi = g[i]!;
     const n = wi - lr * (clip * gi + decay * wi);
     w2[i] = n;
-    check += gi * gi + n * 0;
+    check += gi * gi + Math.fround(n) * 0;
   }
   return check;
 };
@@ -34,7 +35,7 @@ export const momentumUpdate = (w: Float, g: Float, v: Float, clip: number, decay
       v2[i] = vi;
       const n = wi - lr * (gi + mu * vi);
       w2[i] = n;
-      check += raw * raw + n * 0;
+      check += raw * raw + Math.fround(n) * 0;
     }
   } else {
     for (let i = 0; i < w.length; i++) {
@@ -44,7 +45,7 @@ export const momentumUpdate = (w: Float, g: Float, v: Float, clip: number, decay
       v2[i] = vi;
       const n = wi - lr * vi;
       w2[i] = n;
-      check += raw * raw + n * 0;
+      check += raw * raw + Math.fround(n) * 0;
     }
   }
   return check;
@@ -66,7 +67,7 @@ export const adamUpdate = (
     s2[i] = si;
     const n = wi - (lr * (mi / c1)) / (Math.sqrt(si / c2) + eps);
     w2[i] = n;
-    check += raw * raw + n * 0;
+    check += raw * raw + Math.fround(n) * 0;
   }
   return check;
 };

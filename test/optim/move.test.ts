@@ -95,6 +95,18 @@ describe('move', () => {
     expect(out.bias[0]).toBeCloseTo(-0.8, 12);
   });
 
+  it('an update that overflows float32 is reported non-finite, not stored as Infinity silently', () => {
+    // 3e38 - 10 * (-1e38) is finite in double but beyond float32's range (3.4e38)
+    const net: Network = { layers: [{ weight: matrix(1, 1, new Float32Array([3e38])), bias: new Float32Array([0]), activation: 'identity' }] };
+    const g: Gradient = { layers: [{ weight: matrix(1, 1, new Float32Array([-1e38])), bias: new Float32Array([0]) }] };
+    for (const kind of ['sgd', 'momentum', 'nesterov'] as const) {
+      const c = cfg({ kind, lr: 10 });
+      const moved = move(c)(net, g, initialState(c, net));
+      expect(moved.network.layers[0]!.weight.data[0]).toBe(Infinity);
+      expect(Number.isFinite(moved.gradientSquaredNorm)).toBe(false);
+    }
+  });
+
   it('rejects non-finite and out-of-range hyperparameters with the option named', () => {
     const bad: [Record<string, unknown>, string][] = [
       [{ lr: NaN }, '--lr'],

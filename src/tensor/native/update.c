@@ -18,7 +18,8 @@
 #include <math.h>
 #include <stdatomic.h>
 
-#define NOT_FINITE(x) (!((x) - (x) == 0))
+/* finiteness of the value as stored: a double beyond the float32 range becomes infinite there */
+#define NOT_FINITE(x) (!((float)(x) - (float)(x) == 0))
 
 /*
  * The loops are built twice, for AVX2 and for the baseline, and the loader picks one for the CPU (GNU ifunc):

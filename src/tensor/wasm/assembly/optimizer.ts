@@ -41,7 +41,7 @@ function sgdBlock(w: usize, g: usize, i0: i32, i1: i32, clip: f64, decay: f64, l
     const wi = ld(w + o), gi = ld(g + o);
     const n = f64x2.sub(wi, f64x2.mul(vlr, f64x2.add(f64x2.mul(vclip, gi), f64x2.mul(vdecay, wi))));
     st(w + o, n);
-    acc = f64x2.add(acc, f64x2.add(f64x2.mul(gi, gi), f64x2.mul(n, zero)));
+    acc = f64x2.add(acc, f64x2.add(f64x2.mul(gi, gi), f64x2.mul(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n)), zero)));
   }
   let check = sum2(acc);
   if (pairs < i1) {
@@ -49,7 +49,7 @@ function sgdBlock(w: usize, g: usize, i0: i32, i1: i32, clip: f64, decay: f64, l
     const wi = <f64>load<f32>(w + o), gi = <f64>load<f32>(g + o);
     const n = wi - lr * (clip * gi + decay * wi);
     store<f32>(w + o, <f32>n);
-    check += gi * gi + n * 0;
+    check += gi * gi + <f64>(<f32>n) * 0;
   }
   return check;
 }
@@ -66,7 +66,7 @@ function momentumBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64
     st(v + o, vi);
     const n = f64x2.sub(wi, f64x2.mul(vlr, vi));
     st(w + o, n);
-    acc = f64x2.add(acc, f64x2.add(f64x2.mul(raw, raw), f64x2.mul(n, zero)));
+    acc = f64x2.add(acc, f64x2.add(f64x2.mul(raw, raw), f64x2.mul(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n)), zero)));
   }
   let check = sum2(acc);
   if (pairs < i1) {
@@ -76,7 +76,7 @@ function momentumBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64
     store<f32>(v + o, <f32>vi);
     const n = wi - lr * vi;
     store<f32>(w + o, <f32>n);
-    check += raw * raw + n * 0;
+    check += raw * raw + <f64>(<f32>n) * 0;
   }
   return check;
 }
@@ -93,7 +93,7 @@ function nesterovBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64
     st(v + o, vi);
     const n = f64x2.sub(wi, f64x2.mul(vlr, f64x2.add(gi, f64x2.mul(vmu, vi))));
     st(w + o, n);
-    acc = f64x2.add(acc, f64x2.add(f64x2.mul(raw, raw), f64x2.mul(n, zero)));
+    acc = f64x2.add(acc, f64x2.add(f64x2.mul(raw, raw), f64x2.mul(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n)), zero)));
   }
   let check = sum2(acc);
   if (pairs < i1) {
@@ -104,7 +104,7 @@ function nesterovBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64
     store<f32>(v + o, <f32>vi);
     const n = wi - lr * (gi + mu * vi);
     store<f32>(w + o, <f32>n);
-    check += raw * raw + n * 0;
+    check += raw * raw + <f64>(<f32>n) * 0;
   }
   return check;
 }
@@ -130,7 +130,7 @@ function adamBlock(
     const step = f64x2.div(f64x2.mul(vlr, f64x2.div(mi, vc1)), f64x2.add(f64x2.sqrt(f64x2.div(si, vc2)), veps));
     const n = f64x2.sub(wi, step);
     st(w + o, n);
-    acc = f64x2.add(acc, f64x2.add(f64x2.mul(raw, raw), f64x2.mul(n, zero)));
+    acc = f64x2.add(acc, f64x2.add(f64x2.mul(raw, raw), f64x2.mul(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n)), zero)));
   }
   let check = sum2(acc);
   if (pairs < i1) {
@@ -143,7 +143,7 @@ function adamBlock(
     store<f32>(s + o, <f32>si);
     const n = wi - (lr * (mi / c1)) / (Math.sqrt(si / c2) + eps);
     store<f32>(w + o, <f32>n);
-    check += raw * raw + n * 0;
+    check += raw * raw + <f64>(<f32>n) * 0;
   }
   return check;
 }
