@@ -37,6 +37,8 @@ export interface Measurement {
   readonly tailLoss: number;
   /** The trained parameters, flat (see `flatten`). */
   readonly weights: Float32Array;
+  /** Seconds of the timed part spent updating the parameters, when the system reports it (numpy). */
+  readonly updateSeconds?: number;
 }
 
 /** 784-hidden-10, ReLU, softmax, He init from the shared seed. */

@@ -68,9 +68,9 @@ export const runNumpy = (inputs: NumpyInputs, job: Job, threads?: number): Measu
   const env = threads === undefined ? process.env : { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
   const r = spawnSync(python, [SCRIPT, spec], { encoding: 'utf8', env, maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`numpy_mlp.py failed (${r.status}): ${r.stderr}`);
-  const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; samples: number; tailLoss: number; skipped?: string };
+  const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; samples: number; tailLoss: number; updateSeconds: number; skipped?: string };
   if (res.skipped) throw new Error(res.skipped);
   const bytes = readFileSync(out);
   const weights = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  return { seconds: res.seconds, samples: res.samples, tailLoss: res.tailLoss, weights };
+  return { seconds: res.seconds, samples: res.samples, tailLoss: res.tailLoss, weights, updateSeconds: res.updateSeconds };
 };

@@ -10,7 +10,8 @@ gradpipe's pipeline does.
 JOB.json: {"images": gz, "labels": gz, "weights": f32 file (W1 HxI row-major, b1, W2 10xH, b2),
 "indices": u32 file (the examples of every batch, in order), "hidden": H, "batch": B, "warmup": steps
 not timed, "lr": rate, "out": f32 file for the final weights}. Prints one JSON line: the seconds of the
-timed steps, their sample count, the mean loss of the last ten batches, numpy's version.
+timed steps, their sample count, the mean loss of the last ten batches, the seconds spent in the
+parameter updates, numpy's version.
 """
 import gzip
 import json
@@ -45,6 +46,7 @@ def main():
     scale = np.float32(1 / 255)
     losses = []
     start = None
+    update = 0.0
     for s in range(steps):
         if s == warm:
             start = time.perf_counter()
@@ -66,10 +68,13 @@ def main():
         d1 *= a1 > 0
         dw1 = d1.T @ x
         db1 = d1.sum(axis=0)
+        u = time.perf_counter()
         w1 -= lr * dw1
         b1 -= lr * db1
         w2 -= lr * dw2
         b2 -= lr * db2
+        if start is not None:
+            update += time.perf_counter() - u
     seconds = time.perf_counter() - (start if start is not None else time.perf_counter())
     np.concatenate([w1.ravel(), b1, w2.ravel(), b2]).astype(np.float32).tofile(job["out"])
     tail = losses[-10:]
@@ -77,6 +82,7 @@ def main():
         "seconds": seconds,
         "samples": (steps - warm) * bsz,
         "tailLoss": sum(tail) / max(len(tail), 1),
+        "updateSeconds": update,
         "numpy": np.__version__,
     }))
 

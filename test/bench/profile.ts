@@ -104,7 +104,9 @@ const pieces = (backend: Backend, train: Dataset, job: Job): { name: string; ms:
   const w = net.layers[0]!.weight.data;
   const g = bp.gradient.layers[0]!.weight.data;
   const into = new Float32Array(w.length);
-  const hidden = bp.forward.outputs[0]!.data;
+  // a copy: the workspace buffer is overwritten by the next step
+  const hidden = bp.forward.outputs[0]!.data.slice();
+  const sorted = hidden.slice().sort();
   return [
     { name: 'batch assembly (toBatch: uint8 -> float32, one-hot)', ms: timeIt(() => toBatch(examples, 10)) },
     {
@@ -115,6 +117,9 @@ const pieces = (backend: Backend, train: Dataset, job: Job): { name: string; ms:
     { name: '  TypeScript sgdUpdate of W1 alone, into a reused buffer', ms: timeIt(() => sgdUpdate(w, g, 1, 0, SGD.lr, into)) },
     { name: '  allocating one zeroed W1-sized Float32Array (move allocates one per tensor per step)', ms: timeIt(() => new Float32Array(w.length)) },
     { name: 'activation scan (maxAbs + minAbsNonzero over both layers)', ms: timeIt(() => bp.forward.outputs.forEach((o) => (maxAbs(o.data), minAbsNonzero(o.data)))) },
+    { name: '  maxAbs of the hidden activations', ms: timeIt(() => maxAbs(hidden)) },
+    { name: '  minAbsNonzero of the hidden activations (zeros where ReLU put them)', ms: timeIt(() => minAbsNonzero(hidden)) },
+    { name: '  minAbsNonzero of the same values sorted (predictable branches)', ms: timeIt(() => minAbsNonzero(sorted)) },
     { name: 'loss and its delta from the logits (lossFromLogits)', ms: timeIt(() => lossFromLogits('cross-entropy', 'softmax', bp.forward.logits, b.targets)) },
     { name: 'hidden bias gradient (columnSumsInto, float64 accumulators)', ms: timeIt(() => columnSumsInto(hidden, job.batch, job.hidden, new Float32Array(job.hidden))) },
     { name: 'accuracy count (argmaxRows)', ms: timeIt(() => argmaxRows(bp.lossResult.output)) },

@@ -95,3 +95,31 @@ export const runTf = (tf: Tf, initial: Float32Array, batches: readonly LabeledBa
     for (const v of [w1, b1, w2, b2]) v.dispose();
   }
 };
+
+/**
+ * GFLOP/s of the backend in use for the products of a batch-128 step of 784-1000-10 (the forward one, and
+ * the transposed ones its gradients need), median of `rounds` calls each.
+ */
+export const matMulRates = (tf: Tf, rounds = 20): { readonly label: string; readonly gflops: number }[] => {
+  const shapes: { label: string; a: [number, number]; b: [number, number]; ta: boolean; tb: boolean }[] = [
+    { label: 'x @ W1 (128x784 @ 784x1000)', a: [128, 784], b: [784, 1000], ta: false, tb: false },
+    { label: 'x^T @ dZ (784x128 @ 128x1000, transposeA)', a: [128, 784], b: [128, 1000], ta: true, tb: false },
+    { label: 'x @ W^T (128x784 @ 784x1000, transposeB)', a: [128, 784], b: [1000, 784], ta: false, tb: true },
+  ];
+  return shapes.map(({ label, a, b, ta, tb }) => {
+    const x = tf.randomUniform(a, -1, 1, 'float32', 1);
+    const y = tf.randomUniform(b, -1, 1, 'float32', 2);
+    const once = () => {
+      const t = performance.now();
+      const c = tf.matMul(x, y, ta, tb);
+      c.dataSync();
+      c.dispose();
+      return performance.now() - t;
+    };
+    for (let i = 0; i < 3; i++) once();
+    const ms = Array.from({ length: rounds }, once).sort((p, q) => p - q)[Math.floor(rounds / 2)]!;
+    x.dispose();
+    y.dispose();
+    return { label, gflops: (2 * 128 * 784 * 1000) / (ms * 1e6) };
+  });
+};

@@ -35,7 +35,7 @@ import { commit, describeMachine, load, staleBuilds, type Machine } from './mach
 import { numpyInputs, numpyVersion, runNumpy } from './numpy.js';
 import { profileStep, type StepProfile } from './profile.js';
 import { formatTable, ratio, rate } from './table.js';
-import { runTf, useTf } from './tfjs.js';
+import { matMulRates, runTf, useTf } from './tfjs.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -194,6 +194,8 @@ interface Cell {
   tailLoss: number;
   testAccuracy: number;
   digests: string[];
+  /** Milliseconds per step spent in parameter updates, per repetition (systems that report it). */
+  updateMs: number[];
 }
 
 let evalBackend: Backend | undefined;
@@ -224,7 +226,8 @@ const measure = async (
         const m = await s.run(job, ctx(job));
         const sps = m.samples / m.seconds;
         log(`  ${s.id.padEnd(10)} hidden ${job.hidden} batch ${String(job.batch).padStart(3)} ${String(m.samples).padStart(6)} samples: ${rate(sps).padStart(8)} samples/s (${m.seconds.toFixed(2)} s), tail loss ${m.tailLoss.toFixed(4)}`);
-        const cell = cells.get(key) ?? { system: s.id, label: s.label, family: s.family, threads: s.threads, job, runs: [], tailLoss: m.tailLoss, testAccuracy: NaN, digests: [] };
+        const cell = cells.get(key) ?? { system: s.id, label: s.label, family: s.family, threads: s.threads, job, runs: [], tailLoss: m.tailLoss, testAccuracy: NaN, digests: [], updateMs: [] };
+        if (m.updateSeconds !== undefined) cell.updateMs.push((1000 * m.updateSeconds * job.batch) / m.samples);
         if (rep === 0) cell.testAccuracy = testAccuracy(m.weights, job, data.test);
         cell.runs.push({ samplesPerSecond: sps, seconds: m.seconds, load: l });
         cell.digests.push(digest(m.weights));
@@ -291,6 +294,7 @@ const main = async (): Promise<void> => {
   print('systems:');
   for (const s of systems) print(`  ${s.id.padEnd(10)} ${s.description}`);
 
+  let throughput: Cell[] = [];
   if (parts.has('throughput')) {
     const cells = await measure(systems, (s) => batches.map((b) => (s.small ? smallJob(b) : bigJob(b))), data, 'throughput');
     const find = (id: string, batch: number) => cells.find((c) => c.system === id && c.job.batch === batch);
@@ -328,6 +332,7 @@ const main = async (): Promise<void> => {
     print(`\n## 1 thread vs ${cores} threads: trained parameters (SHA-256 prefix) and speed-up`);
     for (const i of identity) print(`${i.backend} batch ${i.batch}: ${i.identical ? 'bit-identical' : 'DIFFERENT'} (${i.digests.join(' vs ')}), speed-up x${i.speedup.toFixed(2)}`);
     result['throughput'] = cells.map((c) => ({ ...c, median: med(c) }));
+    throughput = cells;
     result['ratios'] = ours.flatMap((g) => others.flatMap((o) => batches.map((b) => ({ gradpipe: g.id, other: o.id, batch: b, ratio: pairedRatio(find(g.id, b), find(o.id, b)) }))));
     result['threadIdentity'] = identity;
   }
@@ -359,6 +364,18 @@ const main = async (): Promise<void> => {
       const names = [...new Set(ps.flatMap((p) => p.pieces.map((x) => x.name)))];
       print(`\nThe rest, piece by piece at batch ${batch} (milliseconds per call, median of 30, timed alone with the backend in use):`);
       print(formatTable(['piece', ...ps.map((p) => p.id)], names.map((n) => [n, ...ps.map((p) => p.pieces.find((x) => x.name === n)?.ms.toFixed(3) ?? '-')])));
+    }
+    const numpyUpdates = throughput.filter((c) => c.family === 'numpy' && c.updateMs.length > 0);
+    if (numpyUpdates.length > 0) {
+      print(`\nFor comparison, numpy's in-place update (w -= lr * dw, all four tensors) inside its timed steps, milliseconds per step (median of ${reps}, throughput part):`);
+      print(formatTable(['numpy', 'batch', 'update ms per step'], numpyUpdates.map((c) => [c.system, String(c.job.batch), median(c.updateMs).toFixed(3)])));
+    }
+    const tf = systems.some((s) => s.id === 'tfjs-wasm') ? await useTf('wasm') : 'not measured';
+    if (typeof tf !== 'string') {
+      const rates = matMulRates(tf.tf);
+      print(`\nTensorFlow.js WASM matMul on the shapes of a batch-128 step (GFLOP/s, median of 20 calls):`);
+      print(formatTable(['product', 'GFLOP/s'], rates.map((r) => [r.label, r.gflops.toFixed(1)])));
+      result['tfjsMatMul'] = rates;
     }
     result['profile'] = profiles;
   }
