@@ -21,21 +21,16 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadMnist, type Dataset } from '../../src/data/dataset.js';
-import { evaluate } from '../../src/stages/evaluate.js';
-import type { Backend } from '../../src/tensor/backend.js';
-import { createNativeBackend } from '../../src/tensor/native/index.js';
+import { loadMnist } from '../../src/data/dataset.js';
 import { resolveBackend } from '../../src/tensor/select.js';
-import { createTsBackend } from '../../src/tensor/ts.js';
-import { createWasmBackend } from '../../src/tensor/wasm/index.js';
 import { defaultRun, timeTo98, type DefaultRun, type TimeTo98 } from './accuracy.js';
-import { collectBatches, digest, flatten, initialNetwork, median, MNIST_DIR, unflatten, type Job, type Measurement } from './common.js';
-import { runGradpipe } from './gradpipe.js';
+import { median, MNIST_DIR, type Job } from './common.js';
 import { commit, describeMachine, load, staleBuilds, type Machine } from './machine.js';
-import { numpyInputs, numpyVersion, runNumpy } from './numpy.js';
+import { measure, med, pairedRatio, type Cell, type MeasureOptions } from './measure.js';
 import { profileStep, type StepProfile } from './profile.js';
+import { startSystems } from './systems.js';
 import { formatTable, ratio, rate } from './table.js';
-import { matMulRates, runTf, useTf } from './tfjs.js';
+import { matMulRates, useTf } from './tfjs.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -80,172 +75,9 @@ const log = (line: string): void => void process.stderr.write(`${line}\n`);
 // TensorFlow.js greets Node users on stdout; keep stdout for the tables and the JSON
 console.log = (...args: unknown[]) => console.error(...args);
 
-// ---- systems ----------------------------------------------------------------------------------------
-
-type Family = 'gradpipe' | 'tfjs' | 'numpy';
-interface System {
-  readonly id: string;
-  readonly family: Family;
-  /** Short name for tables; `description` says exactly what ran. */
-  readonly label: string;
-  readonly description: string;
-  readonly threads: number;
-  /** Runs on the small sample counts (slow systems). */
-  readonly small: boolean;
-  readonly run: (job: Job, ctx: JobContext) => Promise<Measurement>;
-}
-interface JobContext {
-  readonly train: Dataset;
-  readonly batches: () => Promise<Awaited<ReturnType<typeof collectBatches>>>;
-  readonly numpy: () => Promise<ReturnType<typeof numpyInputs>>;
-}
-
 const machine: Machine = describeMachine();
 const cores = machine.cores;
 const threadCounts = [...new Set([1, cores])];
-const skipped: string[] = [];
-const backends: Backend[] = [];
-
-const gradpipeSystems = async (): Promise<System[]> => {
-  const out: System[] = [];
-  const add = (id: string, b: Backend, small = false) => {
-    backends.push(b);
-    const label = b.name === 'ts' ? 'gradpipe ts' : `gradpipe ${b.name}, ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
-    out.push({ id, family: 'gradpipe', label, description: b.description, threads: b.threads, small, run: (job, ctx) => runGradpipe(b, ctx.train, job) });
-  };
-  add('ts', createTsBackend(), true);
-  for (const t of threadCounts) {
-    const w = await createWasmBackend({ threads: t });
-    if (E.isRight(w)) add(`wasm-${t}`, w.right);
-    else skipped.push(`gradpipe wasm ${t} thread(s): ${w.left.message}`);
-  }
-  for (const t of threadCounts) {
-    const n = createNativeBackend({ threads: t });
-    if (E.isRight(n)) add(`native-${t}`, n.right);
-    else skipped.push(`gradpipe native ${t} thread(s): ${n.left.message}`);
-  }
-  return out;
-};
-
-const tfSystems = async (): Promise<System[]> => {
-  const out: System[] = [];
-  for (const kind of ['wasm', 'cpu'] as const) {
-    const probe = await useTf(kind);
-    if (typeof probe === 'string') {
-      skipped.push(`TensorFlow.js ${kind}: ${probe}`);
-      continue;
-    }
-    out.push({
-      id: `tfjs-${kind}`,
-      family: 'tfjs',
-      label: kind === 'wasm' ? 'TF.js WASM' : 'TF.js CPU',
-      description: probe.description,
-      threads: 1,
-      small: kind === 'cpu',
-      run: async (job, ctx) => {
-        const tf = await useTf(kind);
-        if (typeof tf === 'string') throw new Error(tf);
-        return runTf(tf.tf, flatten(initialNetwork(job.hidden)), await ctx.batches(), job);
-      },
-    });
-  }
-  return out;
-};
-
-const numpySystems = (): System[] => {
-  const v = numpyVersion();
-  if ('skipped' in v) {
-    skipped.push(`numpy: ${v.skipped}`);
-    return [];
-  }
-  return threadCounts.map((t) => ({
-    id: `numpy-${t}`,
-    family: 'numpy' as const,
-    label: `numpy, ${t} thread${t === 1 ? '' : 's'}`,
-    description: `numpy ${machine.numpy}, ${t === cores ? `OpenBLAS's default threads (${cores})` : `OPENBLAS_NUM_THREADS=${t}`}`,
-    threads: t,
-    small: false,
-    run: async (job: Job, ctx: JobContext) => runNumpy(await ctx.numpy(), job, t === cores ? undefined : t),
-  }));
-};
-
-/** The job context, materialising TensorFlow.js's batches and numpy's inputs only when asked. */
-const contextFor = (train: Dataset, job: Job): JobContext & { dispose(): void } => {
-  let b: ReturnType<typeof collectBatches> | undefined;
-  let n: Promise<ReturnType<typeof numpyInputs>> | undefined;
-  const batchesOf = () => (b ??= collectBatches(train, job));
-  return {
-    train,
-    batches: batchesOf,
-    numpy: () => (n ??= batchesOf().then((bs) => numpyInputs(flatten(initialNetwork(job.hidden)), bs))),
-    dispose: () => void n?.then((x) => x.dispose()),
-  };
-};
-
-// ---- measurement -----------------------------------------------------------------------------------
-
-interface Cell {
-  readonly system: string;
-  readonly label: string;
-  readonly family: Family;
-  readonly threads: number;
-  readonly job: Job;
-  readonly runs: { samplesPerSecond: number; seconds: number; load: string }[];
-  tailLoss: number;
-  testAccuracy: number;
-  digests: string[];
-  /** Milliseconds per step spent in parameter updates, per repetition (systems that report it). */
-  updateMs: number[];
-}
-
-let evalBackend: Backend | undefined;
-const testAccuracy = (weights: Float32Array, job: Job, test: Dataset): number =>
-  evaluate(unflatten(weights, job.hidden), test, { loss: 'cross-entropy', batchSize: 1000, ...(evalBackend ? { backend: evalBackend } : {}) }).accuracy;
-
-/** Every system on every job, `reps` times, the systems taking turns within a repetition. */
-const measure = async (
-  systems: readonly System[],
-  jobsFor: (s: System) => readonly Job[],
-  data: { train: Dataset; test: Dataset },
-  tag: string,
-): Promise<Cell[]> => {
-  const cells = new Map<string, Cell>();
-  const contexts = new Map<string, ReturnType<typeof contextFor>>();
-  const ctx = (job: Job) => {
-    const key = JSON.stringify(job);
-    if (!contexts.has(key)) contexts.set(key, contextFor(data.train, job));
-    return contexts.get(key)!;
-  };
-  for (let rep = 0; rep < reps; rep++) {
-    log(`${tag}: repetition ${rep + 1}/${reps}, load average ${load()}`);
-    // every other repetition runs the systems in reverse order, so a drift in load evens out
-    for (const s of rep % 2 === 0 ? systems : [...systems].reverse()) {
-      for (const job of jobsFor(s)) {
-        const key = `${s.id} ${JSON.stringify(job)}`;
-        const l = load();
-        const m = await s.run(job, ctx(job));
-        const sps = m.samples / m.seconds;
-        log(`  ${s.id.padEnd(10)} hidden ${job.hidden} batch ${String(job.batch).padStart(3)} ${String(m.samples).padStart(6)} samples: ${rate(sps).padStart(8)} samples/s (${m.seconds.toFixed(2)} s), tail loss ${m.tailLoss.toFixed(4)}`);
-        const cell = cells.get(key) ?? { system: s.id, label: s.label, family: s.family, threads: s.threads, job, runs: [], tailLoss: m.tailLoss, testAccuracy: NaN, digests: [], updateMs: [] };
-        if (m.updateSeconds !== undefined) cell.updateMs.push((1000 * m.updateSeconds * job.batch) / m.samples);
-        if (rep === 0) cell.testAccuracy = testAccuracy(m.weights, job, data.test);
-        cell.runs.push({ samplesPerSecond: sps, seconds: m.seconds, load: l });
-        cell.digests.push(digest(m.weights));
-        cells.set(key, cell);
-      }
-    }
-  }
-  for (const c of contexts.values()) c.dispose();
-  return [...cells.values()];
-};
-
-const med = (c: Cell | undefined): number => (c ? median(c.runs.map((r) => r.samplesPerSecond)) : NaN);
-
-/** Median over repetitions of a/b, pairing the repetitions (both measured within the same turn). */
-const pairedRatio = (a: Cell | undefined, b: Cell | undefined): number =>
-  a && b ? median(a.runs.map((r, i) => r.samplesPerSecond / (b.runs[i]?.samplesPerSecond ?? NaN))) : NaN;
-
-// ---- main -------------------------------------------------------------------------------------------
 
 const main = async (): Promise<void> => {
   const started = new Date();
@@ -256,10 +88,10 @@ const main = async (): Promise<void> => {
   const data = loaded.right;
   const auto = await resolveBackend('auto');
   if (E.isLeft(auto)) throw new Error(auto.left.message);
-  evalBackend = auto.right.backend;
   const wanted = opt.systems ? new Set(opt.systems.split(',')) : undefined;
-  const all = [...(await gradpipeSystems()), ...(await tfSystems()), ...numpySystems()];
+  const { systems: all, backends, skipped } = await startSystems(machine);
   const systems = all.filter((s) => !wanted || wanted.has(s.id));
+  const mopts: MeasureOptions = { reps, data, evalBackend: auto.right.backend, log };
   const bigJob = (batch: number): Job => ({ hidden: 1000, batch, warmup, samples });
   const smallJob = (batch: number): Job => ({ hidden: 1000, batch, warmup: smallWarmup, samples: smallSamples });
 
@@ -296,7 +128,7 @@ const main = async (): Promise<void> => {
 
   let throughput: Cell[] = [];
   if (parts.has('throughput')) {
-    const cells = await measure(systems, (s) => batches.map((b) => (s.small ? smallJob(b) : bigJob(b))), data, 'throughput');
+    const cells = await measure(systems, (s) => batches.map((b) => (s.small ? smallJob(b) : bigJob(b))), mopts, 'throughput');
     const find = (id: string, batch: number) => cells.find((c) => c.system === id && c.job.batch === batch);
     print(`\n## Throughput: 784-1000-10, SGD lr 0.1, float32, samples/s of the training loop (median of ${reps}; min-max in brackets)`);
     print(`${samples} timed samples after ${warmup} warm-up (ts and TensorFlow.js CPU: ${smallSamples} after ${smallWarmup}); load average ${load()} at the end`);
@@ -386,7 +218,7 @@ const main = async (): Promise<void> => {
     const scaling = systems.filter((s) => scalingIds.includes(s.id));
     const widths = ints('widths', opt.widths);
     const sizes = ints('sizes', opt.sizes);
-    const wCells = await measure(scaling, () => widths.map((h) => ({ hidden: h, batch: 128, warmup, samples })), data, 'scaling: width');
+    const wCells = await measure(scaling, () => widths.map((h) => ({ hidden: h, batch: 128, warmup, samples })), mopts, 'scaling: width');
     const flops = (h: number) => 2 * (2 * (784 + 10) * h + 10 * h);
     print(`\n## Cost by hidden width: 784-H-10, batch 128, samples/s (median of ${reps}) and GFLOP/s (${(flops(1) / 1e6).toFixed(4)} MFLOP per sample per hidden unit)`);
     const wRow = (h: number) => [String(h), (flops(h) / 1e6).toFixed(2), ...scaling.map((s) => {
@@ -394,7 +226,7 @@ const main = async (): Promise<void> => {
       return c ? `${rate(med(c))} (${((med(c) * flops(h)) / 1e9).toFixed(1)})` : '-';
     })];
     print(formatTable(['hidden', 'MFLOP/sample', ...scaling.map((s) => s.id)], widths.map(wRow)));
-    const sCells = await measure(scaling, () => sizes.map((n) => ({ hidden: 1000, batch: 128, warmup: 0, samples: Math.floor(n / 128) * 128 })), data, 'scaling: epoch');
+    const sCells = await measure(scaling, () => sizes.map((n) => ({ hidden: 1000, batch: 128, warmup: 0, samples: Math.floor(n / 128) * 128 })), mopts, 'scaling: epoch');
     print(`\n## Time per epoch: 784-1000-10, batch 128, one pass over the first N training examples (full batches), seconds (median of ${reps})`);
     print(
       formatTable(
