@@ -7,7 +7,7 @@
  *   gradient; `softmax - onehot` for one-hot targets). Finite for any finite logits.
  * - cross-entropy + sigmoid (binary, per output): L = sum max(z,0) - z t + log1p(exp(-|z|)), delta = sigmoid(z) - t.
  * - mse (any output activation a = act(z)): L = 1/2 sum (a - t)^2, delta = J_act(z)^T (a - t), with the full
- *   softmax Jacobian for a softmax output (a_j (g_j - a.g)), never a stub.
+ *   softmax Jacobian for a softmax output (a_j (g_j - a.g)), never a derivative replaced by 1.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { optionError, shapeError, type GradpipeError } from '../errors.js';
