@@ -259,7 +259,7 @@ const main = async (): Promise<void> => {
       const l = load();
       to98.push({ id: `${name}-${cores}`, load: l, ...(await timeTo98(b, data)) });
     }
-    print(`\n## Accuracy: the default pipeline (784-1000-10, momentum 0.9, lr 0.05 cosine, batch 64, 8 epochs)`);
+    print(`\n## Accuracy: the default pipeline (784-1000-10, momentum 0.9, lr 0.1 cosine, batch 128, 6 epochs)`);
     print(
       formatTable(
         ['command', 'train seconds', 'test accuracy', 'samples/s', 'peak RSS', 'load average at start'],
