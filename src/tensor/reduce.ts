@@ -50,10 +50,3 @@ export const minAbsNonzero = (x: Float): number => {
   }
   return m;
 };
-
-/** True when every entry is finite (one multiply-add per entry: inf - inf and NaN stay NaN). */
-export const allFinite = (x: Float): boolean => {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i]! * 0;
-  return s === 0;
-};
