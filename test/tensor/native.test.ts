@@ -28,6 +28,7 @@ import { loadAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
 import { createNativeBackend, createTunedNativeBackend, DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
 import { gemmTs } from '../../src/tensor/ts.js';
 import { unwrap } from '../arb/network.js';
+import { applyUpdate, type UpdateCase } from './updates.support.js';
 
 const native = (threads: number, tuning: NativeTuning = DEFAULT_NATIVE_TUNING): Backend => {
   const b = createTunedNativeBackend({ threads }, tuning);
@@ -301,21 +302,6 @@ function orThrowAddon() {
 }
 
 type Rule = 'sgd' | 'momentum' | 'nesterov' | 'adam';
-interface UpdateCase {
-  readonly rule: Rule;
-  readonly w: Float32Array;
-  readonly g: Float32Array;
-  readonly v: Float32Array;
-  readonly s: Float32Array;
-  readonly clip: number;
-  readonly decay: number;
-  readonly lr: number;
-  readonly mu: number;
-  readonly b1: number;
-  readonly b2: number;
-  readonly t: number;
-  readonly eps: number;
-}
 
 // Values of training-like size, or (special) anything at all: NaN, infinities, signed zeros, subnormals.
 const tensorOf = (length: number, special: boolean) =>
@@ -344,18 +330,6 @@ const arbUpdate = (maxLength: number): fc.Arbitrary<UpdateCase> =>
         .map(([w, g, v, s]) => ({ ...p, w, g, v, s: special ? s : s.map(Math.abs) })),
     );
 
-/** Applies the case's rule with `k`; returns the check and the new parameters and moments. */
-const applyUpdate = (k: OptimizerUpdates, c: UpdateCase) => {
-  const n = c.w.length;
-  const [w2, v2, s2] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-  const check =
-    c.rule === 'sgd'
-      ? k.sgd(c.w, c.g, c.clip, c.decay, c.lr, w2)
-      : c.rule === 'adam'
-        ? k.adam(c.w, c.g, c.v, c.s, c.clip, c.decay, c.lr, c.b1, c.b2, 1 - c.b1 ** c.t, 1 - c.b2 ** c.t, c.eps, w2, v2, s2)
-        : k.momentum(c.w, c.g, c.v, c.clip, c.decay, c.lr, c.mu, c.rule === 'nesterov', w2, v2);
-  return { check, w2, v2, s2 };
-};
 
 const TS_UPDATES: OptimizerUpdates = { sgd: sgdUpdate, momentum: momentumUpdate, adam: adamUpdate };
 

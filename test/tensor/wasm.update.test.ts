@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { adamUpdate, momentumUpdate, sgdUpdate } from '../../src/optim/kernels.js';
 import type { OptimizerUpdates } from '../../src/tensor/backend.js';
 import { seeded, SPLIT, wasm } from './wasm.support.js';
+import { applyUpdate, type UpdateCase } from './updates.support.js';
 
 const one = await wasm(1);
 const split = await wasm(2, SPLIT);
@@ -19,21 +20,6 @@ const BACKENDS = [
 const TS: OptimizerUpdates = { sgd: sgdUpdate, momentum: momentumUpdate, adam: adamUpdate };
 const RULES = ['sgd', 'momentum', 'nesterov', 'adam'] as const;
 
-interface UpdateCase {
-  readonly rule: (typeof RULES)[number];
-  readonly w: Float32Array;
-  readonly g: Float32Array;
-  readonly v: Float32Array;
-  readonly s: Float32Array;
-  readonly clip: number;
-  readonly decay: number;
-  readonly lr: number;
-  readonly mu: number;
-  readonly b1: number;
-  readonly b2: number;
-  readonly t: number;
-  readonly eps: number;
-}
 
 // Mostly moderate values, where an update moves a parameter by a sizeable part of itself and a wrong
 // rounding of an intermediate shows in the stored bits; also a wide range, subnormals and -0 included. With
@@ -72,21 +58,9 @@ const arbUpdate = (maxLength: number, withSpecial: boolean, minLength = 0): fc.A
         .map(([w, g, v, s]) => ({ ...p, w, g, v, s: withSpecial ? s : s.map(Math.abs) })),
     );
 
-/** Applies the case's rule with `k` to fresh output buffers; returns the check and the new values. */
-const apply = (k: OptimizerUpdates, c: UpdateCase) => {
-  const n = c.w.length;
-  const [w2, v2, s2] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-  const check =
-    c.rule === 'sgd'
-      ? k.sgd(c.w, c.g, c.clip, c.decay, c.lr, w2)
-      : c.rule === 'adam'
-        ? k.adam(c.w, c.g, c.v, c.s, c.clip, c.decay, c.lr, c.b1, c.b2, 1 - c.b1 ** c.t, 1 - c.b2 ** c.t, c.eps, w2, v2, s2)
-        : k.momentum(c.w, c.g, c.v, c.clip, c.decay, c.lr, c.mu, c.rule === 'nesterov', w2, v2);
-  return { check, w2, v2, s2 };
-};
 
 /** Object.is on every element (every bit, except that one NaN equals another); the check within rounding. */
-const expectSame = (got: ReturnType<typeof apply>, want: ReturnType<typeof apply>, label: string): void => {
+const expectSame = (got: ReturnType<typeof applyUpdate>, want: ReturnType<typeof applyUpdate>, label: string): void => {
   for (const key of ['w2', 'v2', 's2'] as const) {
     const [x, y] = [got[key], want[key]];
     for (let i = 0; i < y.length; i++) {
@@ -104,24 +78,24 @@ describe('wasm optimiser updates: the bits of the TypeScript loops', () => {
   test.prop([arbUpdate(41, false)], { numRuns: 300 })(
     'parameters and moments equal src/optim/kernels.ts bit for bit on 1 and 2 threads, the check within rounding',
     (c) => {
-      const want = apply(TS, c);
-      for (const [label, k] of BACKENDS) expectSame(apply(k, c), want, `${c.rule}, ${label}`);
+      const want = applyUpdate(TS, c);
+      for (const [label, k] of BACKENDS) expectSame(applyUpdate(k, c), want, `${c.rule}, ${label}`);
     },
   );
 
   // odd lengths end in an element computed by the scalar code, not the two-lane loop: test it on its own
   test.prop([arbUpdate(1, false, 1)], { numRuns: 3000 })('a single value (the scalar path) has the bits of the TypeScript loops', (c) => {
-    const want = apply(TS, c);
-    for (const [label, k] of BACKENDS) expectSame(apply(k, c), want, `${c.rule}, ${label}`);
+    const want = applyUpdate(TS, c);
+    for (const [label, k] of BACKENDS) expectSame(applyUpdate(k, c), want, `${c.rule}, ${label}`);
   });
 
   test.prop([arbUpdate(23, true)], { numRuns: 300 })(
     'with NaN, infinities and overflow: the same values, and a non-finite check exactly when the TypeScript one is',
     (c) => {
-      const want = apply(TS, c);
+      const want = applyUpdate(TS, c);
       const nonFinite = [...c.w, ...c.g].some((x) => !Number.isFinite(x));
       if (nonFinite) expect(Number.isFinite(want.check)).toBe(false); // the oracle's own law
-      for (const [label, k] of BACKENDS) expectSame(apply(k, c), want, `${c.rule}, ${label}`);
+      for (const [label, k] of BACKENDS) expectSame(applyUpdate(k, c), want, `${c.rule}, ${label}`);
     },
   );
 
@@ -131,9 +105,9 @@ describe('wasm optimiser updates: the bits of the TypeScript loops', () => {
     const hyper = { clip: 0.75, decay: 1e-4, lr: 0.01, mu: 0.9, b1: 0.9, b2: 0.999, t: 7, eps: 1e-8 };
     for (const rule of RULES) {
       const c: UpdateCase = { rule, ...base, ...hyper };
-      const want = apply(TS, c);
+      const want = applyUpdate(TS, c);
       const got = BACKENDS.map(([label, k]) => {
-        const r = apply(k, c);
+        const r = applyUpdate(k, c);
         expectSame(r, want, `${rule}, ${n} values, ${label}`);
         return r.check;
       });
@@ -141,9 +115,9 @@ describe('wasm optimiser updates: the bits of the TypeScript loops', () => {
       const g = base.g.slice();
       g[n - 5] = Infinity;
       for (const [label, k] of BACKENDS) {
-        const bad = apply(k, { ...c, g });
+        const bad = applyUpdate(k, { ...c, g });
         expect(Number.isNaN(bad.check), `${rule}, ${label}`).toBe(true);
-        expectSame(bad, apply(TS, { ...c, g }), `${rule} with an infinite gradient, ${label}`);
+        expectSame(bad, applyUpdate(TS, { ...c, g }), `${rule} with an infinite gradient, ${label}`);
       }
     }
   });
