@@ -1,8 +1,9 @@
 /**
  * GEMM benchmark of the ts and wasm backends (a script that prints measurements, not a test): GFLOP/s for the
- * four products of a 784-1000-10 network's training step at batch 128, for the TypeScript reference, wasm on
- * 1 thread and wasm on 2 threads, side by side; whether 1 and 2 threads give the same bits; what share of a
- * wasm call the copies in and out of the wasm memory take; and the element-wise kernels.
+ * four products of a 784-1000-10 network's training step at batch 128, for the TypeScript reference and wasm
+ * on 1 and 2 threads, its plain SIMD build and its relaxed-SIMD FMA build, side by side; whether 1 and 2
+ * threads give the same bits (per build); what share of a wasm call the copies in and out of the wasm memory
+ * take; and the element-wise kernels (FMA build, which shares them with the plain one).
  *
  * Run: npm run bench:gemm (compiles with test/bench/tsconfig.json, rebuilds the .wasm, runs this from dist/,
  * which is also a check that the wasm backend's workers start from the compiled package).
@@ -75,8 +76,8 @@ const race = (contenders: readonly (() => void)[]): Timing[] => {
   return samples.map((s) => ({ median: median(s), best: Math.min(...s) }));
 };
 
-const wasm = async (threads: number): Promise<Backend> => {
-  const b = await createWasmBackend({ threads });
+const wasm = async (threads: number, fma: boolean): Promise<Backend> => {
+  const b = await createWasmBackend({ threads, fma });
   if (E.isLeft(b)) {
     console.error(formatError(b.left));
     process.exit(1);
@@ -90,27 +91,32 @@ const sameBits = (x: Float32Array, y: Float32Array): boolean =>
 const pad = (s: string, n: number): string => s.padStart(n);
 
 const main = async (): Promise<void> => {
-  const one = await wasm(1);
-  const two = await wasm(2);
+  const [plain1, plain2, one, two] = [await wasm(1, false), await wasm(2, false), await wasm(1, true), await wasm(2, true)];
   console.log(`gradpipe GEMM benchmark: float32 GFLOP/s, median of ${ROUNDS} rounds (best round in brackets)`);
   console.log(
     `node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ` +
       `load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start`,
   );
-  console.log(`${one.description}\n`);
-  console.log(`${'shape'.padEnd(42)}${pad('ts', 14)}${pad('wasm 1 thread', 18)}${pad('wasm 2 threads', 18)}  bits 1t = 2t   copies (1t/2t)`);
+  console.log(`${plain2.description}\n${two.description}\n`);
+  if (!two.description.includes('FMA')) console.log('(relaxed SIMD unavailable: the FMA columns run the plain build)\n');
+  console.log(
+    `${'shape'.padEnd(42)}${pad('ts', 12)}${pad('simd 1t', 14)}${pad('simd 2t', 14)}${pad('fma 1t', 14)}${pad('fma 2t', 14)}` +
+      `  bits 1t = 2t (simd/fma)  copies (fma 1t/2t)`,
+  );
 
   // The wasm contenders first, the ts reference after them all: gemmTs allocates ~7 MB of float64 panels
   // per call, and the garbage collector's helper threads would otherwise compete with the wasm workers.
-  const rowsOut: { s: Shape; w1: Timing; w2: Timing; copy: Timing; same: boolean }[] = [];
+  const rowsOut: { s: Shape; p1: Timing; p2: Timing; w1: Timing; w2: Timing; copy: Timing; samePlain: boolean; same: boolean }[] = [];
   for (const s of SHAPES) {
     const { transA, transB, m, n, k } = s;
     const a = fill(m * k), b = fill(k * n);
-    const [c1, c2] = [new Float32Array(m * n), new Float32Array(m * n)];
-    const [w1, w2] = race([
+    const [d1, d2, c1, c2] = Array.from({ length: 4 }, () => new Float32Array(m * n)) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    const [p1, p2, w1, w2] = race([
+      () => plain1.gemm(transA, transB, m, n, k, 1, a, b, 0, d1),
+      () => plain2.gemm(transA, transB, m, n, k, 1, a, b, 0, d2),
       () => one.gemm(transA, transB, m, n, k, 1, a, b, 0, c1),
       () => two.gemm(transA, transB, m, n, k, 1, a, b, 0, c2),
-    ]) as [Timing, Timing];
+    ]) as [Timing, Timing, Timing, Timing];
     // What the wasm backend copies per call: A and B into its shared memory, C out (beta = 0).
     const shared = new Float32Array(new SharedArrayBuffer(4 * (m * k + k * n + m * n)));
     const back = new Float32Array(m * n);
@@ -121,18 +127,19 @@ const main = async (): Promise<void> => {
         back.set(shared.subarray(m * k + k * n));
       },
     ]) as [Timing];
-    rowsOut.push({ s, w1, w2, copy, same: sameBits(c1, c2) });
+    rowsOut.push({ s, p1, p2, w1, w2, copy, samePlain: sameBits(d1, d2), same: sameBits(c1, c2) });
   }
-  for (const { s, w1, w2, copy, same } of rowsOut) {
+  for (const { s, p1, p2, w1, w2, copy, samePlain, same } of rowsOut) {
     const { transA, transB, m, n, k } = s;
     const a = fill(m * k), b = fill(k * n), c = new Float32Array(m * n);
     const [ts] = race([() => gemmTs(transA, transB, m, n, k, 1, a, b, 0, c)]) as [Timing];
     const flop = 2 * m * n * k;
     const gf = (t: Timing): string => `${(flop / t.median / 1e9).toFixed(1)} (${(flop / t.best / 1e9).toFixed(1)})`;
     const share = (t: Timing): string => `${((100 * copy.median) / t.median).toFixed(0)}%`;
+    const yes = (b: boolean): string => (b ? 'yes' : 'NO');
     console.log(
-      `${s.label.padEnd(42)}${pad(gf(ts), 14)}${pad(gf(w1), 18)}${pad(gf(w2), 18)}  ` +
-        `${same ? 'yes' : 'NO'}`.padEnd(15) + `${share(w1)} / ${share(w2)}`,
+      `${s.label.padEnd(42)}${pad(gf(ts), 12)}${pad(gf(p1), 14)}${pad(gf(p2), 14)}${pad(gf(w1), 14)}${pad(gf(w2), 14)}  ` +
+        `${yes(samePlain)} / ${yes(same)}`.padEnd(24) + `${share(w1)} / ${share(w2)}`,
     );
   }
 
@@ -156,8 +163,7 @@ const main = async (): Promise<void> => {
     const us = (ts: Timing[]): string => ts.map((t) => (t.median * 1e6).toFixed(0)).join(' / ');
     console.log(`  biasActivation ${act.padEnd(8)} ${us(fwd).padEnd(20)} activationBackward ${act.padEnd(8)} ${us(bwd)}`);
   }
-  one.dispose();
-  two.dispose();
+  for (const b of [plain1, plain2, one, two]) b.dispose();
 };
 
 await main();

@@ -14,9 +14,12 @@ import { createTunedWasmBackend, DEFAULT_TUNING, type WasmTuning } from '../../s
 const made: Backend[] = [];
 afterAll(() => made.forEach((b) => b.dispose()));
 
-/** A wasm backend with these tuning changes, disposed after the test file; throws if it cannot be made. */
-export const wasm = async (threads: number, tuning: Partial<WasmTuning> = {}): Promise<Backend> => {
-  const b = await createTunedWasmBackend({ threads }, { ...DEFAULT_TUNING, ...tuning });
+/**
+ * A wasm backend with these tuning changes, disposed after the test file; throws if it cannot be made.
+ * `fma`: false forces the plain SIMD build; by default the relaxed-SIMD build where the engine accepts it.
+ */
+export const wasm = async (threads: number, tuning: Partial<WasmTuning> = {}, fma?: boolean): Promise<Backend> => {
+  const b = await createTunedWasmBackend({ threads, ...(fma === undefined ? {} : { fma }) }, { ...DEFAULT_TUNING, ...tuning });
   if (E.isLeft(b)) throw new Error(`wasm backend unavailable: ${formatError(b.left)}`);
   made.push(b.right);
   return b.right;

@@ -1,6 +1,7 @@
 /**
  * The wasm backend's GEMM against the float64 TypeScript reference (gemmTs on Float64Array copies), and its
- * determinism law: the same bits for any thread count, whichever thread takes which block.
+ * determinism law: the same bits for any thread count, whichever thread takes which block. Both builds: the
+ * relaxed-SIMD one (fused multiply-add, the default where the engine accepts it) and the plain SIMD one.
  *
  * `split` offers every job, however small, to both threads, so the partitioning is exercised on edge shapes;
  * `sleepy` and `three` do so without polling first and with more threads than cores, so workers join jobs
@@ -12,21 +13,30 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { arbGemm, edge, expectClose, type GemmCase, oracle, run, sameBits, seeded, small, SPLIT, wasm } from './wasm.support.js';
 
-const one = await wasm(1);
-const split = await wasm(2, SPLIT);
-const two = await wasm(2);
-// No polling before sleeping (every wait goes through Atomics.wait), and more threads than this machine's
-// cores: workers join jobs late or not at all, and the result must not change.
-const sleepy = await wasm(2, { ...SPLIT, spin: 0 });
-const three = await wasm(3, { ...SPLIT, spin: 0 });
-// Jobs on 1 thread and on 2 in turn, workers sleeping in between.
-const mixed = await wasm(2, { parallelGemmFlops: 100_000, spin: 0 });
+/** The backends each suite runs on, all on one build. */
+const backends = async (fma: boolean) => ({
+  one: await wasm(1, {}, fma),
+  split: await wasm(2, SPLIT, fma),
+  two: await wasm(2, {}, fma),
+  // No polling before sleeping (every wait goes through Atomics.wait), and more threads than this machine's
+  // cores: workers join jobs late or not at all, and the result must not change.
+  sleepy: await wasm(2, { ...SPLIT, spin: 0 }, fma),
+  three: await wasm(3, { ...SPLIT, spin: 0 }, fma),
+  // Jobs on 1 thread and on 2 in turn, workers sleeping in between.
+  mixed: await wasm(2, { parallelGemmFlops: 100_000, spin: 0 }, fma),
+});
 
-describe('wasm backend: gemm', () => {
+// Node 20 accepts relaxed SIMD once the backend has set V8's flag: the default must be the FMA build here.
+const BUILDS = [
+  ['relaxed-SIMD FMA build', /^wasm: WebAssembly SIMD with relaxed-SIMD FMA, 2 threads/, await backends(true)],
+  ['plain SIMD build (fma: false)', /^wasm: WebAssembly SIMD, 2 threads/, await backends(false)],
+] as const;
+
+describe.each(BUILDS)('wasm backend: gemm, %s', (_, described, { one, split, two, sleepy, three, mixed }) => {
   it('is built and loads, and describes itself', () => {
     expect(one.name).toBe('wasm');
     expect([one.threads, two.threads]).toEqual([1, 2]);
-    expect(two.description).toMatch(/^wasm: WebAssembly SIMD, 2 threads/);
+    expect(two.description).toMatch(described);
   });
 
   test.prop([arbGemm(small)], { numRuns: 300 })(

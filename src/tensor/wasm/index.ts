@@ -1,6 +1,9 @@
 /**
  * The `wasm` backend: GEMM, the element-wise kernels and the optimiser updates in WebAssembly SIMD (compiled
  * from `assembly/` by AssemblyScript at install), on all cores through worker threads sharing one memory.
+ * Where the engine accepts relaxed SIMD (Node 20 once its V8 flag is set, which this does at load), the GEMM
+ * runs a build whose micro-kernel fuses its multiply-adds (about 1.2-1.3x on one thread on the layer shapes, see test/bench/gemm.ts);
+ * the other kernels are the same code in both builds, with the same bits.
  *
  * Operands live in the JS heap, so each call copies them into the shared memory and the result back out
  * (a memcpy each: 2-3% of a layer-sized GEMM, about half of a fused optimiser update, which still beats the
@@ -11,19 +14,26 @@
  *
  * Determinism: the output is split between threads (blocks of rows or of column panels of C), never the
  * reduction, and each element is computed by the same lane code in the same order wherever it lands, so the
- * bits do not depend on the thread count or on which thread took which block.
+ * bits do not depend on the thread count or on which thread took which block (for one build: the FMA and
+ * plain builds differ in the last bits).
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { availableParallelism } from 'node:os';
 import type { Backend, OptimizerUpdates } from '../backend.js';
 import { optionError, type GradpipeError } from '../../errors.js';
 import type { PointwiseActivation } from '../kernels.js';
-import { loadWasmModule } from './module.js';
+import { loadRelaxedWasmModule, loadWasmModule } from './module.js';
 import { startPool, type WasmPool } from './pool.js';
 
 export interface WasmBackendOptions {
   /** Threads to compute on, the calling one included, 1 to 64 (default: os.availableParallelism(), at most 64). */
   readonly threads?: number;
+  /**
+   * Whether the GEMM may use the relaxed-SIMD build (fused multiply-add) when the engine accepts it
+   * (default: true, unless the environment variable GRADPIPE_WASM_FMA is `0`); false forces the plain build.
+   * Its products differ from the plain build's in the last bits (one rounding per step instead of two).
+   */
+  readonly fma?: boolean;
 }
 
 /** Activation codes shared with assembly/elementwise.ts. */
@@ -88,7 +98,7 @@ const checkLength = (op: string, name: string, array: Float32Array, needed: numb
   if (array.length < needed) throw new RangeError(`${op}: ${name} has ${array.length} values, needs ${needed}`);
 };
 
-const backendOn = (pool: WasmPool, path: string, tuning: WasmTuning): Backend => {
+const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTuning): Backend => {
   const { spin } = tuning;
   const { kernels, threads } = pool;
   const copyIn = (src: Float32Array, count: number, offset: number): void =>
@@ -130,7 +140,7 @@ const backendOn = (pool: WasmPool, path: string, tuning: WasmTuning): Backend =>
   return {
     name: 'wasm',
     threads,
-    description: `wasm: WebAssembly SIMD, ${threads} thread${threads === 1 ? '' : 's'} (${path})`,
+    description: `wasm: WebAssembly SIMD${fma ? ' with relaxed-SIMD FMA' : ''}, ${threads} thread${threads === 1 ? '' : 's'} (${path})`,
     gemm: (transA, transB, m, n, k, alpha, a, b, beta, c) => {
       checkDims('gemm', { m, n, k });
       checkLength('gemm', 'a', a, m * k);
@@ -191,8 +201,9 @@ const backendOn = (pool: WasmPool, path: string, tuning: WasmTuning): Backend =>
 };
 
 /**
- * The wasm backend on `threads` threads (default: all cores). `Left` when gradpipe.wasm was not built (run
- * `npm run build`), this engine cannot run it, a worker fails to start, or `threads` is not an integer
+ * The wasm backend on `threads` threads (default: all cores), on the relaxed-SIMD build when `fma` allows it
+ * and it loads and starts on every thread, else on the plain one. `Left` when gradpipe.wasm was not built
+ * (run `npm run build`), this engine cannot run it, a worker fails to start, or `threads` is not an integer
  * from 1 to 64.
  */
 export const createWasmBackend = (opts: WasmBackendOptions = {}): Promise<E.Either<GradpipeError, Backend>> =>
@@ -207,8 +218,16 @@ export const createTunedWasmBackend = async (
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     return E.left(optionError('--threads', `must be an integer from 1 to ${MAX_THREADS}, got ${threads}`, 'pass e.g. --threads 2'));
   }
+  if (opts.fma ?? process.env['GRADPIPE_WASM_FMA'] !== '0') {
+    // Any failure here (not built, not accepted, a worker that cannot instantiate it) leaves the plain build.
+    const relaxed = await loadRelaxedWasmModule();
+    if (E.isRight(relaxed)) {
+      const pool = await startPool(relaxed.right.module, threads);
+      if (E.isRight(pool)) return E.right(backendOn(pool.right, relaxed.right.path, true, tuning));
+    }
+  }
   const loaded = await loadWasmModule();
   if (E.isLeft(loaded)) return loaded;
   const pool = await startPool(loaded.right.module, threads);
-  return E.map((p: WasmPool) => backendOn(p, loaded.right.path, tuning))(pool);
+  return E.map((p: WasmPool) => backendOn(p, loaded.right.path, false, tuning))(pool);
 };

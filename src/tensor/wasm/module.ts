@@ -1,10 +1,13 @@
 /**
- * Finding and compiling `gradpipe.wasm`, built from `assembly/` by `npm run build:wasm` into `dist/wasm/`.
- * From the TypeScript sources (`src/tensor/wasm/`) and from the compiled ones (`dist/src/tensor/wasm/`) the
- * repository root and `dist/` are three levels up, so both places are looked at.
+ * Finding and compiling the kernels, built from `assembly/` by `npm run build:wasm` into `dist/wasm/` twice:
+ * `gradpipe.wasm` (WebAssembly SIMD) and `gradpipe-relaxed.wasm` (the same, with the GEMM micro-kernel's
+ * multiply-adds fused through relaxed SIMD). From the TypeScript sources (`src/tensor/wasm/`) and from the
+ * compiled ones (`dist/src/tensor/wasm/`) the repository root and `dist/` are three levels up, so both places
+ * are looked at.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { readFile } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { gradpipeError, type GradpipeError } from '../../errors.js';
 
@@ -20,6 +23,7 @@ export interface WasmMemory {
   grow(pages: number): number;
 }
 interface WebAssemblyApi {
+  validate(bytes: Uint8Array): boolean;
   compile(bytes: Uint8Array): Promise<WasmModule>;
   Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
   Instance: new (module: WasmModule, imports: { env: { memory: WasmMemory } & Record<string, unknown> }) => { exports: unknown };
@@ -51,36 +55,81 @@ export interface WasmKernels {
 /** Pages of 64 KiB the shared memory may grow to (the wasm32 limit, 4 GiB; only touched pages cost). */
 export const MAX_PAGES = 65536;
 
-const CANDIDATES = ['../../../wasm/gradpipe.wasm', '../../../dist/wasm/gradpipe.wasm'];
+/** The plain SIMD build, and the relaxed-SIMD build of the same source. */
+export const PLAIN_WASM = 'gradpipe.wasm';
+export const RELAXED_WASM = 'gradpipe-relaxed.wasm';
 
-/** Where gradpipe.wasm is looked for, in order. */
-export const wasmPaths = (): readonly string[] => CANDIDATES.map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+/** Where a build (`PLAIN_WASM` by default) is looked for, in order. */
+export const wasmPaths = (file: string = PLAIN_WASM): readonly string[] =>
+  ['../../../wasm/', '../../../dist/wasm/'].map((dir) => fileURLToPath(new URL(dir + file, import.meta.url)));
+
+/** Node 20's V8 (11.3) has relaxed SIMD behind this flag; from V8 11.4 (Node 22) it is on by default. */
+const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
+
+/**
+ * Whether this engine accepts `bytes` (a module using relaxed SIMD), after turning the V8 flag on for the
+ * whole process if it does not at first. Flags are read when a module is validated, so setting one at run
+ * time works for modules compiled afterwards, and worker threads share the process's flags.
+ */
+export const acceptRelaxedSimd = (bytes: Uint8Array): boolean => {
+  if (webAssembly.validate(bytes)) return true;
+  setFlagsFromString(RELAXED_FLAG);
+  return webAssembly.validate(bytes);
+};
 
 const BUILD_HINT = 'run `npm run build` (it compiles src/tensor/wasm/assembly with AssemblyScript), or use --backend ts';
+
+/** The first of `paths` that can be read, with its bytes; undefined when none can. */
+const readFirst = async (paths: readonly string[]): Promise<{ path: string; bytes: Buffer } | undefined> => {
+  for (const path of paths) {
+    try {
+      return { path, bytes: await readFile(path) };
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
+};
+
+const compileFile = async (path: string, bytes: Buffer): Promise<E.Either<GradpipeError, { module: WasmModule; path: string }>> => {
+  try {
+    return E.right({ module: await webAssembly.compile(bytes), path });
+  } catch (e) {
+    return E.left(
+      gradpipeError(
+        'IOError',
+        path,
+        `this JavaScript engine cannot compile the wasm kernels (WebAssembly SIMD and threads are needed): ${String(e)}`,
+        `use Node >= 20; if the file is stale, ${BUILD_HINT}`,
+      ),
+    );
+  }
+};
 
 /** The compiled module and the file it came from (the first of `paths` that exists); `Left` when none exists or this engine rejects it. */
 export const loadWasmModule = async (
   paths: readonly string[] = wasmPaths(),
 ): Promise<E.Either<GradpipeError, { module: WasmModule; path: string }>> => {
-  for (const path of paths) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch {
-      continue;
-    }
-    try {
-      return E.right({ module: await webAssembly.compile(bytes), path });
-    } catch (e) {
-      return E.left(
-        gradpipeError(
-          'IOError',
-          path,
-          `this JavaScript engine cannot compile the wasm kernels (WebAssembly SIMD and threads are needed): ${String(e)}`,
-          `use Node >= 20; if the file is stale, ${BUILD_HINT}`,
-        ),
-      );
-    }
+  const file = await readFirst(paths);
+  if (file === undefined) return E.left(gradpipeError('IOError', paths.join(' or '), 'the wasm kernels have not been built', BUILD_HINT));
+  return compileFile(file.path, file.bytes);
+};
+
+/**
+ * The relaxed-SIMD build compiled, and the file it came from (the first of `paths` that exists); `Left` when
+ * none exists or this engine does not accept relaxed SIMD even with the flag on (callers use the plain build).
+ */
+export const loadRelaxedWasmModule = async (
+  paths: readonly string[] = wasmPaths(RELAXED_WASM),
+): Promise<E.Either<GradpipeError, { module: WasmModule; path: string }>> => {
+  const file = await readFirst(paths);
+  if (file === undefined) {
+    return E.left(gradpipeError('IOError', paths.join(' or '), 'the relaxed-SIMD wasm kernels have not been built', BUILD_HINT));
   }
-  return E.left(gradpipeError('IOError', paths.join(' or '), 'the wasm kernels have not been built', BUILD_HINT));
+  if (!acceptRelaxedSimd(file.bytes)) {
+    return E.left(
+      gradpipeError('IOError', file.path, `this JavaScript engine does not accept relaxed SIMD, even with ${RELAXED_FLAG}`, 'the plain SIMD build serves instead'),
+    );
+  }
+  return compileFile(file.path, file.bytes);
 };

@@ -1,9 +1,14 @@
 // C = alpha * op(A) * op(B) + beta * C on packed panels with a 4x8 f32x4 register block.
 //
 // Every element of C is accumulated in one f32 register lane as acc = acc + a[kk] * b[kk] for kk = 0..k-1 in
-// order (separate multiply and add, no fused multiply-add), then alpha and beta are applied once. That order
-// depends on nothing but k, so the result is the same bits whichever thread computes which tile, and
-// whether a tile is a full one or an edge one.
+// order, then alpha and beta are applied once (separate multiply and add). That order depends on nothing but
+// k, so the result is the same bits whichever thread computes which tile, and whether a tile is a full one
+// or an edge one.
+//
+// Built twice (see `build:wasm`): without relaxed SIMD each step is a multiply then an add; with
+// `--enable relaxed-simd` it is f32x4.relaxed_madd, which the engine fuses where the CPU has FMA (one
+// rounding per step) and leaves unfused where not. Either way every instance on one machine compiles it to the
+// same instruction (one shared module), so the bits still do not depend on the thread count.
 import { MR, NR, packA, packB } from './pack';
 import { awaitShared, claim, claimShared, sharedPacked } from './sync';
 import { TILE_BYTES, TILES, paramF, paramI } from './layout';
@@ -15,6 +20,12 @@ const A_BLOCK_BYTES: i32 = 256 * 1024;
 export const MODE_STORE: i32 = 0;
 export const MODE_SCALE: i32 = 1;
 export const MODE_ACCUMULATE: i32 = 2;
+
+/** acc + a * b: fused (relaxed SIMD build) or a multiply then an add (plain SIMD build). */
+@inline function madd(acc: v128, a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
 
 /** One MR x NR tile of C (row stride ldc floats) from a packed A panel and a packed B panel. */
 function kernel(pa: usize, pb: usize, k: i32, c: usize, ldc: i32, mode: i32, alpha: f32, beta: f32): void {
@@ -29,17 +40,17 @@ function kernel(pa: usize, pb: usize, k: i32, c: usize, ldc: i32, mode: i32, alp
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     const a0 = v128.load32_splat(pa);
-    c00 = f32x4.add(c00, f32x4.mul(a0, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    c00 = madd(c00, a0, b0);
+    c01 = madd(c01, a0, b1);
     const a1 = v128.load32_splat(pa, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a1, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    c10 = madd(c10, a1, b0);
+    c11 = madd(c11, a1, b1);
     const a2 = v128.load32_splat(pa, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a2, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a2, b1));
+    c20 = madd(c20, a2, b0);
+    c21 = madd(c21, a2, b1);
     const a3 = v128.load32_splat(pa, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a3, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+    c30 = madd(c30, a3, b0);
+    c31 = madd(c31, a3, b1);
     pa += 16;
     pb += 32;
   }
