@@ -7,7 +7,7 @@
  * ReLU hidden units with He initialisation, softmax cross-entropy on logits.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { concatMap, from, lastValueFrom } from 'rxjs';
+import { concatMap, from, lastValueFrom, map } from 'rxjs';
 import type { Dataset } from '../src/data/dataset.js';
 import { modelError, type GradpipeError } from '../src/errors.js';
 import { saveCheckpoint, type Checkpoint } from '../src/io/checkpoint.js';
@@ -24,7 +24,7 @@ import { takeDataset } from '../src/stages/read.js';
 import { report, warnings, type EpochEvent, type StepEvent } from '../src/stages/report.js';
 import { cat, rx } from '../src/stages/stage.js';
 import { anyOf, diverged, earlyStopping, maxEpochs, maxSteps, stopWhen, targetAccuracy, timeLimit, type StopCondition } from '../src/stages/stopWhen.js';
-import { initialTrainState, trainStep, type TrainState } from '../src/stages/trainStep.js';
+import { initialTrainState, snapshot, trainStep, type TrainState } from '../src/stages/trainStep.js';
 import { validate } from '../src/stages/validate.js';
 import { getBackend } from '../src/tensor/registry.js';
 
@@ -154,11 +154,15 @@ export const trainMnist = async (
   };
 
   const states = from(epochBatches({ dataset: trainSet, seed: opts.seed, batchSize: opts.batchSize, epochs: opts.epochs, classes, start: begin })).pipe(
-    rx(trainStep({ loss: opts.loss, optimizer: opts.optimizer, schedule: opts.schedule, epochs: opts.epochs, batchesPerEpoch: perEpoch }, start)),
+    // the step reuses two sets of parameter buffers (no per-step allocation): states kept past the next
+    // step are snapshots (validate copies its best network; the checkpointed states are copied below)
+    rx(trainStep({ loss: opts.loss, optimizer: opts.optimizer, schedule: opts.schedule, epochs: opts.epochs, batchesPerEpoch: perEpoch, reuseBuffers: true }, start)),
     rx(opts.validation > 0 ? validate(validationSet, { loss: opts.loss, batchSize: EVAL_BATCH }) : cat<TrainState>()),
     rx(report({ onStep: (e) => hooks.onStep?.(e), onEpoch: (e) => (epochs.push(e), hooks.onEpoch?.(e)), every: hooks.stepEvery ?? 50 })),
     rx(warnings((w) => hooks.onWarning?.(w))),
     rx(stopWhen(stop)),
+    // the checkpoint is written while training goes on: it gets a copy the next steps cannot touch
+    map((s) => (s.endOfEpoch || stop(s) !== undefined ? snapshot(s) : s)),
     concatMap(async (s) => {
       // the checkpoint of a diverged state holds its last finite network (trainStep never applies a bad step)
       if (s.endOfEpoch || stop(s) !== undefined) await checkpoint(s);

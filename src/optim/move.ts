@@ -14,12 +14,13 @@
  * - sgd is additive: move(g2) after move(g1) = move(g1 + g2) (exact in real arithmetic).
  * - a zero learning rate leaves the network unchanged.
  */
-import { allocLike, matrix, type Float } from '../tensor/matrix.js';
+import { matrix, type Float } from '../tensor/matrix.js';
 import { gradientNorm, zeroGradient, type Gradient } from '../nn/gradient.js';
 import { adamUpdate, momentumUpdate, sgdUpdate } from './kernels.js';
 import type { Backend } from '../tensor/backend.js';
 import { getBackend } from '../tensor/registry.js';
 import type { Network } from '../nn/network.js';
+import { freshWorkspace, type Workspace } from '../tensor/workspace.js';
 import type { OptimizerConfig } from './optimizer.js';
 
 /** The optimiser's step count and moments, shaped like the network; a value, like the network. */
@@ -39,7 +40,7 @@ export const initialState = <F extends Float>(config: OptimizerConfig, net: Netw
   second: config.kind === 'adam' ? zeroGradient(net) : undefined,
 });
 
-/** The result of one `move`: the new network and optimiser state, in new buffers. */
+/** The result of one `move`: the new network and optimiser state, in new buffers (or `out`'s). */
 export interface Moved<F extends Float> {
   readonly network: Network<F>;
   readonly state: OptimizerState<F>;
@@ -53,6 +54,8 @@ export interface Moved<F extends Float> {
 /**
  * One step. `lr` overrides `config.lr` (for schedules). The gradient's global norm is clipped to
  * `config.clipNorm` first, then weight decay is added to weight gradients. The inputs are never written.
+ * The results go to new buffers, or to buffers from `out` (a reusable workspace lets a training loop
+ * alternate between buffers it owns; they must not be the inputs' buffers).
  *
  * Laws:
  * - move with a zero gradient (SGD) is the identity
@@ -78,7 +81,7 @@ export interface Moved<F extends Float> {
  */
 export const move =
   (config: OptimizerConfig, backend?: Backend) =>
-  <F extends Float>(net: Network<F>, gradient: Gradient<F>, state: OptimizerState<F>, lr: number = config.lr): Moved<F> => {
+  <F extends Float>(net: Network<F>, gradient: Gradient<F>, state: OptimizerState<F>, lr: number = config.lr, out: Workspace = freshWorkspace): Moved<F> => {
     const norm = config.clipNorm === undefined ? 0 : gradientNorm(gradient);
     const clip = config.clipNorm !== undefined && norm > config.clipNorm ? config.clipNorm / norm : 1;
     const t = state.step + 1;
@@ -97,17 +100,17 @@ export const move =
       momentum: typeof momentumUpdate;
       adam: typeof adamUpdate;
     };
-    /** Updates one parameter tensor into new buffers; returns [w', first', second']. */
-    const update = <T extends Float>(w: T, g: T, v: T | undefined, s: T | undefined, decay: number): [T, T | undefined, T | undefined] => {
+    /** Updates one parameter tensor into buffers from `out`; returns [w', first', second']. */
+    const update = <T extends Float>(slot: string, w: T, g: T, v: T | undefined, s: T | undefined, decay: number): [T, T | undefined, T | undefined] => {
       const n = w.length;
-      const w2 = allocLike(w, n);
+      const w2 = out.get(slot, w, n);
       if (config.kind === 'sgd') {
         check += k.sgd(w, g, clip, decay, lr, w2);
         return [w2, undefined, undefined];
       }
-      const v2 = allocLike(w, n);
+      const v2 = out.get(`first.${slot}`, w, n);
       if (config.kind === 'adam') {
-        const s2 = allocLike(w, n);
+        const s2 = out.get(`second.${slot}`, w, n);
         check += k.adam(w, g, v!, s!, clip, decay, lr, b1, b2, c1, c2, eps, w2, v2, s2);
         return [w2, v2, s2];
       }
@@ -117,8 +120,8 @@ export const move =
 
     const layers = net.layers.map((layer, l) => {
       const g = gradient.layers[l]!;
-      const [w, vw, sw] = update(layer.weight.data, g.weight.data, first?.layers[l]!.weight.data, second?.layers[l]!.weight.data, config.weightDecay);
-      const [b, vb, sb] = update(layer.bias, g.bias, first?.layers[l]!.bias, second?.layers[l]!.bias, 0);
+      const [w, vw, sw] = update(`w${l}`, layer.weight.data, g.weight.data, first?.layers[l]!.weight.data, second?.layers[l]!.weight.data, config.weightDecay);
+      const [b, vb, sb] = update(`b${l}`, layer.bias, g.bias, first?.layers[l]!.bias, second?.layers[l]!.bias, 0);
       const shape = (d: F) => matrix(layer.weight.rows, layer.weight.cols, d);
       return {
         layer: { weight: shape(w), bias: b, activation: layer.activation },

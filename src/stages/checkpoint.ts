@@ -33,19 +33,21 @@ const gradientTensors = (prefix: string, g: Gradient | undefined): [string, F32T
 export const toCheckpoint = (s: TrainState, config: unknown): Checkpoint => {
   const { network, optimizer, validation, recent, divergence: _d, ...counters } = s;
   const best = validation?.best;
+  // validation keeps a copy of the best network: the one of this very step is the current one
+  const bestIsCurrent = best !== undefined && (best.network === network || best.step === s.step);
   return {
     tensors: Object.fromEntries([
       ...networkTensors('', network),
       ...gradientTensors('opt.first', optimizer.first),
       ...gradientTensors('opt.second', optimizer.second),
-      ...(best && best.network !== network ? networkTensors('best.', best.network) : []),
+      ...(best && !bestIsCurrent ? networkTensors('best.', best.network) : []),
     ]),
     state: {
       version: 1,
       activations: network.layers.map((l) => l.activation),
       counters,
       optimizerStep: optimizer.step,
-      validation: validation && { ...validation, best: best && { ...best, network: best.network === network ? 'current' : 'stored' } },
+      validation: validation && { ...validation, best: best && { ...best, network: bestIsCurrent ? 'current' : 'stored' } },
       recent,
       config,
     },

@@ -2,7 +2,10 @@
  * The training step: a scan over batches that threads the training state through `grad` then `move`
  * (the Haskell design's `descend f eta p = grad f p >>= move (-eta) p`, with a positive rate here).
  * States are values: every emitted state holds its own network and optimiser buffers, so keeping one is
- * always safe, whatever happens downstream or later.
+ * always safe, whatever happens downstream or later. A training loop that wants no per-step allocation
+ * sets `reuseBuffers`: the step then writes into two sets of buffers it owns, alternately, so a state stays
+ * valid until the second step after it; whoever keeps a state longer keeps `snapshot(state)` (the
+ * validation stage and the MNIST pipeline do).
  *
  * A step that produces a non-finite value is not applied: the emitted state keeps the last finite network
  * and carries a `divergence` report naming the step, epoch, layer and tensor (see diagnostics/nonfinite),
@@ -17,11 +20,12 @@
 import type { Backend } from '../tensor/backend.js';
 import { argmaxRows } from '../tensor/matrix.js';
 import { absRange } from '../tensor/reduce.js';
-import { reusableWorkspace } from '../tensor/workspace.js';
+import { freshWorkspace, reusableWorkspace, type Workspace } from '../tensor/workspace.js';
 import { describeLocation, DIVERGENCE_HINTS, locateNonFinite, type NonFiniteLocation } from '../diagnostics/nonfinite.js';
 import { backprop } from '../nn/grad.js';
 import type { LossName } from '../nn/loss.js';
-import type { Network } from '../nn/network.js';
+import { cloneNetwork, type Network } from '../nn/network.js';
+import type { Gradient } from '../nn/gradient.js';
 import { initialState, move, type OptimizerState } from '../optim/move.js';
 import type { OptimizerConfig } from '../optim/optimizer.js';
 import { learningRateAt, type Schedule } from '../optim/schedule.js';
@@ -86,6 +90,12 @@ export interface TrainConfig {
   readonly batchesPerEpoch?: number;
   /** Kernels to use (default: the backend in use). */
   readonly backend?: Backend;
+  /**
+   * Write each step's network and optimiser state into two sets of buffers owned by the step, alternately
+   * (default false: new buffers every step). A state is then valid until the second step after it runs:
+   * keep at most the previous state, and `snapshot` any state kept longer.
+   */
+  readonly reuseBuffers?: boolean;
 }
 
 /** The state before the first step. */
@@ -108,6 +118,19 @@ export const initialTrainState = (network: Network, optimizer: OptimizerConfig):
   validation: undefined,
 });
 
+/**
+ * A copy of `s` that owns its network and optimiser buffers: stays valid whatever later steps do with
+ * buffers they reuse (see `TrainConfig.reuseBuffers`).
+ */
+export const snapshot = (s: TrainState): TrainState => {
+  const copy = (g: Gradient | undefined) => g && { layers: g.layers.map((l) => ({ weight: { ...l.weight, data: l.weight.data.slice() }, bias: l.bias.slice() })) };
+  return {
+    ...s,
+    network: cloneNetwork(s.network),
+    optimizer: { step: s.optimizer.step, first: copy(s.optimizer.first), second: copy(s.optimizer.second) },
+  };
+};
+
 const HISTORY = 5;
 const HUGE = 1e30;
 const TINY = 1e-30;
@@ -123,6 +146,17 @@ export const descend = (config: TrainConfig) => {
   // activations, deltas and gradients never leave a step: they live in buffers reused from step to step
   const ws = reusableWorkspace();
   const range = new Float64Array(2);
+  // with reuseBuffers, moves alternate between two output sets, never the one holding the input
+  const sets = config.reuseBuffers ? [reusableWorkspace(), reusableWorkspace()] : undefined;
+  let next = 0;
+  const outputFor = (s: TrainState): Workspace => {
+    if (!sets) return freshWorkspace;
+    const w0 = s.network.layers[0]!.weight.data;
+    if (sets[next]!.get('w0', w0, w0.length) === w0) next = 1 - next;
+    const out = sets[next]!;
+    next = 1 - next;
+    return out;
+  };
   return (s: TrainState, b: LabeledBatch): TrainState => {
     if (s.divergence) return s;
     const lr = learningRateAt(config.schedule ?? { kind: 'constant' }, config.optimizer.lr, b.epoch, config.batchesPerEpoch ? b.batchInEpoch / config.batchesPerEpoch : 0, config.epochs ?? 1);
@@ -158,7 +192,7 @@ export const descend = (config: TrainConfig) => {
       return diverged(locateNonFinite(s.network, bp) ?? { layer: undefined, tensor: 'loss', count: 1, index: 0, value: bp.loss });
     }
     // the update pass also measures the gradient and checks every new parameter (see optim/kernels)
-    const moved = step(s.network, bp.gradient, s.optimizer, lr);
+    const moved = step(s.network, bp.gradient, s.optimizer, lr, outputFor(s));
     if (!Number.isFinite(moved.gradientSquaredNorm)) {
       return diverged(locateNonFinite(s.network, bp) ?? locateNonFinite(moved.network)!);
     }
@@ -195,6 +229,8 @@ export const descend = (config: TrainConfig) => {
  * - a zero learning rate leaves the network unchanged
  * - the step is invariant to the order of examples within a batch (up to float tolerance)
  * - every emitted state is independent of later ones (keeping a state is safe)
+ * - reusing buffers changes no bits: with `reuseBuffers` the states equal those without it, and a state
+ *   stays valid until the second step after it (its snapshot forever)
  *
  * @example
  * ```ts

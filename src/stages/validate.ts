@@ -1,6 +1,7 @@
 /**
  * Validation: at the end of every epoch, evaluates the network on a validation split (carved from the
  * training data, never the test set) and keeps the best network so far, for early stopping and restoring.
+ * The best network is kept as a copy, so a training step that reuses its buffers cannot change it.
  * The record rides on every state it emits, so stopping conditions stay pure predicates and checkpoints
  * carry it; the stage keeps the running record itself (the training step upstream never sees what this
  * stage emits), starting from the record of the first state it receives, so a resumed run continues it.
@@ -11,7 +12,7 @@
  *   since it last improved by more than minDelta
  */
 import type { Dataset } from '../data/dataset.js';
-import type { Network } from '../nn/network.js';
+import { cloneNetwork, type Network } from '../nn/network.js';
 import { evaluate, type EvaluateOptions } from './evaluate.js';
 import { emit, type Stage } from './stage.js';
 import type { TrainState } from './trainStep.js';
@@ -48,7 +49,7 @@ export const nextRecord = (ds: Dataset, opts: ValidateOptions) => (prev: Validat
   const improved =
     prev === undefined ||
     (metric === 'accuracy' ? e.accuracy > prev.best.accuracy + delta : e.loss < prev.best.loss - delta);
-  const best = improved ? { epoch: s.epoch, step: s.step, loss: e.loss, accuracy: e.accuracy, network: s.network } : prev!.best;
+  const best = improved ? { epoch: s.epoch, step: s.step, loss: e.loss, accuracy: e.accuracy, network: cloneNetwork(s.network) } : prev!.best;
   return { epoch: s.epoch, loss: e.loss, accuracy: e.accuracy, best, sinceBest: improved ? 0 : prev!.sinceBest + 1 };
 };
 

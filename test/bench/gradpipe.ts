@@ -2,7 +2,7 @@
  * gradpipe's side of the training benchmark: the job's batches from `epochBatches` through the `trainStep`
  * stage as RxJS operators, exactly as pipelines/mnist.ts composes them, so the figure is what a user of the
  * pipeline gets (batch assembly from the uint8 images, forward, backward, optimiser step, the per-step
- * divergence checks). The clock starts when the last warm-up state is emitted and stops at the last one.
+ * divergence checks; the step reuses its parameter buffers, as there). The clock starts when the last warm-up state is emitted and stops at the last one.
  */
 import { from, lastValueFrom, tap } from 'rxjs';
 import type { Dataset } from '../../src/data/dataset.js';
@@ -27,7 +27,7 @@ export const runGradpipe = async (backend: Backend, train: Dataset, job: Job, on
     let t0 = performance.now();
     if (warmSteps === 0) onTimed?.();
     const states = from(jobBatches(train, job)).pipe(
-      rx(trainStep({ loss: 'cross-entropy', optimizer: SGD, backend }, initialTrainState(initialNetwork(job.hidden), SGD))),
+      rx(trainStep({ loss: 'cross-entropy', optimizer: SGD, backend, reuseBuffers: true }, initialTrainState(initialNetwork(job.hidden), SGD))),
       tap((s: TrainState) => {
         if (s.step === warmSteps) {
           onTimed?.();

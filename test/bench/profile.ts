@@ -104,6 +104,7 @@ const pieces = (backend: Backend, train: Dataset, job: Job): { name: string; ms:
   const w = net.layers[0]!.weight.data;
   const g = bp.gradient.layers[0]!.weight.data;
   const into = new Float32Array(w.length);
+  const reused = reusableWorkspace();
   // a copy: the workspace buffer is overwritten by the next step
   const hidden = bp.forward.outputs[0]!.data.slice();
   const range = new Float64Array(2);
@@ -111,18 +112,19 @@ const pieces = (backend: Backend, train: Dataset, job: Job): { name: string; ms:
   return [
     { name: 'batch assembly (toBatch: uint8 -> float32, one-hot)', ms: timeIt(() => toBatch(examples, 10)) },
     {
-      name: "optimiser step (move, sgd into new buffers: 795k parameters; the backend's fused update if it has one)",
-      ms: timeIt(() => step(net, bp.gradient, state, SGD.lr)),
+      name: "optimiser step (move, sgd into reused buffers as the training step does: 795k parameters; the backend's fused update if it has one)",
+      ms: timeIt(() => step(net, bp.gradient, state, SGD.lr, reused)),
     },
-    { name: '  the same with the TypeScript loops (src/optim/kernels.ts)', ms: timeIt(() => tsStep(net, bp.gradient, state, SGD.lr)) },
+    { name: '  the same into new buffers (move without a workspace)', ms: timeIt(() => step(net, bp.gradient, state, SGD.lr)) },
+    { name: '  the same with the TypeScript loops (src/optim/kernels.ts)', ms: timeIt(() => tsStep(net, bp.gradient, state, SGD.lr, reused)) },
     { name: '  TypeScript sgdUpdate of W1 alone, into a reused buffer', ms: timeIt(() => sgdUpdate(w, g, 1, 0, SGD.lr, into)) },
-    { name: '  allocating one zeroed W1-sized Float32Array (move allocates one per tensor per step)', ms: timeIt(() => new Float32Array(w.length)) },
+    { name: '  allocating one zeroed W1-sized Float32Array (move without a workspace allocates one per tensor)', ms: timeIt(() => new Float32Array(w.length)) },
     { name: 'activation scan (absRange over both layers, as the training step runs it)', ms: timeIt(() => bp.forward.outputs.forEach((o) => absRange(o.data, range))) },
     { name: '  maxAbs alone, of the hidden activations', ms: timeIt(() => maxAbs(hidden)) },
     { name: '  minAbsNonzero of the hidden activations (zeros where ReLU put them)', ms: timeIt(() => minAbsNonzero(hidden)) },
     { name: '  minAbsNonzero of the same values sorted (predictable branches)', ms: timeIt(() => minAbsNonzero(sorted)) },
     { name: 'loss and its delta from the logits (lossFromLogits)', ms: timeIt(() => lossFromLogits('cross-entropy', 'softmax', bp.forward.logits, b.targets)) },
-    { name: 'hidden bias gradient (columnSumsInto, float64 accumulators)', ms: timeIt(() => columnSumsInto(hidden, job.batch, job.hidden, new Float32Array(job.hidden))) },
+    { name: 'hidden bias gradient (columnSumsInto, float64 accumulators, four rows per pass)', ms: timeIt(() => columnSumsInto(hidden, job.batch, job.hidden, new Float32Array(job.hidden))) },
     { name: 'accuracy count (argmaxRows)', ms: timeIt(() => argmaxRows(bp.lossResult.output)) },
   ];
 };

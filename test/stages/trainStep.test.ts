@@ -9,7 +9,7 @@ import { optimizer, OPTIMIZERS } from '../../src/optim/optimizer.js';
 import { toBatch, type LabeledBatch } from '../../src/stages/batch.js';
 import { readDataset } from '../../src/stages/read.js';
 import { runStage } from '../../src/stages/stage.js';
-import { descend, initialTrainState, trainStep } from '../../src/stages/trainStep.js';
+import { descend, initialTrainState, snapshot, trainStep, type TrainState } from '../../src/stages/trainStep.js';
 import { randomDataset } from '../arb/dataset.js';
 import { unwrap } from '../arb/network.js';
 import type { Dataset } from '../../src/data/dataset.js';
@@ -74,6 +74,61 @@ describe('trainStep', () => {
     states.forEach((s, i) => expect(networksEqual(s.network, snapshots[i]!)).toBe(true));
     expect(new Set(states.map((s) => s.network.layers[0]!.weight.data.buffer)).size).toBe(states.length);
     expect(states.map((s) => s.step)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test.prop([arbSetup, fc.integer({ min: 3, max: 6 })], { numRuns: 100 })(
+    'reusing buffers changes no bits: with `reuseBuffers` the states equal those without it, and a state stays valid until the second step after it (its snapshot forever)',
+    ({ ds, net, kind }, steps) => {
+      const opt = unwrap(optimizer({ kind, lr: 0.1, momentum: 0.9 }));
+      const per = Math.max(1, Math.floor(ds.count / steps));
+      const batches = Array.from({ length: steps }, (_, k) => labeled(ds, Array.from({ length: per }, (_, i) => (i + k * per) % ds.count), 0, k));
+      const reusing = descend({ loss: 'cross-entropy', optimizer: opt, reuseBuffers: true });
+      const fresh = descend({ loss: 'cross-entropy', optimizer: opt });
+      const moments = (s: TrainState) => [s.optimizer.first, s.optimizer.second].flatMap((g) => g?.layers.flatMap((l) => [...l.weight.data, ...l.bias]) ?? []);
+      const same = (a: TrainState, b: TrainState) => {
+        expect(networksEqual(a.network, b.network)).toBe(true);
+        expect(moments(a)).toEqual(moments(b));
+        expect(a.optimizer.step).toBe(b.optimizer.step);
+      };
+      let r = initialTrainState(net, opt);
+      let f = r;
+      const kept: TrainState[] = [];
+      const expected: TrainState[] = [];
+      for (const b of batches) {
+        const previous = r;
+        const previousFresh = f;
+        r = reusing(r, b);
+        f = fresh(f, b);
+        same(r, f);
+        same(previous, previousFresh); // the state before is still intact after the step after it
+        kept.push(snapshot(r));
+        expected.push(f);
+      }
+      kept.forEach((k, i) => same(k, expected[i]!));
+      // the initial network is the caller's: never written
+      expect(networksEqual(initialTrainState(net, opt).network, net)).toBe(true);
+    },
+  );
+
+  it('with reuseBuffers the step alternates between two buffer sets and never writes the input state', () => {
+    const ds = randomDataset(3, 24, 3, 3, 3);
+    const net = unwrap(initNetwork({ sizes: [9, 5, 3], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 4));
+    const opt = unwrap(optimizer({ kind: 'momentum', lr: 0.1 }));
+    const batches = [0, 1, 2].map((k) => labeled(ds, [0, 1, 2, 3, 4, 5, 6, 7].map((i) => i + 8 * k), 0, k));
+    const f = descend({ loss: 'cross-entropy', optimizer: opt, reuseBuffers: true });
+    const s0 = initialTrainState(net, opt);
+    const s1 = f(s0, batches[0]!);
+    const s2 = f(s1, batches[1]!);
+    const s3 = f(s2, batches[2]!);
+    const buffer = (s: TrainState) => s.network.layers[0]!.weight.data;
+    expect(buffer(s3)).toBe(buffer(s1));
+    expect(buffer(s2)).not.toBe(buffer(s1));
+    expect(buffer(s1)).not.toBe(net.layers[0]!.weight.data);
+    // stepping again from s3 (not from s3's successor) must not write into s3's own buffers
+    const kept = snapshot(s3);
+    const again = f(s3, batches[0]!);
+    expect(buffer(again)).not.toBe(buffer(s3));
+    expect(networksEqual(s3.network, kept.network)).toBe(true);
   });
 
   it('a diverging step is not applied and names the step, layer and tensor', () => {
