@@ -37,7 +37,7 @@ const native = (threads: number, tuning: NativeTuning = DEFAULT_NATIVE_TUNING): 
 };
 
 /** Cuts every product into blocks of one row or column, and every update into chunks of 3 elements. */
-const SPLIT_ALL: NativeTuning = { gemmBlockFlops: 0, maxBlocks: 4096, rowUnit: 1, colUnit: 1, updateChunk: 3, spinMicroseconds: 20 };
+const SPLIT_ALL: NativeTuning = { gemmBlockFlops: 0, maxBlocks: 4096, rowUnit: 1, colUnit: 1, smallBlockFlops: 0, smallMinK: 0, serialFlops: 0, updateChunk: 3, spinMicroseconds: 20 };
 
 const ACTS: readonly PointwiseActivation[] = ['identity', 'relu', 'leaky-relu', 'sigmoid', 'tanh'];
 
@@ -282,7 +282,10 @@ describe('native GEMM: the same bits on any thread count', () => {
       [false, true, 32, 1000, 784, true],
       [true, false, 1000, 784, 32, true],
       [false, false, 32, 784, 1000, true], // delta through the first layer
-      [false, false, 128, 10, 1000, false], // small: one block, on the calling thread
+      [false, true, 128, 10, 1000, true], // output layer: cut under OpenBLAS's small-matrix bound, on the calling thread
+      [true, false, 10, 1000, 128, true], // its weight gradient, likewise
+      [false, false, 128, 1000, 10, false], // delta through the output layer: k too short to cut
+      [false, true, 32, 10, 1000, false], // small: one block
     ] as const) {
       expect(addon.gemmBlocks(h, m, n, k).blocks > 1).toBe(isCut);
       const g: GemmCase = { transA, transB, m, n, k, alpha: 1, beta: 0, a: seeded(m * k, m + k), b: seeded(k * n, n + k), c: new Float32Array(m * n) };
@@ -291,6 +294,55 @@ describe('native GEMM: the same bits on any thread count', () => {
       expectCloseSampled(c1, g);
     }
     addon.dispose(h);
+  });
+});
+
+describe('native GEMM: small products cut under the small-matrix bound, run on the calling thread', () => {
+  const { addon } = orThrowAddon();
+  // Every product up to 4 x 60 flops is cut into blocks of at most 60 flops (when k >= 2); up to 120 flops
+  // they run on the calling thread, above on the pool: both paths, and the edge between them, get hit.
+  const SMALL: NativeTuning = { ...DEFAULT_NATIVE_TUNING, gemmBlockFlops: 1e12, rowUnit: 1, colUnit: 1, smallBlockFlops: 60, smallMinK: 2, serialFlops: 120 };
+  const backends = [1, 2, 3].map((t) => native(t, SMALL));
+  const whole = native(1, { ...SMALL, smallBlockFlops: 0 });
+  afterAll(() => [...backends, whole].forEach((b) => b.dispose()));
+
+  test.prop([arbGemm(fc.oneof(small, edge))], { numRuns: 300 })(
+    'should respect the law: 1, 2 and 3 threads give the same bits, close to the float64 reference',
+    (g) => {
+      const [c1, c2, c3] = backends.map((be) => runNative(be, g));
+      expect(sameBits(c1!, c2!) && sameBits(c1!, c3!)).toBe(true);
+      const { want, scale } = oracle(g);
+      expectClose(c1!, want, scale);
+    },
+  );
+
+  test.prop([fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 12 })], { numRuns: 200 })(
+    'should respect the law: ceil(flops / smallBlockFlops) blocks (at most maxBlocks and the extent), serial up to serialFlops',
+    (m, n, k) => {
+      const h = addon.createBackend(2, SMALL);
+      const flops = 2 * m * n * k;
+      const { blocks, serial } = addon.gemmBlocks(h, m, n, k);
+      addon.dispose(h);
+      const extent = Math.max(m, n);
+      const want = k < 2 || flops > 4 * 60 ? 1 : Math.min(Math.ceil(flops / 60), 4, extent);
+      expect([blocks, serial]).toEqual([Math.max(1, want), flops <= 120]);
+    },
+  );
+
+  it('cuts the skinny products of a 784-1000-10 network at batch 128 and 256 and keeps their bits on 1 and 2 threads', () => {
+    const [one, two] = [1, 2].map((t) => native(t));
+    for (const [transA, transB, m, n, k] of [
+      [false, true, 128, 10, 1000],
+      [true, false, 10, 1000, 128],
+      [false, true, 256, 10, 1000],
+      [true, false, 10, 1000, 256],
+    ] as const) {
+      const g: GemmCase = { transA, transB, m, n, k, alpha: 1, beta: 0, a: seeded(m * k, m + k), b: seeded(k * n, n + k), c: new Float32Array(m * n) };
+      const c1 = runNative(one!, g);
+      expect(sameBits(c1, runNative(two!, g))).toBe(true);
+      expectCloseSampled(c1, g);
+    }
+    [one, two].forEach((b) => b!.dispose());
   });
 });
 

@@ -23,6 +23,15 @@ export interface NativeTuning {
   readonly rowUnit: number;
   /** ... or of this many columns. */
   readonly colUnit: number;
+  /**
+   * A GEMM of at most maxBlocks times this many flops is cut into ceil(flops / this) blocks, so that each
+   * falls under OpenBLAS's small-matrix bound (see gemm.c); 0 never cuts by this rule.
+   */
+  readonly smallBlockFlops: number;
+  /** ... when k is at least this. */
+  readonly smallMinK: number;
+  /** A GEMM of at most this many flops runs all its blocks on the calling thread. */
+  readonly serialFlops: number;
   /** Optimiser updates run in chunks of this many elements (the check is summed per chunk). */
   readonly updateChunk: number;
   /** How long a thread polls for the next job before it sleeps. */
@@ -52,7 +61,7 @@ export interface NativeAddon {
   /** Row-major C = alpha op(A) op(B) + beta C over blocks of C; the same bits for any thread count. */
   sgemm: Gemm<NativeHandle>;
   /** How `sgemm` cuts an m x n x k product (for descriptions and benchmarks). */
-  gemmBlocks(handle: NativeHandle, m: number, n: number, k: number): { byRows: boolean; blocks: number };
+  gemmBlocks(handle: NativeHandle, m: number, n: number, k: number): { byRows: boolean; blocks: number; serial: boolean };
   /** One whole cblas_sgemm with OpenBLAS's own threading (benchmarks only; bits depend on `threads`). */
   openblasSgemm: Gemm<number>;
   sgdUpdate(handle: NativeHandle, w: Float32Array, g: Float32Array, clip: number, decay: number, lr: number, w2: Float32Array): number;

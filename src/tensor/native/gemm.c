@@ -20,10 +20,20 @@
  * Block edges fall on multiples of row_unit rows or col_unit columns so that every block but the last
  * holds whole register tiles; splitting the larger of m and n duplicates the packing of the smaller
  * operand only (each row block packs all of op(B), each column block all of op(A)).
+ *
+ * Small products are cut finer, on purpose even on one thread: OpenBLAS (0.3.17 on, SMALL_MATRIX_OPT,
+ * which DYNAMIC_ARCH x86 builds have) sends a call with m n k <= 1e6 to kernels that do not pack, and on
+ * the skinny products of a training step those beat its packed path by far. Measured on Zen 4 (Cooperlake
+ * kernels), one thread: (128x1000)(1000x10) NT 67 -> 30 us cut into 2 blocks, (10x128)(128x1000) TN
+ * 56 -> 39, (256x1000)(1000x10) NT 130 -> 66 in 4. Not when k is short: (128x10)(10x1000) NN, bound by
+ * writing C, gained alone (46 -> 37 us) but lost inside training steps (61 -> 68). Such a product is
+ * over in tens of microseconds, less than a sleeping worker takes to wake, so below serial_flops its
+ * blocks all run on the calling thread; the blocks, hence the bits, are the same either way.
  */
 #include "gemm.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stddef.h>
 
 static int max1(int x) { return x > 1 ? x : 1; }
@@ -33,10 +43,15 @@ np_gemm_plan np_gemm_plan_for(int m, int n, int k, const np_gemm_tuning *t) {
   const int extent = by_rows ? m : n;
   const int unit = max1(by_rows ? t->row_unit : t->col_unit);
   const double flops = 2.0 * (double)m * (double)n * (double)k;
-  double blocks = t->block_flops > 0 ? flops / t->block_flops : (double)extent;
+  double blocks;
+  if (t->small_block_flops > 0 && k >= t->small_min_k && flops <= t->small_block_flops * t->max_blocks)
+    blocks = ceil(flops / t->small_block_flops); /* blocks under OpenBLAS's small-matrix bound */
+  else
+    blocks = t->block_flops > 0 ? flops / t->block_flops : (double)extent;
   if (blocks > t->max_blocks) blocks = t->max_blocks;
   if (blocks > extent / unit) blocks = extent / unit;
-  return (np_gemm_plan){.by_rows = by_rows, .blocks = blocks >= 2 ? (int)blocks : 1, .unit = unit, .extent = extent};
+  return (np_gemm_plan){.by_rows = by_rows, .serial = flops <= t->serial_flops, .blocks = blocks >= 2 ? (int)blocks : 1,
+                        .unit = unit, .extent = extent};
 }
 
 /* b / blocks of the way, rounded to the nearest unit: blocks differ by at most one unit (plus the remainder). */
@@ -79,5 +94,8 @@ void np_sgemm(np_pool *pool, const np_gemm_tuning *t, bool ta, bool tb, int m, i
               const float *a, const float *b, float beta, float *c) {
   gemm_job job = {.plan = np_gemm_plan_for(m, n, k, t), .ta = ta, .tb = tb, .m = m, .n = n, .k = k,
                   .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c};
-  np_pool_run(pool, gemm_block, &job, job.plan.blocks);
+  if (job.plan.serial)
+    for (int b = 0; b < job.plan.blocks; b++) gemm_block(&job, b);
+  else
+    np_pool_run(pool, gemm_block, &job, job.plan.blocks);
 }

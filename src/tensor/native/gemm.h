@@ -10,15 +10,19 @@
 #include "pool.h"
 
 typedef struct {
-  double block_flops; /* a GEMM is cut into blocks of at least this many flops (2 m n k) each */
-  int max_blocks;     /* and into at most this many */
-  int row_unit;       /* block edges fall on multiples of this many rows of C ... */
-  int col_unit;       /* ... or of this many columns */
+  double block_flops;       /* a GEMM is cut into blocks of at least this many flops (2 m n k) each */
+  int max_blocks;           /* and into at most this many */
+  int row_unit;             /* block edges fall on multiples of this many rows of C ... */
+  int col_unit;             /* ... or of this many columns */
+  double small_block_flops; /* a GEMM of at most max_blocks times this is cut into ceil(2 m n k / this) blocks (0: never) */
+  int small_min_k;          /* ... when k is at least this */
+  double serial_flops;      /* a GEMM of at most this many flops runs all its blocks on the calling thread */
 } np_gemm_tuning;
 
 /* Blocks of rows of C (by_rows) or of columns: block b covers [np_gemm_edge(plan, b), np_gemm_edge(plan, b + 1)). */
 typedef struct {
   bool by_rows;
+  bool serial; /* every block on the calling thread (the hand-off would cost more than it saves) */
   int blocks;
   int unit;
   int extent; /* m when by_rows, else n */

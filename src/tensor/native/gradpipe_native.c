@@ -96,19 +96,24 @@ static bool get_tuning_field(napi_env env, napi_value obj, const char *name, dou
 
 /*
  * createBackend(threads, tuning): a handle owning a pool of `threads` threads (the caller included);
- * tuning = { gemmBlockFlops, maxBlocks, rowUnit, colUnit, updateChunk, spinMicroseconds }.
+ * tuning = { gemmBlockFlops, maxBlocks, rowUnit, colUnit, smallBlockFlops, smallMinK, serialFlops,
+ * updateChunk, spinMicroseconds }.
  */
 static napi_value create_backend(napi_env env, napi_callback_info info) {
   static const char *fn = "createBackend";
   napi_value argv[2];
   int threads;
-  double block_flops, max_blocks, row_unit, col_unit, chunk, spin_us;
+  double block_flops, max_blocks, row_unit, col_unit, small_block_flops, small_min_k, serial_flops, chunk,
+      spin_us;
   if (!get_args(env, info, 2, argv, "createBackend: expects 2 arguments (threads, tuning)") ||
       !get_int(env, argv[0], fn, "threads", 1, MAX_THREADS, &threads) ||
       !get_tuning_field(env, argv[1], "gemmBlockFlops", 0, 1e18, &block_flops) ||
       !get_tuning_field(env, argv[1], "maxBlocks", 1, 4096, &max_blocks) ||
       !get_tuning_field(env, argv[1], "rowUnit", 1, 4096, &row_unit) ||
       !get_tuning_field(env, argv[1], "colUnit", 1, 4096, &col_unit) ||
+      !get_tuning_field(env, argv[1], "smallBlockFlops", 0, 1e18, &small_block_flops) ||
+      !get_tuning_field(env, argv[1], "smallMinK", 0, 1e9, &small_min_k) ||
+      !get_tuning_field(env, argv[1], "serialFlops", 0, 1e18, &serial_flops) ||
       !get_tuning_field(env, argv[1], "updateChunk", 1, 1e15, &chunk) ||
       !get_tuning_field(env, argv[1], "spinMicroseconds", 0, 1e6, &spin_us))
     return NULL;
@@ -120,7 +125,8 @@ static napi_value create_backend(napi_env env, napi_callback_info info) {
     return NULL;
   }
   nb->gemm = (np_gemm_tuning){.block_flops = block_flops, .max_blocks = (int)max_blocks, .row_unit = (int)row_unit,
-                              .col_unit = (int)col_unit};
+                              .col_unit = (int)col_unit, .small_block_flops = small_block_flops,
+                              .small_min_k = (int)small_min_k, .serial_flops = serial_flops};
   nb->update_chunk = (size_t)chunk;
   napi_value handle;
   if (napi_create_external(env, nb, backend_finalize, NULL, &handle) != napi_ok) {
@@ -224,10 +230,10 @@ static napi_value openblas_sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* gemmBlocks(handle, m, n, k): { byRows, blocks }, how sgemm cuts an m x n x k product. */
+/* gemmBlocks(handle, m, n, k): { byRows, blocks, serial }, how sgemm cuts an m x n x k product. */
 static napi_value gemm_blocks(napi_env env, napi_callback_info info) {
   static const char *fn = "gemmBlocks";
-  napi_value argv[4], r, by_rows, blocks;
+  napi_value argv[4], r, by_rows, blocks, serial;
   native_backend *nb;
   int m, n, k;
   if (!get_args(env, info, 4, argv, "gemmBlocks: expects 4 arguments (handle, m, n, k)") ||
@@ -240,6 +246,8 @@ static napi_value gemm_blocks(napi_env env, napi_callback_info info) {
   CHECK(env, napi_create_int32(env, plan.blocks, &blocks));
   CHECK(env, napi_set_named_property(env, r, "byRows", by_rows));
   CHECK(env, napi_set_named_property(env, r, "blocks", blocks));
+  CHECK(env, napi_get_boolean(env, plan.serial, &serial));
+  CHECK(env, napi_set_named_property(env, r, "serial", serial));
   return r;
 }
 

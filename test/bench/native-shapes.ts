@@ -1,0 +1,187 @@
+/**
+ * The five GEMMs of a 784-1000-10 training step, gradpipe's native backend against numpy doing the same
+ * products (test/bench/numpy_gemm.py, numpy's own OpenBLAS), on 1 and 2 threads, side by side (a script,
+ * not a test). Rounds alternate between the two processes so that load elsewhere falls on both alike.
+ * Then the fixed costs: a 4x4x4 call through Node-API, and the pool's hand-off to a worker that is polling
+ * (back-to-back calls) or asleep (calls 2 ms apart).
+ *
+ * Run: npx tsc -p test/bench/tsconfig.json && node dist/test/bench/native-shapes.js [--batch 128] [--rounds 3]
+ * (needs the addon, npm run build:native, and python3 with numpy; PYTHON picks another interpreter).
+ * Figures are GFLOP/s, the median of all rounds by wall time; the load average is printed before and after.
+ */
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as E from 'fp-ts/lib/Either.js';
+import seedrandom from 'seedrandom';
+import { loadAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
+import { createTunedNativeBackend, DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
+import type { Backend } from '../../src/tensor/backend.js';
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const batch = arg('--batch', 128);
+const rounds = arg('--rounds', 3);
+
+const unwrapOr = <A>(e: E.Either<{ message: string }, A>): A => {
+  if (E.isLeft(e)) {
+    console.error(e.left.message);
+    process.exit(1);
+  }
+  return e.right;
+};
+const addon = unwrapOr(loadAddon()).addon;
+const native = (threads: number, tuning: NativeTuning = DEFAULT_NATIVE_TUNING): Backend =>
+  unwrapOr(createTunedNativeBackend({ threads }, tuning));
+
+interface Shape {
+  readonly label: string;
+  readonly transA: boolean;
+  readonly transB: boolean;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+}
+// Labels match numpy_gemm.py's.
+const SHAPES: readonly Shape[] = [
+  { label: 'fwd1 NT', transA: false, transB: true, m: batch, n: 1000, k: 784 },
+  { label: 'fwd2 NT', transA: false, transB: true, m: batch, n: 10, k: 1000 },
+  { label: 'dW2 TN', transA: true, transB: false, m: 10, n: 1000, k: batch },
+  { label: 'dA NN', transA: false, transB: false, m: batch, n: 1000, k: 10 },
+  { label: 'dW1 TN', transA: true, transB: false, m: 1000, n: 784, k: batch },
+  { label: 'tiny 4x4x4', transA: false, transB: false, m: 4, n: 4, k: 4 },
+];
+
+const rng = seedrandom('native-shapes bench');
+const fill = (len: number): Float32Array => Float32Array.from({ length: len }, () => rng() * 2 - 1);
+const median = (xs: readonly number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+
+/** Seconds per call in each of `n` rounds of at least `minSeconds`. */
+const timeRounds = (f: () => void, n: number, minSeconds = 0.1): number[] => {
+  for (let i = 0; i < 3; i++) f();
+  const out: number[] = [];
+  for (let r = 0; r < n; r++) {
+    let calls = 0;
+    const t0 = process.hrtime.bigint();
+    let dt = 0;
+    do {
+      f();
+      calls++;
+      dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    } while (dt < minSeconds);
+    out.push(dt / calls);
+  }
+  return out;
+};
+
+const python = process.env['PYTHON'] ?? 'python3';
+const script = fileURLToPath(new URL('../../../test/bench/numpy_gemm.py', import.meta.url));
+interface NumpyRun {
+  readonly blas: string;
+  readonly core: string;
+  readonly shapes: Record<string, number[]>;
+}
+const numpyRound = (threads: number): NumpyRun | undefined => {
+  const r = spawnSync(python, [script, String(batch), '5', '0.1'], {
+    encoding: 'utf8',
+    env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads) },
+  });
+  if (r.status !== 0) {
+    console.error(`numpy skipped: ${(r.stderr || r.error?.message || '').split('\n').slice(-2).join(' ')}`);
+    return undefined;
+  }
+  return JSON.parse(r.stdout) as NumpyRun;
+};
+
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+console.log(`load average at start: ${load()}`);
+const [one, two] = [native(1), native(2)];
+console.log(two.description);
+
+type Column = 'gradpipe 1t' | 'gradpipe 2t' | 'numpy 1t' | 'numpy 2t' | 'sys OpenBLAS 1t';
+const COLUMNS: readonly Column[] = ['gradpipe 1t', 'gradpipe 2t', 'numpy 1t', 'numpy 2t', 'sys OpenBLAS 1t'];
+const times = new Map<string, number[]>();
+const add = (shape: string, col: Column, xs: readonly number[]) => {
+  const key = `${shape}|${col}`;
+  times.set(key, [...(times.get(key) ?? []), ...xs]);
+};
+const bufs = SHAPES.map((s) => ({ a: fill(s.m * s.k), b: fill(s.k * s.n), c: new Float32Array(s.m * s.n) }));
+let numpyBlas = '';
+for (let round = 0; round < rounds; round++) {
+  SHAPES.forEach((s, i) => {
+    const { a, b, c } = bufs[i]!;
+    add(s.label, 'gradpipe 1t', timeRounds(() => one.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c), 5));
+    add(s.label, 'gradpipe 2t', timeRounds(() => two.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c), 5));
+    add(s.label, 'sys OpenBLAS 1t', timeRounds(() => addon.openblasSgemm(1, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c), 5));
+  });
+  for (const t of [1, 2]) {
+    const run = numpyRound(t);
+    if (run === undefined) continue;
+    numpyBlas = `${run.blas.trim()} (core ${run.core.trim()})`;
+    for (const [label, xs] of Object.entries(run.shapes)) add(label, t === 1 ? 'numpy 1t' : 'numpy 2t', xs);
+  }
+}
+console.log(`numpy: ${numpyBlas}`);
+console.log(`\nGEMM at batch ${batch}, GFLOP/s (median of ${rounds} x 5 rounds; tiny: microseconds per call)`);
+console.log(`  ${'shape'.padEnd(12)} ${'m n k'.padEnd(16)} ${'blocks'.padEnd(9)} ${COLUMNS.map((c) => c.padStart(15)).join(' ')}`);
+const handle = addon.createBackend(1, DEFAULT_NATIVE_TUNING);
+let stepSeconds = { g2: 0, n2: 0, g1: 0, n1: 0 };
+for (const s of SHAPES) {
+  const flops = 2 * s.m * s.n * s.k;
+  const tiny = s.label.startsWith('tiny');
+  const cells = COLUMNS.map((col) => {
+    const xs = times.get(`${s.label}|${col}`);
+    if (xs === undefined) return '-'.padStart(15);
+    const t = median(xs);
+    if (!tiny) {
+      if (col === 'gradpipe 2t') stepSeconds.g2 += t;
+      if (col === 'numpy 2t') stepSeconds.n2 += t;
+      if (col === 'gradpipe 1t') stepSeconds.g1 += t;
+      if (col === 'numpy 1t') stepSeconds.n1 += t;
+    }
+    return (tiny ? `${(t * 1e6).toFixed(2)} us` : (flops / t / 1e9).toFixed(1)).padStart(15);
+  });
+  const { byRows, blocks } = addon.gemmBlocks(handle, s.m, s.n, s.k);
+  const blk = blocks === 1 ? 'whole' : `${blocks} ${byRows ? 'rows' : 'cols'}`;
+  console.log(`  ${s.label.padEnd(12)} ${`${s.m} ${s.n} ${s.k}`.padEnd(16)} ${blk.padEnd(9)} ${cells.join(' ')}`);
+}
+addon.dispose(handle);
+const ms = (x: number) => (x * 1e3).toFixed(2);
+console.log(`  sum of the five, ms: gradpipe 1t ${ms(stepSeconds.g1)}  2t ${ms(stepSeconds.g2)}   numpy 1t ${ms(stepSeconds.n1)}  2t ${ms(stepSeconds.n2)}`);
+
+console.log('\nfixed costs, microseconds per call (median of 5 rounds)');
+{
+  const a = fill(64 * 64), b = fill(64 * 64), c = new Float32Array(64 * 64);
+  const us = (xs: readonly number[]) => (median(xs) * 1e6).toFixed(2).padStart(8);
+  const gap = new Int32Array(new SharedArrayBuffer(4));
+  /** Per call with `gapMs` of sleep before each call (not timed), so a polling worker has gone to sleep. */
+  const spaced = (f: () => void, gapMs: number): number[] => {
+    const out: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const each: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        Atomics.wait(gap, 0, 0, gapMs);
+        const t0 = process.hrtime.bigint();
+        f();
+        each.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      }
+      out.push(median(each));
+    }
+    return out;
+  };
+  console.log(`  4x4x4 sgemm through Node-API, 1-thread backend: ${us(timeRounds(() => one.gemm(false, false, 4, 4, 4, 1, a, b, 0, c), 5))}`);
+  console.log(`  4x4x4 sgemm through Node-API, 2-thread backend: ${us(timeRounds(() => two.gemm(false, false, 4, 4, 4, 1, a, b, 0, c), 5))}`);
+  console.log(`  4x4x4 OpenBLAS call through Node-API:           ${us(timeRounds(() => addon.openblasSgemm(1, false, false, 4, 4, 4, 1, a, b, 0, c), 5))}`);
+  // 64x64x64 cut into 2 row blocks, on 1 thread (both blocks on the caller) and on 2 (one handed off).
+  const split: NativeTuning = { ...DEFAULT_NATIVE_TUNING, gemmBlockFlops: 1, maxBlocks: 2, rowUnit: 16, smallBlockFlops: 0, smallMinK: 0, serialFlops: 0 };
+  const [s1, s2] = [native(1, split), native(2, split)];
+  const g = (be: Backend) => () => be.gemm(false, false, 64, 64, 64, 1, a, b, 0, c);
+  console.log(`  64x64x64 in 2 blocks, back to back:  1 thread ${us(timeRounds(g(s1), 5))}   2 threads ${us(timeRounds(g(s2), 5))}`);
+  console.log(`  64x64x64 in 2 blocks, 2 ms apart:    1 thread ${us(spaced(g(s1), 2))}   2 threads ${us(spaced(g(s2), 2))}`);
+  s1.dispose();
+  s2.dispose();
+}
+[one, two].forEach((be) => be.dispose());
+console.log(`\nload average at end: ${load()}`);
