@@ -18,6 +18,7 @@
  * - the step is invariant to the order of examples within a batch (up to float tolerance)
  */
 import type { Backend } from '../tensor/backend.js';
+import { getBackend } from '../tensor/registry.js';
 import { argmaxRows } from '../tensor/matrix.js';
 import { absRange } from '../tensor/reduce.js';
 import { freshWorkspace, reusableWorkspace, type Workspace } from '../tensor/workspace.js';
@@ -143,11 +144,15 @@ const TINY = 1e-30;
  */
 export const descend = (config: TrainConfig) => {
   const step = move(config.optimizer, config.backend);
-  // activations, deltas and gradients never leave a step: they live in buffers reused from step to step
-  const ws = reusableWorkspace();
+  // activations, deltas and gradients never leave a step: they live in buffers reused from step to step,
+  // and with reuseBuffers so do the parameters and moments; all of them where the kernels work in place
+  // (the wasm backend's shared memory) when the backend says where that is
+  const backend = config.backend ?? getBackend();
+  const alloc = backend.alloc?.bind(backend);
+  const ws = reusableWorkspace(alloc);
   const range = new Float64Array(2);
   // with reuseBuffers, moves alternate between two output sets, never the one holding the input
-  const sets = config.reuseBuffers ? [reusableWorkspace(), reusableWorkspace()] : undefined;
+  const sets = config.reuseBuffers ? [reusableWorkspace(alloc), reusableWorkspace(alloc)] : undefined;
   let next = 0;
   const outputFor = (s: TrainState): Workspace => {
     if (!sets) return freshWorkspace;

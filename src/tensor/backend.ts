@@ -59,6 +59,13 @@ export interface Backend {
    * as those loops (compute in double precision, round once when storing).
    */
   readonly optimizerUpdates?: OptimizerUpdates;
+  /**
+   * Optional: a zeroed float32 buffer the backend's kernels read and write in place, without copying it
+   * (the wasm backend: a view of its shared memory). It is an ordinary Float32Array to everyone else, and
+   * lives as long as that array object is reachable: keep the array itself (or a `slice()`), not only a
+   * `subarray` of it. Training loops take their reused buffers from here.
+   */
+  alloc?(length: number): Float32Array;
   /** Releases worker threads and native resources; the backend must not be used afterwards. */
   dispose(): void;
 }

@@ -16,14 +16,17 @@ export interface Workspace {
 /** Fresh buffers every time. */
 export const freshWorkspace: Workspace = { get: (_slot, like, length) => allocLike(like, length) };
 
-/** One buffer per slot, reused while its type and length stay the same. */
-export const reusableWorkspace = (): Workspace => {
+/**
+ * One buffer per slot, reused while its type and length stay the same. Float32 buffers come from `alloc`
+ * when given (a backend's `alloc`: buffers its kernels use in place).
+ */
+export const reusableWorkspace = (alloc?: (length: number) => Float32Array): Workspace => {
   const slots = new Map<string, Float>();
   return {
     get: <F extends Float>(slot: string, like: F, length: number): F => {
       const b = slots.get(slot);
       if (b !== undefined && b.length === length && b.constructor === like.constructor) return b as F;
-      const fresh = allocLike(like, length);
+      const fresh = alloc && like instanceof Float32Array ? (alloc(length) as F) : allocLike(like, length);
       slots.set(slot, fresh);
       return fresh;
     },

@@ -58,6 +58,7 @@ const timed = (b: Backend, acc: Record<KernelName, number>): Backend => ({
         },
       }
     : {}),
+  ...(b.alloc ? { alloc: (n: number) => b.alloc!(n) } : {}),
   name: b.name,
   threads: b.threads,
   description: b.description,
@@ -97,14 +98,15 @@ const pieces = (backend: Backend, train: Dataset, job: Job): { name: string; ms:
   const order = epochOrder(SEED, 0, train.count);
   const examples = Array.from(order.subarray(0, job.batch), (i) => exampleAt(train, i));
   const b = toBatch(examples, 10);
-  const bp = backprop('cross-entropy', net, b, backend, reusableWorkspace());
+  const bp = backprop('cross-entropy', net, b, backend, reusableWorkspace(backend.alloc?.bind(backend)));
   const step = move(SGD, backend);
   const tsStep = move(SGD, createTsBackend());
   const state = initialState(SGD, net);
   const w = net.layers[0]!.weight.data;
   const g = bp.gradient.layers[0]!.weight.data;
   const into = new Float32Array(w.length);
-  const reused = reusableWorkspace();
+  // as in the training step: reused buffers where the backend's kernels work in place
+  const reused = reusableWorkspace(backend.alloc?.bind(backend));
   // a copy: the workspace buffer is overwritten by the next step
   const hidden = bp.forward.outputs[0]!.data.slice();
   const range = new Float64Array(2);

@@ -5,9 +5,10 @@
  * runs a build whose micro-kernel fuses its multiply-adds: about 1.2-1.3x the plain build's GFLOP/s on the
  * layer shapes (npm run bench:gemm). The other kernels are the same code in both builds, with the same bits.
  *
- * Operands live in the JS heap, so each call copies them into the shared memory and the result back out
- * (a memcpy each: 2-3% of a layer-sized GEMM, about half of a fused optimiser update, which still beats the
- * TypeScript loop: 794k parameters under momentum, 1.9 ms against 3.0 ms with fresh output buffers). Small
+ * Operands in the JS heap are copied into the shared memory and the result back out (a memcpy each: 2-3% of
+ * a layer-sized GEMM, about half of a fused optimiser update). Buffers from `alloc` live in the shared
+ * memory itself and are used in place: a training step that takes its parameters, moments, activations and
+ * gradients from there copies only its input batch. Small
  * jobs stay on the calling thread, where waking the workers would cost more than it saves; larger ones are
  * cut into blocks that threads claim as they come (assembly/sync.ts), so a worker that wakes late or is
  * preempted delays nothing.
@@ -105,11 +106,26 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
     pool.heap().set(src.length === count ? src : src.subarray(0, count), offset / F32);
   const copyOut = (offset: number, count: number, dst: Float32Array): void =>
     dst.set(pool.heap().subarray(offset / F32, offset / F32 + count));
+  /** Bytes of scratch an operand needs: none when it lives in the shared memory already. */
+  const need = (a: Float32Array, count: number): number => (pool.owns(a) ? 0 : count * F32);
+  /** The operand's offset in the shared memory: its own, or `scratch` after copying it there. */
+  const place = (a: Float32Array, count: number, scratch: number): number => {
+    if (pool.owns(a)) return a.byteOffset;
+    copyIn(a, count, scratch);
+    return scratch;
+  };
+  /** Copies a result computed at `offset` out to `dst`, unless `dst` is where it was computed. */
+  const deliver = (offset: number, count: number, dst: Float32Array): void => {
+    if (!(pool.owns(dst) && dst.byteOffset === offset)) copyOut(offset, count, dst);
+  };
+  // buffers from `alloc` give their region back when the array object is collected
+  const regions = new FinalizationRegistry<readonly [number, number]>(([offset, bytes]) => pool.release(offset, bytes));
 
   /**
-   * One optimiser update with the bits of src/optim/kernels.ts: copies the operands in, updates them in
-   * place in wasm memory (the new values over the old ones, see assembly/optimizer.ts), copies the results
-   * out; `ins` are w, g, then the moments, `outs` the new w and moments in the same order.
+   * One optimiser update with the bits of src/optim/kernels.ts. The kernel updates in place (the new values
+   * over the old ones, see assembly/optimizer.ts), so each new tensor is computed where it is to end up
+   * when it lives in the shared memory (its old values copied there first), else in scratch and copied out.
+   * `ins` are w, g, then the moments; `outs` the new w and moments in the same order.
    */
   const update = (
     op: string, kind: number, ins: readonly [string, Float32Array][], outs: readonly [string, Float32Array][],
@@ -120,13 +136,26 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
     if (n === 0) return 0;
     const block = kernels.updateBlock();
     const blocks = Math.ceil(n / block);
-    const offsets = pool.layout([...ins.map(() => n * F32), blocks * 8]);
-    ins.forEach(([, a], i) => copyIn(a, n, offsets[i]!));
-    const at = (i: number): number => (i < ins.length ? offsets[i]! : 0);
+    const g = ins[1]![1];
+    // the tensors updated in place: w and the moments (ins without g), each paired with its output
+    const pairs = ins.filter((_, i) => i !== 1).map(([, a], i) => [a, outs[i]![1]] as const);
+    const scratch = pool.layout([need(g, n), ...pairs.map(([, out]) => need(out, n)), blocks * 8]);
+    const slots = pairs.map(([a, out], i) => {
+      if (!pool.owns(out)) {
+        copyIn(a, n, scratch[i + 1]!); // even from the shared memory: the input is never written
+        return scratch[i + 1]!;
+      }
+      if (out !== a) {
+        if (pool.owns(a)) pool.heap().copyWithin(out.byteOffset / F32, a.byteOffset / F32, a.byteOffset / F32 + n);
+        else out.set(a.length === n ? a : a.subarray(0, n));
+      }
+      return out.byteOffset;
+    });
+    const go = place(g, n, scratch[0]!);
+    const at = (i: number): number => slots[i] ?? 0;
     const nt = n * (kind === ADAM ? ADAM_WORK : UPDATE_WORK) >= tuning.parallelElements ? threads : 1;
-    const check = kernels.optimizerUpdate(nt, spin, kind, n, at(0), at(1), at(2), at(3), offsets[ins.length]!, ...h);
-    // w' is where w was; the moments where theirs were (g's slot is skipped)
-    outs.forEach(([, a], i) => copyOut(offsets[i === 0 ? 0 : i + 1]!, n, a));
+    const check = kernels.optimizerUpdate(nt, spin, kind, n, at(0), go, at(1), at(2), scratch[pairs.length + 1]!, ...h);
+    pairs.forEach(([, out], i) => deliver(slots[i]!, n, out));
     return check;
   };
   const optimizerUpdates: OptimizerUpdates = {
@@ -153,19 +182,19 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
         return;
       }
       const mode = beta === 0 ? (alpha === 1 ? 0 : 1) : 2;
-      const [ao, bo, co, pa, pb] = pool.layout([
-        m * k * F32,
-        k * n * F32,
-        m * n * F32,
+      const [as, bs, cs, pa, pb] = pool.layout([
+        need(a, m * k),
+        need(b, k * n),
+        need(c, m * n),
         Math.ceil(m / 4) * 4 * k * F32,
         Math.ceil(n / 8) * 8 * k * F32,
       ]) as [number, number, number, number, number];
-      copyIn(a, m * k, ao);
-      copyIn(b, k * n, bo);
-      if (mode === 2) copyIn(c, m * n, co);
+      const ao = place(a, m * k, as);
+      const bo = place(b, k * n, bs);
+      const co = pool.owns(c) ? c.byteOffset : mode === 2 ? place(c, m * n, cs) : cs;
       const nt = 2 * m * n * k >= tuning.parallelGemmFlops ? threads : 1;
       kernels.gemm(nt, spin, transA ? 1 : 0, transB ? 1 : 0, m, n, k, mode, alpha, beta, ao, bo, co, pa, pb);
-      copyOut(co, m * n, c);
+      deliver(co, m * n, c);
     },
     biasActivation: (z, bias, rows, cols, act, out) => {
       checkDims('biasActivation', { rows, cols });
@@ -174,28 +203,40 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
       checkLength('biasActivation', 'bias', bias, cols);
       checkLength('biasActivation', 'out', out, count);
       if (count === 0) return;
-      const [zo, bo] = pool.layout([count * F32, cols * F32]) as [number, number];
-      copyIn(z, count, zo);
-      copyIn(bias, cols, bo);
+      // out is z's scratch copy when neither lives in the shared memory (the kernel may work in place)
+      const [zs, bs, os] = pool.layout([need(z, count), need(bias, cols), pool.owns(z) && !pool.owns(out) ? count * F32 : 0]) as [number, number, number];
+      const zo = place(z, count, zs);
+      const bo = place(bias, cols, bs);
+      const oo = pool.owns(out) ? out.byteOffset : pool.owns(z) ? os : zo;
       const work = count * (isExpensive(act) ? EXPENSIVE_ACTIVATION : 1);
       const nt = work >= tuning.parallelElements ? threads : 1;
-      kernels.biasActivation(nt, spin, zo, bo, rows, cols, ACT_CODE[act], zo);
-      copyOut(zo, count, out);
+      kernels.biasActivation(nt, spin, zo, bo, rows, cols, ACT_CODE[act], oo);
+      deliver(oo, count, out);
     },
     activationBackward: (delta, a, act, out) => {
       const count = delta.length;
       checkLength('activationBackward', 'a', a, count);
       checkLength('activationBackward', 'out', out, count);
       if (count === 0) return;
-      const [dO, ao] = pool.layout([count * F32, count * F32]) as [number, number];
-      copyIn(delta, count, dO);
-      copyIn(a, count, ao);
+      const [ds, as, os] = pool.layout([need(delta, count), need(a, count), pool.owns(delta) && !pool.owns(out) ? count * F32 : 0]) as [number, number, number];
+      const dO = place(delta, count, ds);
+      const ao = place(a, count, as);
+      const oo = pool.owns(out) ? out.byteOffset : pool.owns(delta) ? os : dO;
       const nt = count >= tuning.parallelElements ? threads : 1;
-      kernels.activationBackward(nt, spin, dO, ao, count, ACT_CODE[act], dO);
-      copyOut(dO, count, out);
+      kernels.activationBackward(nt, spin, dO, ao, count, ACT_CODE[act], oo);
+      deliver(oo, count, out);
     },
     // a gradpipe.wasm built before the updates existed has no optimizerUpdate: the TypeScript loops then
     ...(typeof kernels.optimizerUpdate === 'function' ? { optimizerUpdates } : {}),
+    alloc: (length) => {
+      checkDims('alloc', { length });
+      const bytes = length * F32;
+      const offset = pool.reserve(bytes);
+      const a = new Float32Array(pool.heap().buffer, offset, length);
+      a.fill(0); // a released region holds its last owner's values
+      regions.register(a, [offset, bytes]);
+      return a;
+    },
     dispose: () => pool.dispose(),
   };
 };

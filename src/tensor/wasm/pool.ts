@@ -24,6 +24,14 @@ export interface WasmPool {
    * and returns their byte offsets; the previous job's buffers are given up.
    */
   layout(bytes: readonly number[]): number[];
+  /**
+   * A region of `bytes` (64-byte aligned) that stays put between jobs, below the arena (which moves up to
+   * make room); kernels use it in place. `release` gives it back for a later `reserve` of the same size.
+   */
+  reserve(bytes: number): number;
+  release(offset: number, bytes: number): void;
+  /** True when `a` is a view of this pool's memory (of the buffer before or after any growth). */
+  owns(a: Float32Array): boolean;
   /** A Float32Array over the whole memory, valid until the next `layout`. */
   heap(): Float32Array;
   /** Stops and terminates the workers. */
@@ -71,31 +79,58 @@ export const startPool = async (module: WasmModule, threads: number): Promise<E.
     );
   }
 
-  const arena = kernels.arenaBase();
+  // [arenaBase, top): reserved regions; [top, ...): the current job's scratch
+  let top = kernels.arenaBase();
+  const free = new Map<number, number[]>();
+  // a shared memory is never detached: views of the buffer from before a growth stay valid
+  const buffers = new WeakSet<ArrayBufferLike>([memory.buffer]);
   let view = new Float32Array(memory.buffer);
   let disposed = false;
+  const ensure = (end: number, what: string): void => {
+    const have = memory.buffer.byteLength;
+    if (end <= have) return;
+    const pages = Math.ceil((end - have) / PAGE);
+    if (have / PAGE + pages > MAX_PAGES) {
+      throw new RangeError(`wasm backend: ${what} needs ${Math.ceil(end / 2 ** 20)} MiB, over the 4 GiB of wasm memory`);
+    }
+    memory.grow(pages);
+    view = new Float32Array(memory.buffer);
+    buffers.add(memory.buffer);
+  };
+  const live = (): void => {
+    if (disposed) throw new Error('wasm backend: used after dispose()');
+  };
   return E.right({
     kernels,
     threads,
     layout: (bytes) => {
-      if (disposed) throw new Error('wasm backend: used after dispose()');
+      live();
       const offsets: number[] = [];
-      let end = arena;
+      let end = top;
       for (const b of bytes) {
         offsets.push(end);
         end = align(end + b);
       }
-      const have = memory.buffer.byteLength;
-      if (end > have) {
-        const pages = Math.ceil((end - have) / PAGE);
-        if (have / PAGE + pages > MAX_PAGES) {
-          throw new RangeError(`wasm backend: a job needs ${Math.ceil(end / 2 ** 20)} MiB, over the 4 GiB of wasm memory`);
-        }
-        memory.grow(pages);
-        view = new Float32Array(memory.buffer);
-      }
+      ensure(end, 'a job');
       return offsets;
     },
+    reserve: (bytes) => {
+      live();
+      const size = align(Math.max(bytes, 1));
+      const reused = free.get(size)?.pop();
+      if (reused !== undefined) return reused;
+      const at = top;
+      ensure(at + size, 'a buffer');
+      top = at + size;
+      return at;
+    },
+    release: (offset, bytes) => {
+      const size = align(Math.max(bytes, 1));
+      const list = free.get(size);
+      if (list) list.push(offset);
+      else free.set(size, [offset]);
+    },
+    owns: (a) => buffers.has(a.buffer),
     heap: () => view,
     dispose: () => {
       if (disposed) return;
