@@ -6,7 +6,10 @@
  * (back-to-back calls) or asleep (calls 2 ms apart).
  *
  * Run: npx tsc -p test/bench/tsconfig.json && node dist/test/bench/native-shapes.js [--batch 128] [--rounds 3]
+ *        [--addon other.node] [--tuning '{"rowUnit":48}']
  * (needs the addon, npm run build:native, and python3 with numpy; PYTHON picks another interpreter).
+ * --addon times another build's sgemm in the gradpipe columns (e.g. a copy kept from before a change),
+ * --tuning overrides fields of DEFAULT_NATIVE_TUNING for them.
  * Figures are GFLOP/s, the median of all rounds by wall time; the load average is printed before and after.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import seedrandom from 'seedrandom';
 import { loadAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
-import { createTunedNativeBackend, DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
+import { DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
 import type { Backend } from '../../src/tensor/backend.js';
 
 const arg = (name: string, dflt: number): number => {
@@ -23,6 +26,12 @@ const arg = (name: string, dflt: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const batch = arg('--batch', 128);
+const argText = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const addonPath = argText('--addon');
+const tuning: NativeTuning = { ...DEFAULT_NATIVE_TUNING, ...(JSON.parse(argText('--tuning') ?? '{}') as Partial<NativeTuning>) };
 const rounds = arg('--rounds', 3);
 
 const unwrapOr = <A>(e: E.Either<{ message: string }, A>): A => {
@@ -32,9 +41,7 @@ const unwrapOr = <A>(e: E.Either<{ message: string }, A>): A => {
   }
   return e.right;
 };
-const addon = unwrapOr(loadAddon()).addon;
-const native = (threads: number, tuning: NativeTuning = DEFAULT_NATIVE_TUNING): Backend =>
-  unwrapOr(createTunedNativeBackend({ threads }, tuning));
+const addon = unwrapOr(loadAddon(addonPath === undefined ? undefined : [addonPath])).addon;
 
 interface Shape {
   readonly label: string;
@@ -97,8 +104,14 @@ const numpyRound = (threads: number): NumpyRun | undefined => {
 
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 console.log(`load average at start: ${load()}`);
-const [one, two] = [native(1), native(2)];
-console.log(two.description);
+type Gemmer = Pick<Backend, 'gemm' | 'dispose'>;
+/** The addon's sgemm on a pool of its own (the addon may be another build than the backend's). */
+const pooled = (threads: number, t: NativeTuning): Gemmer => {
+  const h = addon.createBackend(threads, t);
+  return { gemm: (...args: Parameters<Backend['gemm']>) => addon.sgemm(h, ...args), dispose: () => addon.dispose(h) };
+};
+const [one, two] = [pooled(1, tuning), pooled(2, tuning)];
+console.log(`addon ${addonPath ?? '(built)'}, tuning ${JSON.stringify(tuning)}`);
 
 type Column = 'gradpipe 1t' | 'gradpipe 2t' | 'numpy 1t' | 'numpy 2t' | 'sys OpenBLAS 1t';
 const COLUMNS: readonly Column[] = ['gradpipe 1t', 'gradpipe 2t', 'numpy 1t', 'numpy 2t', 'sys OpenBLAS 1t'];
@@ -126,7 +139,7 @@ for (let round = 0; round < rounds; round++) {
 console.log(`numpy: ${numpyBlas}`);
 console.log(`\nGEMM at batch ${batch}, GFLOP/s (median of ${rounds} x 5 rounds; tiny: microseconds per call)`);
 console.log(`  ${'shape'.padEnd(12)} ${'m n k'.padEnd(16)} ${'blocks'.padEnd(9)} ${COLUMNS.map((c) => c.padStart(15)).join(' ')}`);
-const handle = addon.createBackend(1, DEFAULT_NATIVE_TUNING);
+const handle = addon.createBackend(1, tuning);
 let stepSeconds = { g2: 0, n2: 0, g1: 0, n1: 0 };
 for (const s of SHAPES) {
   const flops = 2 * s.m * s.n * s.k;
@@ -143,8 +156,8 @@ for (const s of SHAPES) {
     }
     return (tiny ? `${(t * 1e6).toFixed(2)} us` : (flops / t / 1e9).toFixed(1)).padStart(15);
   });
-  const { byRows, blocks } = addon.gemmBlocks(handle, s.m, s.n, s.k);
-  const blk = blocks === 1 ? 'whole' : `${blocks} ${byRows ? 'rows' : 'cols'}`;
+  const { byRows, blocks, serial } = addon.gemmBlocks(handle, s.m, s.n, s.k);
+  const blk = blocks === 1 ? 'whole' : `${blocks} ${byRows ? 'rows' : 'cols'}${serial ? ' 1t' : ''}`;
   console.log(`  ${s.label.padEnd(12)} ${`${s.m} ${s.n} ${s.k}`.padEnd(16)} ${blk.padEnd(9)} ${cells.join(' ')}`);
 }
 addon.dispose(handle);
@@ -175,9 +188,9 @@ console.log('\nfixed costs, microseconds per call (median of 5 rounds)');
   console.log(`  4x4x4 sgemm through Node-API, 2-thread backend: ${us(timeRounds(() => two.gemm(false, false, 4, 4, 4, 1, a, b, 0, c), 5))}`);
   console.log(`  4x4x4 OpenBLAS call through Node-API:           ${us(timeRounds(() => addon.openblasSgemm(1, false, false, 4, 4, 4, 1, a, b, 0, c), 5))}`);
   // 64x64x64 cut into 2 row blocks, on 1 thread (both blocks on the caller) and on 2 (one handed off).
-  const split: NativeTuning = { ...DEFAULT_NATIVE_TUNING, gemmBlockFlops: 1, maxBlocks: 2, rowUnit: 16, smallBlockFlops: 0, smallMinK: 0, serialFlops: 0 };
-  const [s1, s2] = [native(1, split), native(2, split)];
-  const g = (be: Backend) => () => be.gemm(false, false, 64, 64, 64, 1, a, b, 0, c);
+  const split: NativeTuning = { ...tuning, gemmBlockFlops: 1, maxBlocks: 2, rowUnit: 16, smallBlockFlops: 0, smallMinK: 0, serialFlops: 0 };
+  const [s1, s2] = [pooled(1, split), pooled(2, split)];
+  const g = (be: Gemmer) => () => be.gemm(false, false, 64, 64, 64, 1, a, b, 0, c);
   console.log(`  64x64x64 in 2 blocks, back to back:  1 thread ${us(timeRounds(g(s1), 5))}   2 threads ${us(timeRounds(g(s2), 5))}`);
   console.log(`  64x64x64 in 2 blocks, 2 ms apart:    1 thread ${us(spaced(g(s1), 2))}   2 threads ${us(spaced(g(s2), 2))}`);
   s1.dispose();
