@@ -432,6 +432,33 @@ describe('native optimiser updates: the bits of the TypeScript loops on any thre
     }
   });
 
+  // The check's sum of squares goes by runs of 512 on the grid of its binade (update.c): gradients whose
+  // squares tie on that grid (few significant bits), cross binades (a few huge values, wide exponents), or
+  // turn non-finite part way, at lengths around and across runs.
+  const gradientOf = (kind: number, length: number, seed: number): Float32Array => {
+    const rng = seedrandom(`check ${seed}`);
+    const bits = 1 + Math.floor(rng() * 24);
+    const scale = 2 ** (Math.floor(rng() * 40) - 20);
+    const g = Float32Array.from({ length }, () => {
+      const u = rng() - 0.5;
+      if (kind === 0) return u * scale; // full mantissas
+      if (kind === 1) return (Math.round(u * 2 ** bits) / 2 ** bits) * scale; // ties on the grid
+      if (kind === 2) return rng() < 0.01 ? u * 1e6 * scale : u * scale; // sudden jumps across binades
+      return u * Math.exp(u * 60); // exponents far apart
+    });
+    if (kind === 3 && rng() < 0.3) g[Math.floor(rng() * length)] = rng() < 0.5 ? Number.NaN : Number.POSITIVE_INFINITY;
+    return g;
+  };
+  test.prop([fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 4000 }), fc.nat()], { numRuns: 300 })(
+    'should respect the law: the check is sum(g^2) in index order, bit for bit, for gradients whose squares tie, jump or overflow',
+    (kind, length, seed) => {
+      const g = gradientOf(kind, length, seed);
+      const w = new Float32Array(length);
+      const want = sgdUpdate(w, g, 1, 0, 0, new Float32Array(length));
+      for (const be of backends.slice(0, 2)) expect(Object.is(be.optimizerUpdates!.sgd(w, g, 1, 0, 0, new Float32Array(length)), want)).toBe(true);
+    },
+  );
+
   it('rejects short or overlapping buffers as programmer errors', () => {
     const u = backends[0]!.optimizerUpdates!;
     const w = new Float32Array(8);
