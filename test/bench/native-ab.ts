@@ -1,6 +1,7 @@
 /**
  * A/B of native backend variants on whole training steps of 784-1000-10 (a script, not a test): each
- * variant is an addon build and a tuning; the variants take turns in short bursts of steps, so that load
+ * variant is an addon build (its gemm and fused optimiser updates; the element-wise kernels are the built
+ * addon's) and a tuning; the variants take turns in short bursts of steps, so that load
  * from other processes falls on all of them alike, and each reports the median milliseconds per step and
  * per step inside gemm calls (each call timed; also per GEMM shape).
  *
@@ -49,7 +50,7 @@ interface Variant {
   readonly gemm: number[];
 }
 
-/** The native backend's other kernels, with gemm from `addonPath`'s build on a handle of its own. */
+/** The native backend's other kernels, with gemm and the updates from the variant's build on a handle of its own. */
 const variant = (spec: string): Variant => {
   const eq = spec.indexOf('=');
   const colon = spec.indexOf(':', eq);
@@ -68,6 +69,12 @@ const variant = (spec: string): Variant => {
       addon.sgemm(h, ta, tb, m, n, k, alpha, a, b, beta, c);
       const key = `${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} ${m}x${n}x${k}`;
       inStep.set(key, (inStep.get(key) ?? 0) + Number(process.hrtime.bigint() - t0) / 1e3);
+    },
+    optimizerUpdates: {
+      sgd: (w, g, clip, decay, lr, w2) => addon.sgdUpdate(h, w, g, clip, decay, lr, w2),
+      momentum: (w, g, v, clip, decay, lr, mu, nesterov, w2, v2) => addon.momentumUpdate(h, w, g, v, clip, decay, lr, mu, nesterov, w2, v2),
+      adam: (w, g, m, s, clip, decay, lr, b1, b2, c1, c2, eps, w2, m2, s2) =>
+        addon.adamUpdate(h, w, g, m, s, clip, decay, lr, b1, b2, c1, c2, eps, w2, m2, s2),
     },
     dispose: () => {
       addon.dispose(h);
