@@ -11,7 +11,6 @@
 #include "pool.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -51,21 +50,13 @@ static long now_ns(void) {
   return (long)t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
-/*
- * Polls while busy(p, arg), for at most spin_ns; the clock is read every 64 polls (a read costs ~20 ns).
- * Every 64 polls it also yields the CPU: on an idle core sched_yield returns at once (~0.3 us), and on a
- * busy machine the other runnable threads (another process's, or this process's main thread when the
- * scheduler put both on one core) run instead of our poll, so a long spin costs nobody else time.
- */
+/* Polls while busy(p, arg), for at most spin_ns; the clock is read every 64 polls (a read costs ~20 ns). */
 static void poll_while(const np_pool *p, bool (*busy)(const np_pool *, unsigned long), unsigned long arg) {
   if (p->spin_ns <= 0) return;
   const long start = now_ns();
   for (unsigned i = 1; busy(p, arg); i++) {
     cpu_relax();
-    if ((i & 63) == 0) {
-      if (now_ns() - start > p->spin_ns) return;
-      sched_yield();
-    }
+    if ((i & 63) == 0 && now_ns() - start > p->spin_ns) return;
   }
 }
 
