@@ -19,6 +19,16 @@ export const MNIST_DIR = fileURLToPath(new URL('../../../../shared/datasets/mnis
 
 /** The seed of the initial weights and of the batch order, for every system. */
 export const SEED = 1;
+
+/** A GEMM the benchmarks time: C (m x n) = op(A) op(B), op(X) = X or its transpose, with a label. */
+export interface GemmShape {
+  readonly label: string;
+  readonly transA: boolean;
+  readonly transB: boolean;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+}
 export const LR = 0.1;
 
 /** One timed training run: `warmup` samples untimed, then `samples` timed, at `batch`, hidden width `hidden`. */

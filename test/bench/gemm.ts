@@ -20,20 +20,13 @@ import type { Backend } from '../../src/tensor/backend.js';
 import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
 import { gemmTs } from '../../src/tensor/ts.js';
 import { createWasmBackend } from '../../src/tensor/wasm/index.js';
+import type { GemmShape } from './common.js';
 
 const ROUNDS = 25;
 const ROUND_SECONDS = 0.02;
 
-interface Shape {
-  readonly label: string;
-  readonly transA: boolean;
-  readonly transB: boolean;
-  readonly m: number;
-  readonly n: number;
-  readonly k: number;
-}
 
-const SHAPES: readonly Shape[] = [
+const SHAPES: readonly GemmShape[] = [
   { label: 'NT (128x784)@(784x1000)  forward, hidden', transA: false, transB: true, m: 128, n: 1000, k: 784 },
   { label: 'TN (1000x128)@(128x784)  dW, hidden', transA: true, transB: false, m: 1000, n: 784, k: 128 },
   { label: 'NT (128x1000)@(1000x10)  forward, output', transA: false, transB: true, m: 128, n: 10, k: 1000 },
@@ -106,7 +99,7 @@ const main = async (): Promise<void> => {
 
   // The wasm contenders first, the ts reference after them all: gemmTs allocates ~7 MB of float64 panels
   // per call, and the garbage collector's helper threads would otherwise compete with the wasm workers.
-  const rowsOut: { s: Shape; p1: Timing; p2: Timing; w1: Timing; w2: Timing; copy: Timing; samePlain: boolean; same: boolean }[] = [];
+  const rowsOut: { s: GemmShape; p1: Timing; p2: Timing; w1: Timing; w2: Timing; copy: Timing; samePlain: boolean; same: boolean }[] = [];
   for (const s of SHAPES) {
     const { transA, transB, m, n, k } = s;
     const a = fill(m * k), b = fill(k * n);

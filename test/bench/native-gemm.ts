@@ -36,6 +36,7 @@ import { activationBackward, biasActivation, type PointwiseActivation } from '..
 import { loadAddon, type NativeAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
 import { createTunedNativeBackend, DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
 import { tsBackend } from '../../src/tensor/registry.js';
+import type { GemmShape } from './common.js';
 
 const orExit = <A>(e: E.Either<{ _tag: string; where: string; message: string; hint: string }, A>): A => {
   if (E.isLeft(e)) {
@@ -79,17 +80,9 @@ const timeIt = (f: () => void, rounds = 15, minSeconds = 0.1): { wall: number; b
   return { wall: median(wall), best: Math.min(...wall), cpu: median(cpu) };
 };
 
-interface Shape {
-  readonly label: string;
-  readonly transA: boolean;
-  readonly transB: boolean;
-  readonly m: number;
-  readonly n: number;
-  readonly k: number;
-}
 
 // The forward pass, the weight gradient and the output layer of 784-1000-10 at batch 128, then batch 32.
-const SHAPES: readonly Shape[] = [
+const SHAPES: readonly GemmShape[] = [
   { label: '(128x784)@(784x1000) NT', transA: false, transB: true, m: 128, n: 1000, k: 784 },
   { label: '(1000x128)@(128x784) TN', transA: true, transB: false, m: 1000, n: 784, k: 128 },
   { label: '(128x1000)@(1000x10) NN', transA: false, transB: false, m: 128, n: 10, k: 1000 },
@@ -97,10 +90,10 @@ const SHAPES: readonly Shape[] = [
   { label: '(1000x32)@(32x784) TN', transA: true, transB: false, m: 1000, n: 784, k: 32 },
 ];
 
-const inputs = (s: Shape) => ({ a: fill(s.m * s.k), b: fill(s.k * s.n), c: new Float32Array(s.m * s.n) });
-const gflops = (s: Shape, sec: number): string => ((2 * s.m * s.n * s.k) / sec / 1e9).toFixed(1).padStart(6);
+const inputs = (s: GemmShape) => ({ a: fill(s.m * s.k), b: fill(s.k * s.n), c: new Float32Array(s.m * s.n) });
+const gflops = (s: GemmShape, sec: number): string => ((2 * s.m * s.n * s.k) / sec / 1e9).toFixed(1).padStart(6);
 /** GFLOP/s: median by wall time, best round, and per CPU-second. */
-const figure = (s: Shape, t: { wall: number; best: number; cpu: number }): string => `${gflops(s, t.wall)} ${gflops(s, t.best)} ${gflops(s, t.cpu)}`;
+const figure = (s: GemmShape, t: { wall: number; best: number; cpu: number }): string => `${gflops(s, t.wall)} ${gflops(s, t.best)} ${gflops(s, t.cpu)}`;
 
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 console.log(`load average (1, 5, 15 min) at start: ${load()}`);
@@ -109,7 +102,7 @@ const [one, two] = [native(1), native(2)];
 console.log(two.description);
 
 const handle = addon.createBackend(1, DEFAULT_NATIVE_TUNING);
-const blocksOf = (s: Shape): string => {
+const blocksOf = (s: GemmShape): string => {
   const { byRows, blocks } = addon.gemmBlocks(handle, s.m, s.n, s.k);
   return blocks === 1 ? 'whole' : `${blocks} ${byRows ? 'row' : 'column'} blocks`;
 };

@@ -20,6 +20,7 @@ import seedrandom from 'seedrandom';
 import { loadAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
 import { DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
 import type { Backend } from '../../src/tensor/backend.js';
+import type { GemmShape } from './common.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
@@ -43,16 +44,8 @@ const unwrapOr = <A>(e: E.Either<{ message: string }, A>): A => {
 };
 const addon = unwrapOr(loadAddon(addonPath === undefined ? undefined : [addonPath])).addon;
 
-interface Shape {
-  readonly label: string;
-  readonly transA: boolean;
-  readonly transB: boolean;
-  readonly m: number;
-  readonly n: number;
-  readonly k: number;
-}
 // Labels match numpy_gemm.py's.
-const SHAPES: readonly Shape[] = [
+const SHAPES: readonly GemmShape[] = [
   { label: 'fwd1 NT', transA: false, transB: true, m: batch, n: 1000, k: 784 },
   { label: 'fwd2 NT', transA: false, transB: true, m: batch, n: 10, k: 1000 },
   { label: 'dW2 TN', transA: true, transB: false, m: 10, n: 1000, k: batch },
