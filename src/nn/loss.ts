@@ -11,7 +11,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { optionError, shapeError, type GradpipeError } from '../errors.js';
-import { allocLike, type Float, type Matrix, matrix } from '../tensor/matrix.js';
+import { type Float, type Matrix, matrix } from '../tensor/matrix.js';
+import { freshWorkspace, type Workspace } from '../tensor/workspace.js';
 import { sigmoid, type Activation } from './activation.js';
 
 /** A loss by name; every loss is computed from the output layer's logits. */
@@ -31,6 +32,8 @@ export const checkLossPairing = (loss: LossName, output: Activation): E.Either<G
     ? E.left(shapeError('--loss', `cross-entropy needs a softmax or sigmoid output, the output layer uses '${output}'`, 'use --output softmax (classes) or sigmoid (independent labels), or --loss mse'))
     : E.right(loss);
 
+const FLOAT64 = new Float64Array(0);
+
 /** What `lossFromLogits` computes for a batch. */
 export interface LossResult<F extends Float> {
   /** Mean loss over the batch (double precision). */
@@ -43,12 +46,16 @@ export interface LossResult<F extends Float> {
   readonly output: Matrix<F>;
 }
 
-/** Loss, per-example losses, gradient w.r.t. the logits and the output activations. */
+/**
+ * Loss, per-example losses, gradient w.r.t. the logits and the output activations, in new buffers or in
+ * `ws`'s (every entry is written).
+ */
 export const lossFromLogits = <F extends Float>(
   loss: LossName,
   output: Activation,
   logits: Matrix<F>,
   targets: Matrix<Float>,
+  ws: Workspace = freshWorkspace,
 ): LossResult<F> => {
   const { rows, cols } = logits;
   if (targets.rows !== rows || targets.cols !== cols) {
@@ -56,9 +63,9 @@ export const lossFromLogits = <F extends Float>(
   }
   const z = logits.data;
   const t = targets.data;
-  const delta = allocLike(z, rows * cols);
-  const out = allocLike(z, rows * cols);
-  const perExample = new Float64Array(rows);
+  const delta = ws.get('loss.delta', z, rows * cols);
+  const out = ws.get('loss.output', z, rows * cols);
+  const perExample = ws.get('loss.perExample', FLOAT64, rows);
   const inv = rows === 0 ? 0 : 1 / rows;
   const act = new Float64Array(cols);
   for (let i = 0; i < rows; i++) {
