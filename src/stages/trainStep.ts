@@ -157,6 +157,7 @@ export const descend = (config: TrainConfig) => {
   const outputFor = (s: TrainState): Workspace => {
     if (!sets) return freshWorkspace;
     const w0 = s.network.layers[0]!.weight.data;
+    // 'w0' is the slot `move` writes layer 0's weights to: the set holding them holds the whole input
     if (sets[next]!.get('w0', w0, w0.length) === w0) next = 1 - next;
     const out = sets[next]!;
     next = 1 - next;
