@@ -20,6 +20,19 @@ export const MNIST_DIR = fileURLToPath(new URL('../../../../shared/datasets/mnis
 /** The seed of the initial weights and of the batch order, for every system. */
 export const SEED = 1;
 
+/** Calls `f` back to back for at least `minSeconds`; the wall seconds per call, and how many calls it took. */
+export const timeRound = (f: () => void, minSeconds: number): { readonly perCall: number; readonly calls: number } => {
+  let calls = 0;
+  const t0 = process.hrtime.bigint();
+  let dt = 0;
+  do {
+    f();
+    calls++;
+    dt = Number(process.hrtime.bigint() - t0) / 1e9;
+  } while (dt < minSeconds);
+  return { perCall: dt / calls, calls };
+};
+
 /** A GEMM the benchmarks time: C (m x n) = op(A) op(B), op(X) = X or its transpose, with a label. */
 export interface GemmShape {
   readonly label: string;

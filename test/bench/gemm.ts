@@ -20,7 +20,7 @@ import type { Backend } from '../../src/tensor/backend.js';
 import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
 import { gemmTs } from '../../src/tensor/ts.js';
 import { createWasmBackend } from '../../src/tensor/wasm/index.js';
-import type { GemmShape } from './common.js';
+import { timeRound, type GemmShape } from './common.js';
 
 const ROUNDS = 25;
 const ROUND_SECONDS = 0.02;
@@ -44,17 +44,7 @@ interface Timing {
 }
 
 /** Seconds per call of `f` over one round. */
-const round = (f: () => void): number => {
-  let calls = 0;
-  const t0 = process.hrtime.bigint();
-  let dt = 0;
-  do {
-    f();
-    calls++;
-    dt = Number(process.hrtime.bigint() - t0) / 1e9;
-  } while (dt < ROUND_SECONDS);
-  return dt / calls;
-};
+const round = (f: () => void): number => timeRound(f, ROUND_SECONDS).perCall;
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

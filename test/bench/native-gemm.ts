@@ -36,7 +36,7 @@ import { activationBackward, biasActivation, type PointwiseActivation } from '..
 import { loadAddon, type NativeAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
 import { createTunedNativeBackend, DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
 import { tsBackend } from '../../src/tensor/registry.js';
-import type { GemmShape } from './common.js';
+import { timeRound, type GemmShape } from './common.js';
 
 const orExit = <A>(e: E.Either<{ _tag: string; where: string; message: string; hint: string }, A>): A => {
   if (E.isLeft(e)) {
@@ -63,17 +63,10 @@ const timeIt = (f: () => void, rounds = 15, minSeconds = 0.1): { wall: number; b
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    let calls = 0;
-    const t0 = process.hrtime.bigint();
     const c0 = process.cpuUsage();
-    let dt = 0;
-    do {
-      f();
-      calls++;
-      dt = Number(process.hrtime.bigint() - t0) / 1e9;
-    } while (dt < minSeconds);
+    const { perCall, calls } = timeRound(f, minSeconds);
     const c = process.cpuUsage(c0);
-    wall.push(dt / calls);
+    wall.push(perCall);
     cpu.push((c.user + c.system) / 1e6 / calls);
   }
   const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;

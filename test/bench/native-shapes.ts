@@ -20,7 +20,7 @@ import seedrandom from 'seedrandom';
 import { loadAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
 import { DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
 import type { Backend } from '../../src/tensor/backend.js';
-import type { GemmShape } from './common.js';
+import { timeRound, type GemmShape } from './common.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
@@ -62,17 +62,7 @@ const median = (xs: readonly number[]): number => [...xs].sort((x, y) => x - y)[
 const timeRounds = (f: () => void, n: number, minSeconds = 0.1): number[] => {
   for (let i = 0; i < 3; i++) f();
   const out: number[] = [];
-  for (let r = 0; r < n; r++) {
-    let calls = 0;
-    const t0 = process.hrtime.bigint();
-    let dt = 0;
-    do {
-      f();
-      calls++;
-      dt = Number(process.hrtime.bigint() - t0) / 1e9;
-    } while (dt < minSeconds);
-    out.push(dt / calls);
-  }
+  for (let r = 0; r < n; r++) out.push(timeRound(f, minSeconds).perCall);
   return out;
 };
 

@@ -26,8 +26,8 @@ import { matrix } from '../../src/tensor/matrix.js';
 import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
 import { loadAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
 import { createNativeBackend, createTunedNativeBackend, DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
-import { gemmTs } from '../../src/tensor/ts.js';
 import { unwrap } from '../arb/network.js';
+import { arbGemm, expectClose, oracle, run as runNative, sameBits, scalar, seeded, type GemmCase } from './gemm.support.js';
 import { applyUpdate, type UpdateCase } from './updates.support.js';
 
 const native = (threads: number, tuning: NativeTuning = DEFAULT_NATIVE_TUNING): Backend => {
@@ -41,32 +41,6 @@ const SPLIT_ALL: NativeTuning = { gemmBlockFlops: 0, maxBlocks: 4096, rowUnit: 1
 
 const ACTS: readonly PointwiseActivation[] = ['identity', 'relu', 'leaky-relu', 'sigmoid', 'tanh'];
 
-interface GemmCase {
-  readonly transA: boolean;
-  readonly transB: boolean;
-  readonly m: number;
-  readonly n: number;
-  readonly k: number;
-  readonly alpha: number;
-  readonly beta: number;
-  readonly a: Float32Array;
-  readonly b: Float32Array;
-  readonly c: Float32Array;
-}
-
-// Finite float32 values over a wide range (subnormals included); products that underflow float32 but not
-// float64 are covered by the absolute floor in `expectClose`.
-const value = fc.float({ min: -8, max: 8, noNaN: true, noDefaultInfinity: true });
-const scalar = fc.oneof(fc.constantFrom(0, 1, -1, 0.5), value.map(Math.fround));
-const f32 = (len: number) => fc.array(value, { minLength: len, maxLength: len }).map((xs) => Float32Array.from(xs));
-
-const arbGemm = (dims: fc.Arbitrary<readonly [number, number, number]>): fc.Arbitrary<GemmCase> =>
-  fc
-    .tuple(fc.boolean(), fc.boolean(), dims, scalar, scalar)
-    .chain(([transA, transB, [m, n, k], alpha, beta]) =>
-      fc.tuple(f32(m * k), f32(k * n), f32(m * n)).map(([a, b, c]) => ({ transA, transB, m, n, k, alpha, beta, a, b, c })),
-    );
-
 const small = fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 9 }));
 // 1xN, Nx1, k = 1 and 0-sized shapes.
 const edge = fc.oneof(
@@ -75,25 +49,6 @@ const edge = fc.oneof(
   fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 })).map(([m, n]) => [m, n, 1] as const),
   fc.constantFrom([0, 4, 3] as const, [4, 0, 3] as const, [4, 3, 0] as const, [0, 0, 0] as const, [1, 1, 1] as const),
 );
-
-/** The float64 oracle and, per element, the scale sum_k |alpha a b| + |beta c| its error is measured against. */
-const oracle = ({ transA, transB, m, n, k, alpha, beta, a, b, c }: GemmCase) => {
-  const want = Float64Array.from(c);
-  gemmTs(transA, transB, m, n, k, alpha, Float64Array.from(a), Float64Array.from(b), beta, want);
-  const scale = Float64Array.from(c, (x) => (beta === 0 ? 0 : Math.abs(beta * x)));
-  gemmTs(transA, transB, m, n, k, Math.abs(alpha), Float64Array.from(a, Math.abs), Float64Array.from(b, Math.abs), 1, scale);
-  return { want, scale };
-};
-
-const expectClose = (got: Float32Array, want: Float64Array, scale: Float64Array): void => {
-  expect(got.length).toBe(want.length);
-  for (let i = 0; i < got.length; i++) {
-    const err = Math.abs(got[i]! - want[i]!);
-    if (!(err <= 1e-5 * scale[i]! + 1e-35)) {
-      expect.fail(`element ${i}: native ${got[i]} vs float64 ${want[i]} (error ${err}, scale ${scale[i]})`);
-    }
-  }
-};
 
 /**
  * `expectClose` on `count` entries of C picked by a seeded generator, each computed in float64 as a plain
@@ -117,19 +72,6 @@ const expectCloseSampled = (got: Float32Array, g: GemmCase, count = 300): void =
   }
 };
 
-const runNative = (backend: Backend, g: GemmCase): Float32Array => {
-  const c = g.c.slice();
-  backend.gemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.a, g.b, g.beta, c);
-  return c;
-};
-
-const sameBits = (x: Float32Array, y: Float32Array): boolean =>
-  Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
-
-const seeded = (len: number, seed: number): Float32Array => {
-  const rng = seedrandom(String(seed));
-  return Float32Array.from({ length: len }, () => rng() * 2 - 1);
-};
 
 describe('native backend (OpenBLAS through Node-API)', () => {
   it('the addon is built and loads (CI installs libopenblas-dev and npm ci builds it)', () => {
