@@ -9,9 +9,10 @@
  * - data: {@link loadMnist}, {@link loadDataset}, {@link encodeIdx} / {@link decodeIdx}, {@link takeDataset};
  * - the source of a training run: {@link epochBatches} (read, {@link shuffle}, {@link batch});
  * - networks: {@link initNetwork}, {@link createNetwork}, {@link forward}, {@link predict};
- * - gradients and steps: {@link grad}, {@link move}, {@link optimizer}, {@link descend}, {@link trainStep};
+ * - gradients and steps: {@link grad}, {@link move}, {@link optimizer}, {@link descend}, {@link trainStep}
+ *   (states are values, {@link TrainState}, or borrowed, {@link Borrowed}, kept with {@link snapshot});
  * - around the step: {@link validate}, {@link report}, {@link tap}, {@link stopWhen} with {@link anyOf},
- *   {@link maxEpochs}, {@link earlyStopping}, {@link diverged};
+ *   {@link maxEpochs}, {@link earlyStopping}, {@link diverged}; {@link checkpoint} with {@link checkpointWriter};
  * - results and files: {@link evaluate}, {@link saveModel} / {@link loadModel}, {@link saveCheckpoint} /
  *   {@link loadCheckpoint};
  * - diagnostics: {@link gradientCheck}, {@link locateNonFinite};
@@ -40,13 +41,16 @@ export { rng, permutation, type Rng } from './nn/random.js';
 
 // optim
 export * from './optim/optimizer.js';
-export { move, initialState, type OptimizerState, type Moved } from './optim/move.js';
+export { move, initialState, allocParams, type OptimizerState, type Moved, type Params } from './optim/move.js';
+export { descend, stepBuffers, type DescendConfig, type Descended, type StepBuffers, type LabeledInputs } from './optim/descend.js';
+export * from './optim/trainState.js';
 export * from './optim/schedule.js';
 
 // diagnostics
 export * from './diagnostics/gradcheck.js';
 export * from './diagnostics/health.js';
 export * from './diagnostics/nonfinite.js';
+export * from './diagnostics/monitor.js';
 
 // data
 export { loadDataset, loadMnist, type Dataset, type DatasetOptions } from './data/dataset.js';

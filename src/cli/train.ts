@@ -6,8 +6,10 @@
  *    used, and command-line options that contradict them are refused.
  * 2. The data is found (--data, GRADPIPE_DATA, data/mnist, ../shared/datasets/mnist) and loaded.
  * 3. Training runs with a checkpoint in the output folder at every epoch end; metrics.jsonl grows as it goes.
- * 4. SIGINT/SIGTERM stop after the current step: the checkpoint is written, the way to resume printed,
- *    exit 130. A second signal quits at once.
+ * 4. SIGINT/SIGTERM stop after the current step: one checkpoint of exactly that step is written, the way
+ *    to resume printed, exit 130. A second signal quits at once: checkpoints are replaced by rename, so the
+ *    files under their real names are whole ones (the last complete checkpoint). A signal after the last
+ *    epoch's step changes nothing: the run completes (exit 0).
  * 5. Divergence: exit 3 with the report on stderr; the last finite checkpoint and the metrics are on disk.
  * 6. Otherwise the model, summary, curves and confusion matrix are written and the final line (or, with
  *    --json, the summary) printed.
@@ -23,7 +25,9 @@ import { DATA_ENV } from '../data/resolve.js';
 import { batchesPerEpoch } from '../stages/epochs.js';
 import { fromCheckpoint } from '../stages/checkpoint.js';
 import type { EpochEvent, StepEvent } from '../stages/report.js';
-import type { Divergence, TrainState } from '../stages/trainStep.js';
+import type { Divergence } from '../diagnostics/monitor.js';
+import { stepFindingText } from '../diagnostics/monitor.js';
+import type { TrainState } from '../optim/trainState.js';
 import type { Resolved } from '../tensor/select.js';
 import { resumeOptions, trainMnist, type RunResult, type TrainOptions } from '../../pipelines/mnist.js';
 import { str, type CommandSpec } from './args.js';
@@ -200,16 +204,23 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     `${resume ? `resuming ${shown(io, resume.dir)} at epoch ${(before?.epochsCompleted ?? 0) + 1} (step ${before?.step ?? 0}):` : 'training'} ${options.layers.join('-')} on ${trainExamples} examples from ${shown(io, data.dir.dir)}; ${backend.why}; output in ${shown(io, out)}`,
   );
 
-  let stopRequested: Signal | undefined;
-  const unsubscribe = io.onSignal((signal) => {
-    if (stopRequested !== undefined) {
-      io.stderr.write(`\ngradpipe: ${signal} again: quitting without a new checkpoint\n`);
+  // the stop reason of an interruption; it ends the run only when it comes before the run's own end
+  let interruption: string | undefined;
+  let trained = false;
+  const unsubscribe = io.onSignal((signal: Signal) => {
+    if (trained && interruption === undefined) {
+      interruption = `${signal} after training ended`;
+      io.stderr.write(`\ngradpipe: ${signal}: training is complete; finishing its outputs (${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once)\n`);
+      return;
+    }
+    if (interruption !== undefined) {
+      io.stderr.write(`\ngradpipe: ${signal} again: quitting now; the checkpoint files on disk are whole (the last one completed)\n`);
       process.exit(EXIT.interrupted);
     }
-    stopRequested = signal;
+    interruption = `interrupted by ${signal}`;
     progress.note(`${signal}: stopping after the current step and writing a checkpoint (${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once)`);
   });
-  let checkpointError: GradpipeError | undefined;
+  let checkpointWarned = false;
   let result: E.Either<GradpipeError, RunResult>;
   try {
     result = await trainMnist(
@@ -226,25 +237,47 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
           metrics.write(epochRecord(e, t0));
         },
         checkpointDir: out,
-        onWarning: (w) => progress.note(`gradpipe: warning: ${w}`),
-        shouldStop: () => (stopRequested === undefined ? undefined : `interrupted by ${stopRequested}`),
+        // the metrics a checkpoint covers are on disk before it
+        beforeCheckpoint: async () => void (await metrics.flush()),
+        onFinding: (f) => progress.note(`gradpipe: warning: ${stepFindingText(f)}`),
+        shouldStop: () => interruption,
         onCheckpointError: (e) => {
-          if (checkpointError === undefined) progress.note(`gradpipe: warning: ${e.where}: ${e.message}; ${e.hint}`);
-          checkpointError = e;
+          if (!checkpointWarned) progress.note(`gradpipe: warning: ${e.where}: ${e.message}; ${e.hint}`);
+          checkpointWarned = true;
         },
       },
       resume?.checkpoint,
     );
   } finally {
-    unsubscribe();
+    trained = true;
     progress.end();
   }
+  try {
+    return await finish(io, a, p, data, backend, t0, metrics, result, interruption);
+  } finally {
+    unsubscribe();
+  }
+};
+
+const finish = async (
+  io: CliIo,
+  a: TrainArgs,
+  p: Plan,
+  data: LoadedData,
+  backend: Resolved,
+  t0: number,
+  metrics: MetricsWriter,
+  result: E.Either<GradpipeError, RunResult>,
+  interruption: string | undefined,
+): Promise<number> => {
+  const { options, out, resume } = p;
   if (E.isLeft(result)) {
     await metrics.flush();
     return fail(io, result.left);
   }
   const r = result.right;
   const s = r.state;
+  const interrupted = interruption !== undefined && r.stoppedBecause === interruption;
   metrics.write({
     kind: 'end',
     step: s.step,
@@ -272,7 +305,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     trainSeconds: r.trainSeconds,
     stoppedBecause: r.stoppedBecause,
     diverged: r.diverged,
-    interrupted: stopRequested !== undefined,
+    interrupted,
     backend: r.backend,
     backendDescription: backend.backend.description,
     backendChoice: backend.why,
@@ -280,7 +313,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     seed: options.seed,
     data: data.dir.dir,
     resumedFrom: resume?.dir ?? null,
-    ...(s.validation
+    ...(s.validation !== undefined
       ? { validation: { loss: s.validation.loss, accuracy: s.validation.accuracy, bestEpoch: s.validation.best.epoch + 1, bestAccuracy: s.validation.best.accuracy } }
       : {}),
     options: optionsRecord(options),
@@ -315,10 +348,10 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
         `${r.stoppedBecause}; training ${formatDuration(r.trainSeconds)} (${Math.round(r.samplesPerSecond).toLocaleString('en-US')} samples/s, ${r.backend} x${backend.backend.threads}), wall ${summary.wallSeconds.toFixed(1)} s; saved to ${shown(io, out)}\n`,
     );
   }
-  if (checkpointError !== undefined) return fail(io, checkpointError);
-  if (stopRequested !== undefined) {
+  if (r.checkpointError !== undefined) return fail(io, r.checkpointError);
+  if (interrupted) {
     const resumeCmd = `gradpipe train --resume ${shown(io, out)}`;
-    io.stderr.write(`gradpipe: stopped by ${stopRequested} at step ${s.step}; checkpoint written to ${shown(io, join(out, CHECKPOINT_FILE))}; continue with: ${resumeCmd}\n`);
+    io.stderr.write(`gradpipe: ${interruption} at step ${s.step}; checkpoint written to ${shown(io, join(out, CHECKPOINT_FILE))}; continue with: ${resumeCmd}\n`);
     return EXIT.interrupted;
   }
   return EXIT.ok;
