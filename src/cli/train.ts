@@ -18,7 +18,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { gradpipeError, optionError, type GradpipeError } from '../errors.js';
-import { CHECKPOINT_FILE, loadCheckpoint, type Checkpoint } from '../io/checkpoint.js';
+import { CHECKPOINT_FILE, cleanCheckpointTemporaries, loadCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import { parseJson, toJson } from '../io/json.js';
 import { formatInit } from '../nn/init.js';
 import { DATA_ENV } from '../data/resolve.js';
@@ -107,6 +107,7 @@ const plan = async (io: CliIo, args: TrainArgs): Promise<E.Either<GradpipeError,
   if (!existsSync(dir)) return E.left(optionError('--resume', `${resumeArg} does not exist`, 'give the output folder of an earlier gradpipe train run'));
   const checkpoint = await loadCheckpoint(dir);
   if (E.isLeft(checkpoint)) return checkpoint;
+  await cleanCheckpointTemporaries(dir); // what a run killed while saving left behind
   const file = join(dir, CHECKPOINT_FILE);
   const stored = resumeOptions(checkpoint.right, file);
   if (E.isLeft(stored)) return stored;
