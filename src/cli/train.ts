@@ -207,6 +207,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
 
   // the stop reason of an interruption; it ends the run only when it comes before the run's own end
   let interruption: string | undefined;
+  let signalled: Signal | undefined;
   let trained = false;
   const unsubscribe = io.onSignal((signal: Signal) => {
     if (trained && interruption === undefined) {
@@ -219,6 +220,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
       process.exit(EXIT.interrupted);
     }
     interruption = `interrupted by ${signal}`;
+    signalled = signal;
     progress.note(`${signal}: stopping after the current step and writing a checkpoint (${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once)`);
   });
   let checkpointWarned = false;
@@ -254,7 +256,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     progress.end();
   }
   try {
-    return await finish(io, a, p, data, backend, t0, metrics, result, interruption);
+    return await finish(io, a, p, data, backend, t0, metrics, result, interruption, signalled);
   } finally {
     unsubscribe();
   }
@@ -270,6 +272,7 @@ const finish = async (
   metrics: MetricsWriter,
   result: E.Either<GradpipeError, RunResult>,
   interruption: string | undefined,
+  signalled: Signal | undefined,
 ): Promise<number> => {
   const { options, out, resume } = p;
   if (E.isLeft(result)) {
@@ -352,7 +355,7 @@ const finish = async (
   if (r.checkpointError !== undefined) return fail(io, r.checkpointError);
   if (interrupted) {
     const resumeCmd = `gradpipe train --resume ${shown(io, out)}`;
-    io.stderr.write(`gradpipe: ${interruption} at step ${s.step}; checkpoint written to ${shown(io, join(out, CHECKPOINT_FILE))}; continue with: ${resumeCmd}\n`);
+    io.stderr.write(`gradpipe: stopped by ${signalled} at step ${s.step}; checkpoint written to ${shown(io, join(out, CHECKPOINT_FILE))}; continue with: ${resumeCmd}\n`);
     return EXIT.interrupted;
   }
   return EXIT.ok;

@@ -8,8 +8,8 @@
  *
  * The checkpoint stage decides once per state, when the state arrives: a state is saved when it ends an
  * epoch or ends the run (it carries a stop reason). It takes a `snapshot` of that state at once, before
- * anything asynchronous, so a step that reuses buffers cannot change what is written; the writer writes one
- * checkpoint at a time and, when several wait, only the newest (never one write per queued step).
+ * anything asynchronous, so a step that reuses buffers cannot change what is written; the writer writes
+ * them one at a time, in order (at most one per epoch and one at the stop: never one write per step).
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { modelError, type GradpipeError } from '../errors.js';
@@ -141,7 +141,7 @@ export const fromCheckpoint = (c: Checkpoint, file: string): E.Either<GradpipeEr
 
 /** Writes checkpoints one at a time, in the background of a run (see `checkpointWriter`). */
 export interface CheckpointWriter {
-  /** Queues the checkpoint of `s` (a value): written after the one in progress; of several waiting, only the newest. */
+  /** Queues the checkpoint of `s` (a value): written after those submitted before it. */
   readonly submit: (s: Saved) => void;
   /** Resolves once everything submitted so far is written (or has failed): the first error, or how many were written. */
   readonly settled: () => Promise<E.Either<GradpipeError, number>>;
@@ -159,16 +159,14 @@ export interface WriterOptions {
   readonly onError?: ((e: GradpipeError) => void) | undefined;
 }
 
-/** A writer that saves the checkpoints submitted to it one at a time, keeping only the newest waiting one. */
+/** A writer that saves the checkpoints submitted to it one at a time, in the order they came. */
 export const checkpointWriter = (opts: WriterOptions): CheckpointWriter => {
-  let waiting: Checkpoint | undefined;
+  const waiting: Checkpoint[] = [];
   let running: Promise<void> | undefined;
   let firstError: GradpipeError | undefined;
   let written = 0;
   const drain = async (): Promise<void> => {
-    while (waiting !== undefined) {
-      const c = waiting;
-      waiting = undefined;
+    for (let c = waiting.shift(); c !== undefined; c = waiting.shift()) {
       await opts.before?.();
       const saved = await opts.save(c);
       if (E.isLeft(saved)) {
@@ -180,7 +178,7 @@ export const checkpointWriter = (opts: WriterOptions): CheckpointWriter => {
   };
   return {
     submit: (s) => {
-      waiting = toCheckpoint(s, opts.config);
+      waiting.push(toCheckpoint(s, opts.config));
       running ??= drain();
     },
     settled: async () => {
