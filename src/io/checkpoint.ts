@@ -18,7 +18,7 @@
  * complete temporary file: `loadCheckpoint` finds it by its content hash and puts it in place, and
  * `cleanCheckpointTemporaries` removes what dead processes left.
  *
- * Law: loadCheckpoint(dir) after saveCheckpoint(dir, c) = c (tensors bit for bit, state as JSON).
+ * Its law (the round trip through a folder) is stated on `saveCheckpoint` below.
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';

@@ -6,7 +6,7 @@
  * Any program that reads safetensors can read the weights; gradpipe refuses a file whose content hash
  * does not match, so a truncated or bit-flipped model is never used silently.
  *
- * Law: decodeModel(encodeModel(net, meta)) = { network: toFloat32(net), loss: meta.loss, ... }.
+ * Its laws are stated on `decodeModel` and `loadModel` below.
  */
 import { readFile } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
@@ -104,7 +104,11 @@ export const encodeModel = (net: Network<Float>, meta: ModelMeta): Uint8Array =>
   return encodeSafetensors(tensors, { ...metadata, [HASH_KEY]: contentHash(tensors, metadata) });
 };
 
-/** Parses and verifies `model.safetensors` bytes read from `file`. */
+/**
+ * Parses and verifies `model.safetensors` bytes read from `file`.
+ *
+ * Law: decodeModel(encodeModel(net, meta)) = { network: toFloat32(net), loss: meta.loss, ... }
+ */
 export const decodeModel = (bytes: Uint8Array, file: string): E.Either<GradpipeError, LoadedModel> => {
   const decoded = decodeSafetensors(bytes, file);
   if (E.isLeft(decoded)) return E.left(corrupted(file, decoded.left.message));

@@ -1,20 +1,33 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { gradientMonoid, linearCombination, scaleGradient, type Gradient } from '../../src/nn/gradient.js';
-import { toFloat64 } from '../../src/nn/network.js';
-import { grad } from '../../src/nn/grad.js';
-import { toFloat64 as m64 } from '../../src/tensor/matrix.js';
+import { toFloat64, type Network } from '../../src/nn/network.js';
+import { matrix } from '../../src/tensor/matrix.js';
 import { arbCase } from '../arb/network.js';
 
 // Numbers compared as numbers: -0 and +0 are the same gradient entry.
 const flat = (g: Gradient<Float64Array>): number[] => g.layers.flatMap((l) => [...l.weight.data, ...l.bias]).map((x) => x + 0);
 
-/** Three gradients of one network (from three seeds' worth of targets on the same shapes). */
-const arbTriple = arbCase({ maxBatch: 4 }).map(({ net, loss, batch }) => {
+const entry = fc.double({ min: -10, max: 10, noNaN: true });
+
+/** A gradient shaped like `net` whose entries are drawn independently. */
+const arbGradientOf = (net: Network<Float64Array>): fc.Arbitrary<Gradient<Float64Array>> =>
+  fc.tuple(
+    ...net.layers.map((l) =>
+      fc
+        .tuple(fc.array(entry, { minLength: l.weight.data.length, maxLength: l.weight.data.length }), fc.array(entry, { minLength: l.bias.length, maxLength: l.bias.length }))
+        .map(([w, b]) => ({ weight: matrix(l.weight.rows, l.weight.cols, Float64Array.from(w)), bias: Float64Array.from(b) })),
+    ),
+  ).map((layers) => ({ layers }));
+
+/** A network and three independent random gradients shaped like it. */
+const arbTriple = arbCase({ maxBatch: 1 }).chain(({ net }) => {
   const n = toFloat64(net);
-  const g = grad(loss)(n, { inputs: m64(batch.inputs), targets: m64(batch.targets) }).gradient;
-  return { n, f: g, g: scaleGradient(-0.5, g), h: scaleGradient(3, g) };
+  return fc.tuple(arbGradientOf(n), arbGradientOf(n), arbGradientOf(n)).map(([f, g, h]) => ({ n, f, g, h }));
 });
+
+/** The sum computed here, entry by entry, as the oracle for concat. */
+const sum = (...gs: Gradient<Float64Array>[]): number[] => gs.map(flat).reduce((a, b) => a.map((v, i) => v + b[i]!));
 
 describe('Gradient Monoid', () => {
   test.prop([arbTriple], { numRuns: 100 })('concat(empty, g) = g = concat(g, empty)', ({ n, g }) => {
@@ -28,6 +41,8 @@ describe('Gradient Monoid', () => {
     const left = flat(M.concat(M.concat(f, g), h));
     const right = flat(M.concat(f, M.concat(g, h)));
     left.forEach((v, i) => expect(right[i]).toBeCloseTo(v, 12));
+    // the gradients are not scalings of one another, so this would catch a concat that is not addition
+    expect(flat(M.concat(f, g))).toEqual(sum(f, g));
   });
 
   test.prop([arbTriple, fc.double({ min: -4, max: 4, noNaN: true })], { numRuns: 100 })('scaling distributes over concat', ({ n, f, g }, s) => {
