@@ -12,7 +12,7 @@ import { from, lastValueFrom, type Observable } from 'rxjs';
 import type { Dataset } from '../src/data/dataset.js';
 import type { StepFinding } from '../src/diagnostics/monitor.js';
 import { modelError, type GradpipeError } from '../src/errors.js';
-import { saveCheckpoint, type Checkpoint } from '../src/io/checkpoint.js';
+import type { Checkpoint } from '../src/io/checkpoint.js';
 import type { Activation, PointwiseActivation } from '../src/nn/activation.js';
 import { initNetwork, type Init } from '../src/nn/init.js';
 import { checkLossPairing, type LossName } from '../src/nn/loss.js';
@@ -80,8 +80,8 @@ export interface RunHooks {
   readonly onEpoch?: (e: EpochEvent) => void;
   /** A step event every this many steps (default 50). */
   readonly stepEvery?: number;
-  /** Where to write the checkpoint, at every epoch end and when stopping. */
-  readonly checkpointDir?: string;
+  /** Writes the checkpoint of every epoch end and of the stop (e.g. `saveCheckpoint(dir, c)`); none when absent. */
+  readonly saveCheckpoint?: (c: Checkpoint) => Promise<E.Either<GradpipeError, void>>;
   /** Runs before each checkpoint is written (e.g. flushing the metrics it covers). */
   readonly beforeCheckpoint?: () => Promise<void>;
   /** Polled after every step, after the run's own conditions; a reason stops training after that step (e.g. SIGINT). */
@@ -152,7 +152,7 @@ export const trainMnist = async (
   const epochs: EpochEvent[] = [];
 
   const writer = checkpointWriter({
-    save: (c) => (hooks.checkpointDir === undefined ? Promise.resolve(E.right(undefined)) : saveCheckpoint(hooks.checkpointDir, c)),
+    save: hooks.saveCheckpoint ?? (() => Promise.resolve(E.right(undefined))),
     config: { options: opts },
     before: hooks.beforeCheckpoint,
     onError: hooks.onCheckpointError,

@@ -18,7 +18,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { gradpipeError, optionError, type GradpipeError } from '../errors.js';
-import { CHECKPOINT_FILE, cleanCheckpointTemporaries, loadCheckpoint, type Checkpoint } from '../io/checkpoint.js';
+import { CHECKPOINT_FILE, cleanCheckpointTemporaries, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import { parseJson, toJson } from '../io/json.js';
 import { formatInit } from '../nn/init.js';
 import { DATA_ENV } from '../data/resolve.js';
@@ -208,6 +208,8 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
   // the stop reason of an interruption; it ends the run only when it comes before the run's own end
   let interruption: string | undefined;
   let signalled: Signal | undefined;
+  let writing: Promise<unknown> | undefined;
+  let quitting = false;
   let trained = false;
   const unsubscribe = io.onSignal((signal: Signal) => {
     if (trained && interruption === undefined) {
@@ -216,6 +218,13 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
       return;
     }
     if (interruption !== undefined) {
+      // a checkpoint being written is finished first (it takes a moment); a third signal quits at once
+      if (writing !== undefined && !quitting) {
+        quitting = true;
+        io.stderr.write(`\ngradpipe: ${signal} again: quitting once the checkpoint being written is complete (${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once)\n`);
+        void writing.finally(() => process.exit(EXIT.interrupted));
+        return;
+      }
       io.stderr.write(`\ngradpipe: ${signal} again: quitting now; the checkpoint files on disk are whole (the last one completed)\n`);
       process.exit(EXIT.interrupted);
     }
@@ -239,7 +248,14 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
           progress.epoch(e);
           metrics.write(epochRecord(e, t0));
         },
-        checkpointDir: out,
+        saveCheckpoint: (c) => {
+          const w = saveCheckpoint(out, c);
+          writing = w;
+          void w.finally(() => {
+            if (writing === w) writing = undefined;
+          });
+          return w;
+        },
         // the metrics a checkpoint covers are on disk before it
         beforeCheckpoint: async () => void (await metrics.flush()),
         onFinding: (f) => progress.note(`gradpipe: warning: ${stepFindingText(f)}`),
