@@ -83,7 +83,7 @@ export interface Moved<F extends Float> {
  * Laws:
  * - move with a zero gradient (SGD) is the identity
  * - SGD additivity: two steps with g1 then g2 equal one step with g1+g2 (up to float rounding)
- * - a zero learning rate leaves the network unchanged
+ * - move at a zero learning rate leaves the network unchanged
  *
  * @example
  * ```ts

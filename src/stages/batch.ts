@@ -1,12 +1,7 @@
 /**
  * Batching. `batch(n)` groups a stream into arrays of n items (the last, shorter one kept or dropped by
  * option); `toBatch` turns a group of examples into the input and one-hot target matrices a network trains
- * on (float32, pixels scaled to [0, 1]).
- *
- * Laws:
- * - flatten after batch is the identity (keeping the last batch)
- * - every batch has n rows except possibly the last
- * - batch(n)(xs ++ ys) = batch(n)(xs) ++ batch(n)(ys) when n divides |xs|
+ * on (float32, pixels scaled to [0, 1]). Its laws are stated on `batch` below.
  */
 import type { Batch } from '../nn/grad.js';
 import { matrix } from '../tensor/matrix.js';

@@ -1,11 +1,7 @@
 /**
  * Evaluation: loss, accuracy and the confusion matrix of a network on labelled batches, streamed. Losses are
  * summed per example in double precision and divided once, so the result does not depend on how the data
- * was cut into batches.
- *
- * Laws:
- * - invariant to evaluation batch size: evaluate(net, ds, b1) = evaluate(net, ds, b2) (loss up to float
- *   tolerance, accuracy and confusion exactly)
+ * was cut into batches. Its law is stated on `evaluate` below.
  */
 import type { Dataset } from '../data/dataset.js';
 import type { Backend } from '../tensor/backend.js';
@@ -44,9 +40,8 @@ interface Acc {
 }
 
 /**
- * Accumulates labelled batches; emits one `Evaluation` when its input ends.
- *
- * Law: invariant to evaluation batch size (loss up to float tolerance, accuracy and confusion exactly).
+ * Accumulates labelled batches; emits one `Evaluation` when its input ends. `evaluate` runs it, and the
+ * batch-size law stated there is this stage's.
  */
 export const evaluation = (net: Network, opts: EvaluateOptions): Stage<Batch & { labels: Uint8Array }, Evaluation, Acc> => {
   const classes = outputSize(net);

@@ -2,10 +2,8 @@
  * Reading: the sources of a pipeline. `readDataset` walks an in-memory dataset in a given order (images stay
  * uint8 views until batched); `readFiles` streams an MNIST-layout pair of IDX files with bounded memory.
  *
- * Laws:
- * - write-then-read round trip of IDX files is the identity (test/data/idx.test.ts, for the codec under it)
- * - readDataset(ds) yields example i as (images[i], labels[i]) for i = 0..count-1, in order
- * - readDataset(ds, order) = map(i => example i) over order
+ * Its laws are stated on `readDataset` below; the IDX codec under `readFiles` has its own law, on `decodeIdx`
+ * (data/idx.ts).
  */
 import type { Dataset } from '../data/dataset.js';
 import { streamExamples, type Example } from '../data/streamExamples.js';
@@ -21,8 +19,9 @@ export const exampleAt = (ds: Dataset, i: number): Example => {
 /**
  * The examples of `ds` in `order` (default: 0..count-1).
  *
- * Laws: readDataset(ds) yields example i as (images[i], labels[i]) for i = 0..count-1, in order;
- * readDataset(ds, order) = map(i => example i) over order.
+ * Laws:
+ * - readDataset(ds) yields example i as (images[i], labels[i]) for i = 0..count-1, in order
+ * - readDataset(ds, order) = map(i => example i) over order
  */
 export function* readDataset(ds: Dataset, order?: ArrayLike<number>): Generator<Example> {
   const n = order ? order.length : ds.count;

@@ -1,24 +1,11 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { gradientMonoid, linearCombination, scaleGradient, type Gradient } from '../../src/nn/gradient.js';
-import { toFloat64, type Network } from '../../src/nn/network.js';
-import { matrix } from '../../src/tensor/matrix.js';
-import { arbCase } from '../arb/network.js';
+import { toFloat64 } from '../../src/nn/network.js';
+import { arbCase, arbGradientOf } from '../arb/network.js';
 
 // Numbers compared as numbers: -0 and +0 are the same gradient entry.
 const flat = (g: Gradient<Float64Array>): number[] => g.layers.flatMap((l) => [...l.weight.data, ...l.bias]).map((x) => x + 0);
-
-const entry = fc.double({ min: -10, max: 10, noNaN: true });
-
-/** A gradient shaped like `net` whose entries are drawn independently. */
-const arbGradientOf = (net: Network<Float64Array>): fc.Arbitrary<Gradient<Float64Array>> =>
-  fc.tuple(
-    ...net.layers.map((l) =>
-      fc
-        .tuple(fc.array(entry, { minLength: l.weight.data.length, maxLength: l.weight.data.length }), fc.array(entry, { minLength: l.bias.length, maxLength: l.bias.length }))
-        .map(([w, b]) => ({ weight: matrix(l.weight.rows, l.weight.cols, Float64Array.from(w)), bias: Float64Array.from(b) })),
-    ),
-  ).map((layers) => ({ layers }));
 
 /** A network and three independent random gradients shaped like it. */
 const arbTriple = arbCase({ maxBatch: 1 }).chain(({ net }) => {
