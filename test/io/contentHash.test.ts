@@ -69,7 +69,8 @@ describe('contentHash', () => {
           break;
         case 'byte': {
           fc.pre(t.data.byteLength > 0);
-          const raw = new Uint8Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength));
+          const raw = new Uint8Array(t.data.byteLength);
+          raw.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
           raw[c.at % raw.length]! ^= c.mask;
           const data = { F32: Float32Array, F64: Float64Array, U8: Uint8Array, I32: Int32Array }[t.dtype];
           changed = { tensors: { ...ts, [name]: { ...t, data: new data(raw.buffer) } as Tensor }, metadata: meta };
