@@ -9,10 +9,9 @@
  *    (upstream is unsubscribed / its iterator returned);
  * 3. when the input ends, `flush` emits what the state still holds.
  *
- * Laws (composition, as pipes' `>->`; checked for every adapter by test/laws/composition.test.ts):
- * - identity: compose(cat, p) = p = compose(p, cat)
- * - associativity: compose(compose(p, q), r) = compose(p, compose(q, r))
- * and each adapter is a functor from stages to streams: rx(compose(p, q)) = pipe(rx(p), rx(q)).
+ * The laws of composition (pipes' `>->`) are stated on `compose`, those of `map` on `map`, and each
+ * adapter's on the adapter (each is a functor from stages to streams); test/laws/composition.test.ts checks
+ * them for every adapter.
  */
 import { concat, concatMap, defer, EMPTY, from, map as rxMap, takeWhile, type OperatorFunction } from 'rxjs';
 import { AsyncIterableX } from 'ix/asynciterable';
@@ -41,14 +40,20 @@ const NONE: readonly never[] = [];
 /** A result that emits `out` and goes on. */
 export const emit = <S, B>(state: S, out: readonly B[] = NONE): StepResult<S, B> => ({ state, out, done: false });
 
-/** The identity stage (pipes' `cat`). Law: identity: compose(cat, p) = p = compose(p, cat). */
+/** The identity stage (pipes' `cat`): the unit of `compose` (see its identity law). */
 export const cat = <A>(): Stage<A, A, undefined> => ({
   init: () => undefined,
   step: (s, a) => emit(s, [a]),
   flush: () => NONE,
 });
 
-/** map f: one output per input. Laws: map(id) = cat; map(g . f) = compose(map(f), map(g)). */
+/**
+ * map f: one output per input.
+ *
+ * Laws:
+ * - map(id) = cat
+ * - map(g . f) = compose(map(f), map(g))
+ */
 export const map = <A, B>(f: (a: A, index: number) => B): Stage<A, B, { i: number }> => ({
   init: () => ({ i: 0 }),
   step: (s, a) => emit(s, [f(a, s.i++)]),
@@ -124,7 +129,9 @@ export const runStage = <A, B>(stage: Stage<A, B>, inputs: Iterable<A>): B[] => 
  * The stage as an RxJS operator, built from RxJS's own operators so that ending early unsubscribes from
  * the source even when it emits synchronously.
  *
- * Laws: it runs a stage as `runStage` does; rx(compose(p, q)) = pipe(rx(p), rx(q)).
+ * Laws:
+ * - rx runs a stage as `runStage` does
+ * - rx(compose(p, q)) = pipe(rx(p), rx(q))
  */
 export const rx =
   <A, B>(stage: Stage<A, B>): OperatorFunction<A, B> =>
@@ -148,7 +155,7 @@ export const rx =
 /**
  * The stage as an IxJS operator over async iterables (pull-based: nothing is read before it is asked for).
  *
- * Law: it runs a stage as `runStage` does.
+ * Law: ix runs a stage as `runStage` does
  */
 export const ix =
   <A, B>(stage: Stage<A, B>) =>
@@ -166,7 +173,11 @@ export const ix =
       },
     });
 
-/** The stage as an IxJS operator over synchronous iterables. Law: it runs a stage as `runStage` does. */
+/**
+ * The stage as an IxJS operator over synchronous iterables.
+ *
+ * Law: ixSync runs a stage as `runStage` does
+ */
 export const ixSync =
   <A, B>(stage: Stage<A, B>) =>
   (source: Iterable<A>): IterableX<B> =>

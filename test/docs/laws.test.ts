@@ -73,6 +73,19 @@ describe('laws', () => {
     expect(laws.length).toBeGreaterThan(30);
   });
 
+  it('laws are written as a Law: line or a Laws: list at the start of a doc-comment line', () => {
+    const stray = filesUnder(join(root, 'src'), (n) => n.endsWith('.ts')).flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/\/\*\*([\s\S]*?)\*\//g)].flatMap((m) =>
+        m[1]!
+          .split('\n')
+          .map((l) => l.replace(/^\s*\* ?/, ''))
+          .filter((l) => /\bLaws?:/.test(l) && !/^\s*(Law: .+|Laws:\s*)$/.test(l))
+          .map((l) => `${relative(root, f)}: ${l.trim()}`),
+      ),
+    );
+    expect(stray).toEqual([]);
+  });
+
   it('every law is stated in one doc comment only', () => {
     const seen = new Map<string, string[]>();
     for (const l of laws) seen.set(l.law, [...(seen.get(l.law) ?? []), l.file]);
