@@ -17,6 +17,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
 import { gradpipeError, optionError, type GradpipeError } from '../errors.js';
 import { CHECKPOINT_FILE, cleanCheckpointTemporaries, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import { parseJson, toJson } from '../io/json.js';
@@ -106,22 +107,25 @@ const plan = async (io: CliIo, args: TrainArgs): Promise<E.Either<GradpipeError,
   const dir = resolvePath(io, resumeArg);
   if (!existsSync(dir)) return E.left(optionError('--resume', `${resumeArg} does not exist`, 'give the output folder of an earlier gradpipe train run'));
   const checkpoint = await loadCheckpoint(dir);
-  if (E.isLeft(checkpoint)) return checkpoint;
-  await cleanCheckpointTemporaries(dir); // what a run killed while saving left behind
+  if (E.isRight(checkpoint)) await cleanCheckpointTemporaries(dir); // what a run killed while saving left behind
   const file = join(dir, CHECKPOINT_FILE);
-  const stored = resumeOptions(checkpoint.right, file);
-  if (E.isLeft(stored)) return stored;
-  const state = fromCheckpoint(checkpoint.right, file);
-  if (E.isLeft(state)) return state;
-  const options = resumedOptions(stored.right, args, shown(io, dir), state.right.state.epochsCompleted);
-  if (E.isLeft(options)) return options;
   const out = outArg === undefined ? dir : resolvePath(io, outArg);
-  const o = options.right;
-  const notes =
-    o.epochs !== stored.right.epochs && o.schedule.kind === 'cosine'
-      ? [`note: the cosine learning-rate schedule now decays over ${o.epochs} epochs instead of ${stored.right.epochs}, so the rate rises again; the result differs from a run planned for ${o.epochs} epochs from the start`]
-      : [];
-  return E.right({ options: o, out, resume: { dir, checkpoint: checkpoint.right }, notes });
+  return pipe(
+    E.Do,
+    E.apS('checkpoint', checkpoint),
+    E.bind('stored', ({ checkpoint }) => resumeOptions(checkpoint, file)),
+    E.bind('state', ({ checkpoint }) => fromCheckpoint(checkpoint, file)),
+    E.bind('options', ({ stored, state }) => resumedOptions(stored, args, shown(io, dir), state.state.epochsCompleted)),
+    E.map(({ checkpoint, stored, options: o }) => ({
+      options: o,
+      out,
+      resume: { dir, checkpoint },
+      notes:
+        o.epochs !== stored.epochs && o.schedule.kind === 'cosine'
+          ? [`note: the cosine learning-rate schedule now decays over ${o.epochs} epochs instead of ${stored.epochs}, so the rate rises again; the result differs from a run planned for ${o.epochs} epochs from the start`]
+          : [],
+    })),
+  );
 };
 
 /**
