@@ -212,7 +212,6 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
   // the stop reason of an interruption; it ends the run only when it comes before the run's own end
   let interruption: string | undefined;
   let signalled: Signal | undefined;
-  let writing: Promise<unknown> | undefined;
   let quitting = false;
   let trained = false;
   const unsubscribe = io.onSignal((signal: Signal) => {
@@ -222,11 +221,10 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
       return;
     }
     if (interruption !== undefined) {
-      // a checkpoint being written is finished first (it takes a moment); a third signal quits at once
-      if (writing !== undefined && !quitting) {
+      // the checkpoint of the step the first signal stopped at is written first; a third signal quits at once
+      if (!quitting) {
         quitting = true;
-        io.stderr.write(`\ngradpipe: ${signal} again: quitting once the checkpoint being written is complete (${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once)\n`);
-        void writing.finally(() => process.exit(EXIT.interrupted));
+        io.stderr.write(`\ngradpipe: ${signal} again: quitting once the checkpoint is written (${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once)\n`);
         return;
       }
       io.stderr.write(`\ngradpipe: ${signal} again: quitting now; the checkpoint files on disk are whole (the last one completed)\n`);
@@ -252,14 +250,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
           progress.epoch(e);
           metrics.write(epochRecord(e, t0));
         },
-        saveCheckpoint: (c) => {
-          const w = saveCheckpoint(out, c);
-          writing = w;
-          void w.finally(() => {
-            if (writing === w) writing = undefined;
-          });
-          return w;
-        },
+        saveCheckpoint: (c) => saveCheckpoint(out, c),
         // the metrics a checkpoint covers are on disk before it
         beforeCheckpoint: async () => void (await metrics.flush()),
         onFinding: (f) => progress.note(`gradpipe: warning: ${stepFindingText(f)}`),
