@@ -10,6 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import type { Dataset } from '../src/data/dataset.js';
+import type { DoctorSetup } from '../src/diagnostics/doctor.js';
 import type { StepFinding } from '../src/diagnostics/monitor.js';
 import { modelError, type GradpipeError } from '../src/errors.js';
 import type { Checkpoint } from '../src/io/checkpoint.js';
@@ -31,17 +32,8 @@ import { trainStep } from '../src/stages/trainStep.js';
 import { chosenNetwork, validate, type Validated, type ValidationState } from '../src/stages/validate.js';
 import { getBackend } from '../src/tensor/registry.js';
 
-export interface TrainOptions {
-  /** Layer sizes, input first. */
-  readonly layers: readonly number[];
-  readonly activation: PointwiseActivation;
-  readonly output: Activation;
-  readonly loss: LossName;
-  readonly init: Init;
-  readonly optimizer: OptimizerConfig;
-  readonly schedule: Schedule;
-  readonly batchSize: number;
-  readonly epochs: number;
+/** The training options: the configuration the doctor examines (layers, activations, loss, init, optimiser, schedule, batch size, epochs, seed), and how the run is stopped and fed. */
+export interface TrainOptions extends DoctorSetup {
   readonly maxSteps?: number;
   /** Examples held out of the end of the training set for validation (stopping decisions); 0 for none. */
   readonly validation: number;
