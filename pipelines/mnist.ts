@@ -190,7 +190,7 @@ export const trainMnist = async (
   const saved = await writer.settled();
   const trainSeconds = (performance.now() - startedAt) / 1000;
   const final: FinalState = snapshot(last.state);
-  const network = chosenNetwork({ ...final, validation: final.validation }, opts.patience !== undefined);
+  const network = chosenNetwork(final, opts.patience !== undefined);
   const seen = final.examplesSeen - start.state.examplesSeen;
   return E.right({
     state: final,

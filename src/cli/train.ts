@@ -7,9 +7,9 @@
  * 2. The data is found (--data, GRADPIPE_DATA, data/mnist, ../shared/datasets/mnist) and loaded.
  * 3. Training runs with a checkpoint in the output folder at every epoch end; metrics.jsonl grows as it goes.
  * 4. SIGINT/SIGTERM stop after the current step: one checkpoint of exactly that step is written, the way
- *    to resume printed, exit 130. A second signal quits at once: checkpoints are replaced by rename, so the
- *    files under their real names are whole ones (the last complete checkpoint). A signal after the last
- *    epoch's step changes nothing: the run completes (exit 0).
+ *    to resume printed, exit 130. A second signal quits once that checkpoint is written, a third at once:
+ *    checkpoints are replaced by rename, so the files under their real names are whole ones. A signal after
+ *    the last epoch's step changes nothing: the run completes (exit 0).
  * 5. Divergence: exit 3 with the report on stderr; the last finite checkpoint and the metrics are on disk.
  * 6. Otherwise the model, summary, curves and confusion matrix are written and the final line (or, with
  *    --json, the summary) printed.
@@ -142,6 +142,9 @@ const recordedData = (io: CliIo, dir: string): string | undefined => {
   }
 };
 
+/** The stop reason of an interruption by `signal`. */
+const interruptedBy = (signal: Signal): string => `interrupted by ${signal}`;
+
 const sci = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x));
 
 /** The divergence report: what went non-finite where, the magnitudes before it, what to try. */
@@ -209,30 +212,22 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     `${resume ? `resuming ${shown(io, resume.dir)} at epoch ${(before?.epochsCompleted ?? 0) + 1} (step ${before?.step ?? 0}):` : 'training'} ${options.layers.join('-')} on ${trainExamples} examples from ${shown(io, data.dir.dir)}; ${backend.why}; output in ${shown(io, out)}`,
   );
 
-  // the stop reason of an interruption; it ends the run only when it comes before the run's own end
-  let interruption: string | undefined;
-  let signalled: Signal | undefined;
-  let quitting = false;
+  // the signal that stopped training, if one came before the run's own end; later signals: the first waits
+  // for the stop checkpoint (or, after training, for the outputs), the next quits at once
+  let stopSignal: Signal | undefined;
   let trained = false;
+  let later = 0;
   const unsubscribe = io.onSignal((signal: Signal) => {
-    if (trained && interruption === undefined) {
-      interruption = `${signal} after training ended`;
-      io.stderr.write(`\ngradpipe: ${signal}: training is complete; finishing its outputs (${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once)\n`);
-      return;
-    }
-    if (interruption !== undefined) {
-      // the checkpoint of the step the first signal stopped at is written first; a third signal quits at once
-      if (!quitting) {
-        quitting = true;
-        io.stderr.write(`\ngradpipe: ${signal} again: quitting once the checkpoint is written (${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once)\n`);
-        return;
-      }
+    const again = `${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once`;
+    if (stopSignal === undefined && !trained) {
+      stopSignal = signal;
+      progress.note(`${signal}: stopping after the current step and writing a checkpoint (${again})`);
+    } else if (later++ === 0) {
+      io.stderr.write(`\ngradpipe: ${signal}: ${stopSignal === undefined ? 'training is complete; finishing its outputs' : 'quitting once the checkpoint is written'} (${again})\n`);
+    } else {
       io.stderr.write(`\ngradpipe: ${signal} again: quitting now; the checkpoint files on disk are whole (the last one completed)\n`);
       process.exit(EXIT.interrupted);
     }
-    interruption = `interrupted by ${signal}`;
-    signalled = signal;
-    progress.note(`${signal}: stopping after the current step and writing a checkpoint (${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once)`);
   });
   let checkpointWarned = false;
   let result: E.Either<GradpipeError, RunResult>;
@@ -254,7 +249,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
         // the metrics a checkpoint covers are on disk before it
         beforeCheckpoint: async () => void (await metrics.flush()),
         onFinding: (f) => progress.note(`gradpipe: warning: ${stepFindingText(f)}`),
-        shouldStop: () => interruption,
+        shouldStop: () => (stopSignal === undefined ? undefined : interruptedBy(stopSignal)),
         onCheckpointError: (e) => {
           if (!checkpointWarned) progress.note(`gradpipe: warning: ${e.where}: ${e.message}; ${e.hint}`);
           checkpointWarned = true;
@@ -267,7 +262,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     progress.end();
   }
   try {
-    return await finish(io, a, p, data, backend, t0, metrics, result, interruption, signalled);
+    return await finish(io, a, p, data, backend, t0, metrics, result, stopSignal);
   } finally {
     unsubscribe();
   }
@@ -282,8 +277,7 @@ const finish = async (
   t0: number,
   metrics: MetricsWriter,
   result: E.Either<GradpipeError, RunResult>,
-  interruption: string | undefined,
-  signalled: Signal | undefined,
+  stopSignal: Signal | undefined,
 ): Promise<number> => {
   const { options, out, resume } = p;
   if (E.isLeft(result)) {
@@ -292,7 +286,7 @@ const finish = async (
   }
   const r = result.right;
   const s = r.state;
-  const interrupted = interruption !== undefined && r.stoppedBecause === interruption;
+  const interrupted = stopSignal !== undefined && r.stoppedBecause === interruptedBy(stopSignal);
   metrics.write({
     kind: 'end',
     step: s.step,
@@ -366,7 +360,7 @@ const finish = async (
   if (r.checkpointError !== undefined) return fail(io, r.checkpointError);
   if (interrupted) {
     const resumeCmd = `gradpipe train --resume ${shown(io, out)}`;
-    io.stderr.write(`gradpipe: stopped by ${signalled} at step ${s.step}; checkpoint written to ${shown(io, join(out, CHECKPOINT_FILE))}; continue with: ${resumeCmd}\n`);
+    io.stderr.write(`gradpipe: stopped by ${stopSignal} at step ${s.step}; checkpoint written to ${shown(io, join(out, CHECKPOINT_FILE))}; continue with: ${resumeCmd}\n`);
     return EXIT.interrupted;
   }
   return EXIT.ok;

@@ -75,5 +75,5 @@ export const validate = <S extends StateView>(ds: Dataset, opts: ValidateOptions
  * The network to keep from a run's last validated state: the best validated one when `restoreBest` (early
  * stopping restores it), otherwise the last one.
  */
-export const chosenNetwork = (last: Validated<StateView>, restoreBest: boolean): Network =>
+export const chosenNetwork = (last: StateView & { readonly validation?: ValidationState | undefined }, restoreBest: boolean): Network =>
   restoreBest && last.validation ? last.validation.best.network : last.network;

@@ -11,18 +11,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJson } from '../../src/io/json.js';
 import { rng } from '../../src/nn/random.js';
-import { CLI, ensureBuilt, readSafetensors, rmTmp, runCli, tmp, writeMnistSlice, type RunResult } from './helpers.js';
+import { CLI, mnistSliceDir, readSafetensors, rmTmp, runCli, type RunResult } from './helpers.js';
 
 let dir: string;
 let data: string;
 
-beforeAll(() => {
-  ensureBuilt();
-  dir = tmp();
-  data = join(dir, 'mnist');
-  mkdirSync(data);
-  writeMnistSlice(data, 1024, 200);
-});
+beforeAll(() => ({ dir, data } = mnistSliceDir(1024, 200)));
 afterAll(() => rmTmp(dir));
 
 const RUN = ['--layers', '784-1000-10', '--batch-size', '16', '--epochs', '3', '--train-limit', '1024', '--data'];
