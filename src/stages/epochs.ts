@@ -9,6 +9,7 @@
  * - same seed, same batches; starting at (epoch e, batch k) yields exactly the suffix of the full stream
  *   that begins there
  */
+import { backendChosen, ready } from '../tensor/registry.js';
 import { AsyncIterableX } from 'ix/asynciterable';
 import type { Dataset } from '../data/dataset.js';
 import { batch, toBatch, type LabeledBatch } from './batch.js';
@@ -69,6 +70,7 @@ const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
   AsyncIterableX.from({
     async *[Symbol.asyncIterator]() {
+      if (!backendChosen()) await ready(); // the default backend, before the first batch is trained on
       const { dataset, seed, batchSize, epochs } = plan;
       const keepLast = plan.keepLast ?? true;
       const classes = plan.classes ?? dataset.classes;
