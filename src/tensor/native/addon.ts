@@ -123,7 +123,8 @@ export const addonCandidates = (): readonly string[] => [
   join(here, '..', '..', '..', 'native', ADDON),
 ];
 
-const NOT_BUILT_HINT = 'run `npm run build:native` (needs a C compiler and libopenblas-dev), or choose --backend wasm or ts';
+const NOT_BUILT_HINT =
+  'it needs a C compiler and libopenblas-dev; run `npm run build:native` in gradpipe\'s folder, or where gradpipe is a dependency allow its install script (`npm install-scripts approve gradpipe`, then `npm rebuild gradpipe`); meanwhile wasm or ts serve';
 
 const isAddon = (u: unknown): u is NativeAddon =>
   typeof u === 'object' &&
