@@ -4,6 +4,7 @@
  * IxJS iterables. It pauses for the event loop every few milliseconds so that signals, timers and progress
  * output keep running during training, and it can start mid-epoch (resume, at `resumePoint`).
  */
+import { backendChosen, ready } from '../tensor/registry.js';
 import { AsyncIterableX } from 'ix/asynciterable';
 import type { Dataset } from '../data/dataset.js';
 import { batch, toBatch, type LabeledBatch } from './batch.js';
@@ -72,6 +73,7 @@ const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
   AsyncIterableX.from({
     async *[Symbol.asyncIterator]() {
+      if (!backendChosen()) await ready(); // the default backend, before the first batch is trained on
       const { dataset, seed, batchSize, epochs } = plan;
       const keepLast = plan.keepLast ?? true;
       const classes = plan.classes ?? dataset.classes;

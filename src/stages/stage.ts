@@ -13,9 +13,10 @@
  * adapter's on the adapter (each is a functor from stages to streams); test/laws/composition.test.ts checks
  * them for every adapter.
  */
-import { concat, concatMap, defer, EMPTY, from, map as rxMap, takeWhile, type OperatorFunction } from 'rxjs';
+import { concat, concatMap, defer, EMPTY, from, map as rxMap, takeWhile, type Observable, type OperatorFunction } from 'rxjs';
 import { AsyncIterableX } from 'ix/asynciterable';
 import { IterableX } from 'ix/iterable';
+import { backendChosen, ready } from '../tensor/registry.js';
 
 /** What one step of a stage returns. */
 export interface StepResult<S, B> {
@@ -127,7 +128,9 @@ export const runStage = <A, B>(stage: Stage<A, B>, inputs: Iterable<A>): B[] => 
 
 /**
  * The stage as an RxJS operator, built from RxJS's own operators so that ending early unsubscribes from
- * the source even when it emits synchronously.
+ * the source even when it emits synchronously. When no backend is in use yet, the first subscription waits
+ * for `ready()` (the default backend, see tensor/registry.ts), so a library pipeline trains on the fastest
+ * backend without asking; once one is chosen, it runs synchronously.
  *
  * Laws:
  * - rx runs a stage as `runStage` does
@@ -135,8 +138,8 @@ export const runStage = <A, B>(stage: Stage<A, B>, inputs: Iterable<A>): B[] => 
  */
 export const rx =
   <A, B>(stage: Stage<A, B>): OperatorFunction<A, B> =>
-  (source) =>
-    defer(() => {
+  (source) => {
+    const run = (): Observable<B> => {
       let s = stage.init();
       let done = false;
       const stepped = source.pipe(
@@ -150,7 +153,10 @@ export const rx =
         concatMap((out) => out),
       );
       return concat(stepped, defer(() => (done ? EMPTY : from(stage.flush(s)))));
-    });
+    };
+    // the first run picks the default backend (registry.ts) before any kernel is called
+    return defer(() => (backendChosen() ? run() : from(ready()).pipe(concatMap(run))));
+  };
 
 /**
  * The stage as an IxJS operator over async iterables (pull-based: nothing is read before it is asked for).
@@ -162,6 +168,7 @@ export const ix =
   (source: AsyncIterable<A>): AsyncIterableX<B> =>
     AsyncIterableX.from({
       async *[Symbol.asyncIterator]() {
+        if (!backendChosen()) await ready();
         let s = stage.init();
         for await (const a of source) {
           const r = stage.step(s, a);

@@ -106,17 +106,17 @@ describe('move', () => {
     }
   });
 
-  it('rejects non-finite and out-of-range hyperparameters with the option named', () => {
+  it('rejects non-finite and out-of-range hyperparameters naming the field it was given (optimizer.lr)', () => {
     const bad: [Record<string, unknown>, string][] = [
-      [{ lr: NaN }, '--lr'],
-      [{ lr: -1 }, '--lr'],
-      [{ lr: Infinity }, '--lr'],
-      [{ momentum: 1 }, '--momentum'],
-      [{ beta2: -0.1 }, '--beta2'],
-      [{ epsilon: 0 }, '--epsilon'],
-      [{ weightDecay: -1 }, '--weight-decay'],
-      [{ clipNorm: 0 }, '--clip-norm'],
-      [{ kind: 'rmsprop' }, '--optimizer'],
+      [{ lr: NaN }, 'optimizer.lr'],
+      [{ lr: -1 }, 'optimizer.lr'],
+      [{ lr: Infinity }, 'optimizer.lr'],
+      [{ momentum: 1 }, 'optimizer.momentum'],
+      [{ beta2: -0.1 }, 'optimizer.beta2'],
+      [{ epsilon: 0 }, 'optimizer.epsilon'],
+      [{ weightDecay: -1 }, 'optimizer.weightDecay'],
+      [{ clipNorm: 0 }, 'optimizer.clipNorm'],
+      [{ kind: 'rmsprop' }, 'optimizer.kind'],
     ];
     for (const [c, where] of bad) {
       const r = optimizer(c as Partial<OptimizerConfig>);

@@ -11,7 +11,7 @@ const oracle = (ds: Dataset, i: number): { index: number; image: number[]; label
   return { index: i, image, label: ds.labels[i]! };
 };
 
-const plain = (e: { index: number; image: Uint8Array; label: number }) => ({ index: e.index, image: [...e.image], label: e.label });
+const plain = (e: { index: number; image: ArrayLike<number>; label: number }) => ({ index: e.index, image: Array.from(e.image), label: e.label });
 
 /** A dataset and an order over it: any indices, repeats allowed. */
 const withOrder = arbDataset({ minCount: 1 }).chain((ds) => fc.tuple(fc.constant(ds), fc.array(fc.nat(ds.count - 1), { maxLength: 60 })));
