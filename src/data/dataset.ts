@@ -9,12 +9,13 @@ import { dataError, optionError, type GradpipeError } from '../errors.js';
 import { openIdx, readBody, type IdxStream } from './idx.js';
 import { findMnistFile, MNIST_FILES, mnistCandidates } from './mnistFiles.js';
 
+/** What a dataset's examples hold: uint8 pixels or float32 features. */
+export type Inputs = Uint8Array | Float32Array;
+
 /**
  * A labelled dataset in memory: uint8 images in the MNIST layout (row-major pixels, scaled by 1/255 when
  * batched), or float features (rows = 1, cols = features, already scaled; see `floatDataset`).
  */
-/** What a dataset's examples hold: uint8 pixels or float32 features. */
-export type Inputs = Uint8Array | Float32Array;
 
 export interface Dataset<I extends Inputs = Inputs> {
   readonly count: number;

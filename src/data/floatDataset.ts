@@ -8,6 +8,7 @@ import { optionError, type GradpipeError } from '../errors.js';
 import type { Dataset } from './dataset.js';
 import { NO_SCALING, PIXELS, scaleRow, scalingWidth, standardizeFor, type InputScaling } from './scaling.js';
 
+/** What `floatDataset` is built from: feature rows, their labels, and how to scale the features. */
 export interface FloatDatasetInput {
   /** One row of numbers per example (`Float32Array`s or arrays), all of the same length. */
   readonly features: readonly ArrayLike<number>[];

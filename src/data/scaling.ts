@@ -6,12 +6,15 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { optionError, type GradpipeError } from '../errors.js';
 
+/** A dataset's input scaling, stored with a saved model so `predict` scales new inputs the same way. */
 export type InputScaling =
   | { readonly kind: 'pixels/255' }
   | { readonly kind: 'none' }
   | { readonly kind: 'standardize'; readonly mean: Float32Array; readonly std: Float32Array };
 
+/** Uint8 pixels divided by 255 (the MNIST layout's scaling). */
 export const PIXELS: InputScaling = { kind: 'pixels/255' };
+/** Features used as given. */
 export const NO_SCALING: InputScaling = { kind: 'none' };
 
 /** Features a scaling was made for (undefined: any). */
