@@ -64,6 +64,14 @@ export const defaultTrainOptions: TrainOptions = {
   seed: 1,
 };
 
+/** The metadata a trained model is saved with: `gradpipe train` and the page write the same (same bytes). */
+export const modelMetadata = (opts: TrainOptions, version: string): Record<string, string> => ({
+  seed: String(opts.seed),
+  layers: opts.layers.join('-'),
+  testLimit: String(opts.testLimit ?? ''),
+  gradpipe: version,
+});
+
 /** Evaluation batch size, shared by training summaries and `gradpipe eval` so both agree to the bit. */
 export const EVAL_BATCH = 1000;
 

@@ -12,7 +12,7 @@ import type { DatasetOptions } from './layout.js';
 import { MNIST_FILES } from './mnistNames.js';
 
 const gunzip = async (bytes: Uint8Array): Promise<Uint8Array> =>
-  new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
+  new Uint8Array(await new Response(new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
 
 const fetchOne = async (url: string): Promise<E.Either<GradpipeError, NamedBytes>> => {
   const hint = 'serve a folder holding the four MNIST files (gradpipe serve --data DIR; gradpipe download fetches them)';

@@ -31,6 +31,7 @@ describe('browser bundle', () => {
     expect(b.imports.filter((p) => p.startsWith('node:'))).toEqual([]);
     expect(b.text).not.toMatch(/\bnode:[a-z]/);
     expect(b.inputs.filter((f) => f.startsWith('src/platform/')).sort()).toEqual([
+      'src/platform/browser/breathe.ts',
       'src/platform/browser/native.ts',
       'src/platform/browser/sha256.ts',
       'src/platform/browser/startWorker.ts',

@@ -1,0 +1,114 @@
+/**
+ * The page's training Worker: fetches MNIST from the server (/data/), starts the wasm backend on
+ * navigator.hardwareConcurrency threads (kernel sub-workers), and runs `trainMnist`, the pipeline the CLI
+ * runs, with the options the page sends. Steps and epochs are posted as they come; Stop is a flag polled
+ * after every step, the stop checkpoint kept in memory for Resume. At the end it posts the summary and the
+ * model's bytes (`encodeModel` with the CLI's metadata: the same model.safetensors as `gradpipe train`).
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import pkg from '../../package.json' with { type: 'json' };
+import { fetchMnist } from '../../src/data/fetchMnist.js';
+import type { Dataset } from '../../src/data/layout.js';
+import { divergenceReport } from '../../src/diagnostics/divergenceReport.js';
+import { formatError } from '../../src/errors.js';
+import type { Checkpoint } from '../../src/io/checkpoint.js';
+import { encodeModel } from '../../src/io/modelCodec.js';
+import { batchesPerEpoch } from '../../src/stages/epochs.js';
+import { backendStatus, getBackend, ready } from '../../src/tensor/registry.js';
+import { optionsRecord } from '../../src/cli/options.js';
+import { modelMetadata, trainMnist, type TrainOptions } from '../mnist.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+
+const scope = globalThis as unknown as {
+  postMessage(m: FromWorker, transfer?: ArrayBuffer[]): void;
+  addEventListener(type: 'message', f: (e: { data: ToWorker }) => void): void;
+  location: { href: string };
+  navigator: { userAgent: string };
+};
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => scope.postMessage(m, transfer);
+
+/** The CLI's reporting interval: a step event every 10 steps from 100 batches an epoch, else every step. */
+const stepEvery = (perEpoch: number): number => (perEpoch >= 100 ? 10 : 1);
+
+let data: { train: Dataset<Uint8Array>; test: Dataset<Uint8Array> } | undefined;
+let run: { options: TrainOptions; checkpoint: Checkpoint | undefined; stoppedAt: number | undefined; resumedFrom: number | undefined; t0: number } | undefined;
+
+const train = async (stop: SharedArrayBuffer, resume: Checkpoint | undefined): Promise<void> => {
+  const r = run!;
+  const flag = new Int32Array(stop);
+  if (data === undefined) {
+    post({ kind: 'status', text: 'fetching MNIST…' });
+    const got = await fetchMnist(new URL('/data/', scope.location.href), { classes: r.options.layers[r.options.layers.length - 1]! });
+    if (E.isLeft(got)) return post({ kind: 'error', message: formatError(got.left) });
+    data = got.right;
+  }
+  await ready();
+  post({ kind: 'status', text: `training on ${getBackend().description}` });
+  const trainCount = Math.min(data.train.count, r.options.trainLimit ?? Infinity) - r.options.validation;
+  const perEpoch = batchesPerEpoch(trainCount, r.options.batchSize);
+  const totalSteps = perEpoch * r.options.epochs;
+  const STOPPED = 'stopped in the page';
+  const result = await trainMnist(
+    data,
+    r.options,
+    {
+      stepEvery: stepEvery(perEpoch),
+      onStep: (event) => post({ kind: 'step', event, totalSteps }),
+      onEpoch: (event) => post({ kind: 'epoch', event }),
+      shouldStop: () => (Atomics.load(flag, 0) === 1 ? STOPPED : undefined),
+      saveCheckpoint: async (c) => {
+        r.checkpoint = c;
+        return E.right(undefined);
+      },
+    },
+    resume,
+  );
+  if (E.isLeft(result)) return post({ kind: 'error', message: formatError(result.left) });
+  const res = result.right;
+  const s = res.state;
+  if (res.stoppedBecause === STOPPED && !res.diverged) {
+    r.stoppedAt = s.step;
+    return post({ kind: 'stopped', step: s.step });
+  }
+  const backend = getBackend();
+  const summary = {
+    testAccuracy: res.test.accuracy,
+    testLoss: res.test.loss,
+    testCount: res.test.count,
+    epochs: s.epochsCompleted,
+    steps: s.step,
+    examplesSeen: s.examplesSeen,
+    samplesPerSecond: res.samplesPerSecond,
+    wallSeconds: (performance.now() - r.t0) / 1000,
+    trainSeconds: res.trainSeconds,
+    stoppedBecause: res.stoppedBecause,
+    diverged: res.diverged,
+    backend: res.backend,
+    backendDescription: backend.description,
+    backendChoice: backendStatus(),
+    threads: backend.threads,
+    seed: r.options.seed,
+    data: '/data/',
+    resumedFrom: r.resumedFrom ?? null,
+    options: optionsRecord(r.options),
+    config: r.options,
+    confusion: res.test.confusion,
+    gradpipe: pkg.version,
+    browser: scope.navigator.userAgent,
+  };
+  if (s.divergence) return post({ kind: 'diverged', summary, report: divergenceReport(s.divergence, undefined, 'the curves of this page') });
+  const model = encodeModel(res.network, { loss: r.options.loss, extra: modelMetadata(r.options, pkg.version) });
+  post({ kind: 'done', summary, model, confusion: res.test.confusion }, [model.buffer as ArrayBuffer]);
+};
+
+scope.addEventListener('message', ({ data: msg }) => {
+  const go = (p: Promise<void>): void =>
+    void p.catch((e: unknown) => post({ kind: 'error', message: `gradpipe: internal error: ${e instanceof Error ? e.message : String(e)}` }));
+  if (msg.kind === 'start') {
+    run = { options: msg.options, checkpoint: undefined, stoppedAt: undefined, resumedFrom: undefined, t0: performance.now() };
+    go(train(msg.stop, undefined));
+  } else if (run?.checkpoint !== undefined) {
+    run.resumedFrom = run.stoppedAt;
+    go(train(msg.stop, run.checkpoint));
+  }
+});
