@@ -41,7 +41,13 @@ const steps: Point[] = [];
 const epochs: { epoch: number; train: number; validation?: number | undefined }[] = [];
 let lastStep: { at: number; step: number } | undefined;
 
+/** 12,345: toLocaleString's first call loads locale data, a long task in the middle of training. */
+const thousands = (x: number): string => String(Math.round(x)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
 const setState = (state: string): void => {
+  // marks for automation: training runs between a `gradpipe:running` mark and the next `gradpipe:ended`
+  if (state === 'running') performance.mark('gradpipe:running');
+  else if (document.body.dataset['state'] === 'running') performance.mark('gradpipe:ended');
   document.body.dataset['state'] = state;
   $<HTMLButtonElement>('start').disabled = state === 'running';
   $<HTMLButtonElement>('stop').disabled = state !== 'running';
@@ -56,7 +62,25 @@ const drawCurves = (): void => {
   const acc = [{ name: 'train', points: epochs.map((e): Point => [e.epoch, e.train]) }];
   const val = epochs.filter((e) => e.validation !== undefined).map((e): Point => [e.epoch, e.validation!]);
   $('accuracy').innerHTML = lineChart({ ...size, title: 'accuracy per epoch', xLabel: 'epoch', yLabel: 'accuracy', series: val.length ? [...acc, { name: 'validation', points: val }] : acc });
-  $('charts').dataset['updates'] = String(Number($('charts').dataset['updates'] ?? 0) + 1);
+  // for automation: the epochs each redraw showed (one entry per redraw)
+  const charts = $('charts');
+  charts.dataset['drawn'] = `${charts.dataset['drawn'] ?? ''}${charts.dataset['drawn'] ? ',' : ''}${epochs.length}`;
+};
+
+/**
+ * Redraws at most every 250 ms, in an animation frame: a step message only records its figures, so the
+ * main thread never falls behind the Worker (its tasks stay short: no long task while training).
+ */
+let drawPending = false;
+let lastDraw = 0;
+const scheduleDraw = (): void => {
+  if (drawPending) return;
+  drawPending = true;
+  setTimeout(() => requestAnimationFrame(() => {
+    drawPending = false;
+    lastDraw = performance.now();
+    drawCurves();
+  }), Math.max(0, 250 - (performance.now() - lastDraw)));
 };
 
 const finish = (state: 'done' | 'diverged' | 'error', summary: unknown): void => {
@@ -74,13 +98,13 @@ const onMessage = (m: FromWorker): void => {
       const now = performance.now();
       const left = lastStep && e.samplesPerSecond > 0 ? ((m.totalSteps - e.step) * (now - lastStep.at)) / Math.max(1, e.step - lastStep.step) / 1000 : undefined;
       lastStep = { at: now, step: e.step };
-      $('progress').textContent = `epoch ${e.epoch + 1}, step ${e.step}/${m.totalSteps}, loss ${e.loss.toFixed(4)}, ${Math.round(e.samplesPerSecond).toLocaleString('en-US')} samples/s${left === undefined ? '' : `, about ${Math.ceil(left)} s left`}`;
-      return drawCurves();
+      $('progress').textContent = `epoch ${e.epoch + 1}, step ${e.step}/${m.totalSteps}, loss ${e.loss.toFixed(4)}, ${thousands(e.samplesPerSecond)} samples/s${left === undefined ? '' : `, about ${Math.ceil(left)} s left`}`;
+      return scheduleDraw();
     }
     case 'epoch':
       epochs.push({ epoch: m.event.epoch + 1, train: m.event.trainAccuracy, validation: m.event.validationAccuracy });
       $('charts').dataset['epochs'] = String(epochs.length);
-      return drawCurves();
+      return scheduleDraw();
     case 'stopped':
       status(`stopped after step ${m.step}; Resume continues from there`);
       return setState('stopped');
@@ -99,10 +123,16 @@ const onMessage = (m: FromWorker): void => {
       const link = $<HTMLAnchorElement>('download');
       link.href = URL.createObjectURL(new Blob([m.model as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
       link.hidden = false;
-      $('confusion').innerHTML = confusionMatrixSvg(m.confusion, m.confusion.map((_r, i) => String(i)), 'Test confusion matrix');
       status(`done: test accuracy ${((m.summary['testAccuracy'] as number) * 100).toFixed(2)}%`);
-      classify();
-      return finish('done', m.summary);
+      // one piece per task, so that none is a long task: the matrix, then the canvas, then the summary
+      setTimeout(() => {
+        $('confusion').innerHTML = confusionMatrixSvg(m.confusion, m.confusion.map((_r, i) => String(i)), 'Test confusion matrix');
+        setTimeout(() => {
+          classify();
+          setTimeout(() => finish('done', m.summary));
+        });
+      });
+      return;
     }
   }
 };
@@ -124,7 +154,7 @@ const start = (): void => {
   $('download').hidden = true;
   setState('running');
   status('starting…');
-  worker.postMessage({ kind: 'start', options: args.right.options, stop } satisfies ToWorker);
+  worker.postMessage({ kind: 'start', options: args.right.options, backend: args.right.backend, threads: args.right.threads, stop } satisfies ToWorker);
 };
 
 $('start').addEventListener('click', start);
@@ -193,5 +223,6 @@ $('clear').addEventListener('click', () => (clear(), classify()));
 
 addEventListener('resize', () => (steps.length || epochs.length ? drawCurves() : undefined));
 setState('idle');
+drawCurves(); // the first layout of the charts happens now, not in the middle of training
 if (!crossOriginIsolated) status('this page is not cross-origin isolated: serve it with gradpipe serve');
 if (query.get('autostart') === '1') start();

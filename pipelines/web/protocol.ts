@@ -4,10 +4,11 @@
  * every step (the Worker runs training synchronously between steps, so a posted "stop" would wait).
  */
 import type { TrainOptions } from '../mnist.js';
+import type { BackendChoice } from '../../src/tensor/select.js';
 import type { EpochEvent, StepEvent } from '../../src/stages/report.js';
 
 export type ToWorker =
-  | { readonly kind: 'start'; readonly options: TrainOptions; readonly stop: SharedArrayBuffer }
+  | { readonly kind: 'start'; readonly options: TrainOptions; readonly backend: BackendChoice; readonly threads: number | undefined; readonly stop: SharedArrayBuffer }
   | { readonly kind: 'resume'; readonly stop: SharedArrayBuffer };
 
 /** The run summary (the fields of the CLI's summary.json that mean something in a page). */

@@ -14,7 +14,8 @@ import { formatError } from '../../src/errors.js';
 import type { Checkpoint } from '../../src/io/checkpoint.js';
 import { encodeModel } from '../../src/io/modelCodec.js';
 import { batchesPerEpoch } from '../../src/stages/epochs.js';
-import { backendStatus, getBackend, ready } from '../../src/tensor/registry.js';
+import { backendChosen, getBackend, setBackend } from '../../src/tensor/registry.js';
+import { resolveBackend, type BackendChoice } from '../../src/tensor/select.js';
 import { optionsRecord } from '../../src/cli/options.js';
 import { modelMetadata, trainMnist, type TrainOptions } from '../mnist.js';
 import type { FromWorker, ToWorker } from './protocol.js';
@@ -31,7 +32,8 @@ const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => scope.postMe
 const stepEvery = (perEpoch: number): number => (perEpoch >= 100 ? 10 : 1);
 
 let data: { train: Dataset<Uint8Array>; test: Dataset<Uint8Array> } | undefined;
-let run: { options: TrainOptions; checkpoint: Checkpoint | undefined; stoppedAt: number | undefined; resumedFrom: number | undefined; t0: number } | undefined;
+let why = '';
+let run: { options: TrainOptions; backend: BackendChoice; threads: number | undefined; checkpoint: Checkpoint | undefined; stoppedAt: number | undefined; resumedFrom: number | undefined; t0: number } | undefined;
 
 const train = async (stop: SharedArrayBuffer, resume: Checkpoint | undefined): Promise<void> => {
   const r = run!;
@@ -42,7 +44,13 @@ const train = async (stop: SharedArrayBuffer, resume: Checkpoint | undefined): P
     if (E.isLeft(got)) return post({ kind: 'error', message: formatError(got.left) });
     data = got.right;
   }
-  await ready();
+  if (!backendChosen()) {
+    // as `gradpipe train --backend B --threads N` does (auto: the fastest here, wasm on all cores)
+    const chosen = await resolveBackend(r.backend, r.threads);
+    if (E.isLeft(chosen)) return post({ kind: 'error', message: formatError(chosen.left) });
+    setBackend(chosen.right.backend);
+    why = chosen.right.why;
+  }
   post({ kind: 'status', text: `training on ${getBackend().description}` });
   const trainCount = Math.min(data.train.count, r.options.trainLimit ?? Infinity) - r.options.validation;
   const perEpoch = batchesPerEpoch(trainCount, r.options.batchSize);
@@ -85,7 +93,7 @@ const train = async (stop: SharedArrayBuffer, resume: Checkpoint | undefined): P
     diverged: res.diverged,
     backend: res.backend,
     backendDescription: backend.description,
-    backendChoice: backendStatus(),
+    backendChoice: why,
     threads: backend.threads,
     seed: r.options.seed,
     data: '/data/',
@@ -105,7 +113,7 @@ scope.addEventListener('message', ({ data: msg }) => {
   const go = (p: Promise<void>): void =>
     void p.catch((e: unknown) => post({ kind: 'error', message: `gradpipe: internal error: ${e instanceof Error ? e.message : String(e)}` }));
   if (msg.kind === 'start') {
-    run = { options: msg.options, checkpoint: undefined, stoppedAt: undefined, resumedFrom: undefined, t0: performance.now() };
+    run = { options: msg.options, backend: msg.backend, threads: msg.threads, checkpoint: undefined, stoppedAt: undefined, resumedFrom: undefined, t0: performance.now() };
     go(train(msg.stop, undefined));
   } else if (run?.checkpoint !== undefined) {
     run.resumedFrom = run.stoppedAt;
