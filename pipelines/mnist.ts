@@ -110,6 +110,17 @@ export interface RunResult {
   readonly checkpointError: GradpipeError | undefined;
 }
 
+/** The figures of a run that open its summary (summary.json, the page's #summary), in that order. */
+export const runFigures = (r: RunResult) => ({
+  testAccuracy: r.test.accuracy,
+  testLoss: r.test.loss,
+  testCount: r.test.count,
+  epochs: r.state.epochsCompleted,
+  steps: r.state.step,
+  examplesSeen: r.state.examplesSeen,
+  samplesPerSecond: r.samplesPerSecond,
+});
+
 /** The options stored in a checkpoint (see `trainMnist`'s `resume`). */
 export const resumeOptions = (c: Checkpoint, file: string): E.Either<GradpipeError, TrainOptions> =>
   pipe(

@@ -1,8 +1,9 @@
 // Bundles the page (pipelines/web/main.ts and worker.ts) with esbuild for the browser into dist/web/, with
 // the browser side of every platform seam (the package's `browser` and `gradpipe-source` conditions).
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
 const out = new URL('../../dist/web/', import.meta.url);
 mkdirSync(out, { recursive: true });
 await build({
@@ -12,6 +13,7 @@ await build({
   format: 'esm',
   platform: 'browser',
   conditions: ['gradpipe-source'],
+  define: { GRADPIPE_VERSION: JSON.stringify(version) },
   target: 'es2022',
   minify: true,
   sourcemap: true,

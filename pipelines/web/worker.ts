@@ -6,7 +6,6 @@
  * model's bytes (`encodeModel` with the CLI's metadata: the same model.safetensors as `gradpipe train`).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import pkg from '../../package.json' with { type: 'json' };
 import { fetchMnist } from '../../src/data/fetchMnist.js';
 import type { Dataset } from '../../src/data/layout.js';
 import { divergenceReport } from '../../src/diagnostics/divergenceReport.js';
@@ -17,8 +16,11 @@ import { batchesPerEpoch } from '../../src/stages/epochs.js';
 import { backendChosen, getBackend, setBackend } from '../../src/tensor/registry.js';
 import { resolveBackend, type BackendChoice } from '../../src/tensor/select.js';
 import { optionsRecord } from '../../src/cli/options.js';
-import { modelMetadata, trainMnist, type TrainOptions } from '../mnist.js';
+import { modelMetadata, runFigures, trainMnist, type TrainOptions } from '../mnist.js';
 import type { FromWorker, ToWorker } from './protocol.js';
+
+/** gradpipe's version, put in by the bundler (build.mjs): the model's metadata records it, as the CLI's does. */
+declare const GRADPIPE_VERSION: string;
 
 const scope = globalThis as unknown as {
   postMessage(m: FromWorker, transfer?: ArrayBuffer[]): void;
@@ -80,13 +82,7 @@ const train = async (stop: SharedArrayBuffer, resume: Checkpoint | undefined): P
   }
   const backend = getBackend();
   const summary = {
-    testAccuracy: res.test.accuracy,
-    testLoss: res.test.loss,
-    testCount: res.test.count,
-    epochs: s.epochsCompleted,
-    steps: s.step,
-    examplesSeen: s.examplesSeen,
-    samplesPerSecond: res.samplesPerSecond,
+    ...runFigures(res),
     wallSeconds: (performance.now() - r.t0) / 1000,
     trainSeconds: res.trainSeconds,
     stoppedBecause: res.stoppedBecause,
@@ -101,11 +97,11 @@ const train = async (stop: SharedArrayBuffer, resume: Checkpoint | undefined): P
     options: optionsRecord(r.options),
     config: r.options,
     confusion: res.test.confusion,
-    gradpipe: pkg.version,
+    gradpipe: GRADPIPE_VERSION,
     browser: scope.navigator.userAgent,
   };
   if (s.divergence) return post({ kind: 'diverged', summary, report: divergenceReport(s.divergence, undefined, 'the curves of this page') });
-  const model = encodeModel(res.network, { loss: r.options.loss, extra: modelMetadata(r.options, pkg.version) });
+  const model = encodeModel(res.network, { loss: r.options.loss, extra: modelMetadata(r.options, GRADPIPE_VERSION) });
   post({ kind: 'done', summary, model, confusion: res.test.confusion }, [model.buffer as ArrayBuffer]);
 };
 

@@ -30,7 +30,7 @@ import { divergenceReport } from '../diagnostics/divergenceReport.js';
 import { stepFindingText } from '../diagnostics/monitor.js';
 import type { TrainState } from '../optim/trainState.js';
 import type { Resolved } from '../tensor/select.js';
-import { modelMetadata, resumeOptions, trainMnist, type RunResult, type TrainOptions } from '../../pipelines/mnist.js';
+import { modelMetadata, resumeOptions, runFigures, trainMnist, type RunResult, type TrainOptions } from '../../pipelines/mnist.js';
 import { str, type CommandSpec } from './args.js';
 import { EXIT, fail, loadData, printHelp, secondsSince, withBackend, type LoadedData } from './common.js';
 import { resolvePath, type CliIo, type Signal } from './io.js';
@@ -292,13 +292,7 @@ const finish = async (
 
   const info = packageInfo();
   const summary = {
-    testAccuracy: r.test.accuracy,
-    testLoss: r.test.loss,
-    testCount: r.test.count,
-    epochs: s.epochsCompleted,
-    steps: s.step,
-    examplesSeen: s.examplesSeen,
-    samplesPerSecond: r.samplesPerSecond,
+    ...runFigures(r),
     wallSeconds: secondsSince(t0),
     trainSeconds: r.trainSeconds,
     stoppedBecause: r.stoppedBecause,
