@@ -56,12 +56,21 @@ const setState = (state: string): void => {
 const status = (text: string): void => void ($('status').textContent = text);
 const chartSize = (): { width: number; height: number } => ({ width: Math.max(280, Math.min(560, $('charts').clientWidth / (innerWidth < 700 ? 1 : 2) - 8)), height: 220 });
 
-const drawCurves = (): void => {
-  const size = chartSize();
-  $('loss').innerHTML = lineChart({ ...size, title: 'training loss', xLabel: 'step', yLabel: 'loss', series: [{ name: 'loss', points: steps }] });
+/** The accuracy chart changes once an epoch: redrawn only then (each redraw is a parse and a layout). */
+let accuracyDrawn = -1;
+const drawAccuracy = (size: { width: number; height: number }): void => {
   const acc = [{ name: 'train', points: epochs.map((e): Point => [e.epoch, e.train]) }];
   const val = epochs.filter((e) => e.validation !== undefined).map((e): Point => [e.epoch, e.validation!]);
   $('accuracy').innerHTML = lineChart({ ...size, title: 'accuracy per epoch', xLabel: 'epoch', yLabel: 'accuracy', series: val.length ? [...acc, { name: 'validation', points: val }] : acc });
+};
+
+const drawCurves = (): void => {
+  const size = chartSize();
+  $('loss').innerHTML = lineChart({ ...size, title: 'training loss', xLabel: 'step', yLabel: 'loss', series: [{ name: 'loss', points: steps }] });
+  if (epochs.length !== accuracyDrawn) {
+    accuracyDrawn = epochs.length;
+    drawAccuracy(size);
+  }
   // for automation: the epochs each redraw showed (one entry per redraw)
   const charts = $('charts');
   charts.dataset['drawn'] = `${charts.dataset['drawn'] ?? ''}${charts.dataset['drawn'] ? ',' : ''}${epochs.length}`;
@@ -221,7 +230,10 @@ canvas.addEventListener('pointerup', () => {
 canvas.addEventListener('change', classify);
 $('clear').addEventListener('click', () => (clear(), classify()));
 
-addEventListener('resize', () => (steps.length || epochs.length ? drawCurves() : undefined));
+addEventListener('resize', () => {
+  accuracyDrawn = -1;
+  drawCurves();
+});
 setState('idle');
 drawCurves(); // the first layout of the charts happens now, not in the middle of training
 if (!crossOriginIsolated) status('this page is not cross-origin isolated: serve it with gradpipe serve');

@@ -59,7 +59,7 @@ const open = async (query: string, extra?: () => void): Promise<Page> => {
 };
 
 const ended = async (page: Page, states = ['done', 'diverged', 'error']): Promise<string> => {
-  await page.waitForFunction((s: string[]) => s.includes(document.body.dataset['state'] ?? ''), { timeout: 240_000 }, states);
+  await page.waitForFunction((s: string[]) => s.includes(document.body.dataset['state'] ?? ''), { timeout: 240_000, polling: 250 }, states);
   return page.evaluate(() => document.body.dataset['state']!);
 };
 
