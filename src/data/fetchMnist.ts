@@ -32,6 +32,6 @@ export const fetchMnist = async (base: string | URL, opts: DatasetOptions = {}):
   const got = await Promise.all(roles.map((r) => fetchOne(new URL(MNIST_FILES[r], base).href)));
   const failed = got.find(E.isLeft);
   if (failed !== undefined) return failed;
-  const files = Object.fromEntries(roles.map((r, i) => [r, (got[i] as E.Right<NamedBytes>).right])) as MnistBytes;
+  const files = Object.fromEntries(roles.map((r, i) => [r, (got[i] as E.Right<NamedBytes>).right])) as unknown as MnistBytes;
   return mnistFromBytes(files, opts);
 };

@@ -10,7 +10,6 @@ import type { Dataset } from './layout.js';
 import type { Idx } from './idx.js';
 import { checkPlausible, DAMAGED, parseIdxHeader } from './idxHeader.js';
 import { checkLabels, checkLayout, checkOptions, pairTrainTest, type DatasetOptions } from './layout.js';
-import type { MNIST_FILES } from './mnistNames.js';
 
 /** An IDX file's (decompressed) bytes, and where they came from (for messages). */
 export interface NamedBytes {
@@ -43,8 +42,13 @@ export const datasetFromBytes = (images: NamedBytes, labels: NamedBytes, opts: D
   );
 };
 
-/** The four MNIST files' bytes, by role. */
-export type MnistBytes = Readonly<Record<keyof typeof MNIST_FILES, NamedBytes>>;
+/** The four MNIST files' bytes, by role (the keys of `MNIST_FILES`). */
+export interface MnistBytes {
+  readonly trainImages: NamedBytes;
+  readonly trainLabels: NamedBytes;
+  readonly testImages: NamedBytes;
+  readonly testLabels: NamedBytes;
+}
 
 /** The MNIST train and test sets from their files' bytes: what `loadMnist` gives for a folder of the same files. */
 export const mnistFromBytes = (files: MnistBytes, opts: DatasetOptions = {}): E.Either<GradpipeError, { train: Dataset<Uint8Array>; test: Dataset<Uint8Array> }> => {

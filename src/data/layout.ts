@@ -7,13 +7,13 @@ import * as E from 'fp-ts/lib/Either.js';
 import { dataError, optionError, type GradpipeError } from '../errors.js';
 import type { InputScaling } from './scaling.js';
 
+/** What a dataset's examples hold: uint8 pixels or float32 features. */
+export type Inputs = Uint8Array | Float32Array;
+
 /**
  * A labelled dataset in memory: uint8 images in the MNIST layout (row-major pixels, scaled by 1/255 when
  * batched), or float features (rows = 1, cols = features, already scaled; see `floatDataset`).
  */
-/** What a dataset's examples hold: uint8 pixels or float32 features. */
-export type Inputs = Uint8Array | Float32Array;
-
 export interface Dataset<I extends Inputs = Inputs> {
   readonly count: number;
   readonly rows: number;
