@@ -59,7 +59,7 @@ export const createTunedNativeBackend = (opts: NativeBackendOptions, tuning: Nat
   const threads = opts.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_NATIVE_THREADS) {
     return E.left(
-      optionError('--threads', `must be an integer from 1 to ${MAX_NATIVE_THREADS}, got ${threads}`, 'pass e.g. --threads 2'),
+      optionError('threads', `must be an integer from 1 to ${MAX_NATIVE_THREADS}, got ${threads}`, 'give a whole number such as 2'),
     );
   }
   return E.chain(({ addon, path }: { addon: NativeAddon; path: string }): E.Either<GradpipeError, Backend> => {
@@ -68,7 +68,7 @@ export const createTunedNativeBackend = (opts: NativeBackendOptions, tuning: Nat
       h = addon.createBackend(threads, tuning);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
-      return E.left(optionError('--threads', `the native backend could not start ${threads} threads (${why})`, 'pass fewer, e.g. --threads 1'));
+      return E.left(optionError('threads', `the native backend could not start ${threads} threads (${why})`, 'give fewer, such as 1'));
     }
     return E.right({
       name: 'native',

@@ -257,7 +257,7 @@ export const createTunedWasmBackend = async (
 ): Promise<E.Either<GradpipeError, Backend>> => {
   const threads = opts.threads ?? Math.min(MAX_THREADS, cores());
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
-    return E.left(optionError('--threads', `must be an integer from 1 to ${MAX_THREADS}, got ${threads}`, 'pass e.g. --threads 2'));
+    return E.left(optionError('threads', `must be an integer from 1 to ${MAX_THREADS}, got ${threads}`, 'give a whole number such as 2'));
   }
   if (opts.fma ?? envVar('GRADPIPE_WASM_FMA') !== '0') {
     // Any failure here (not built, not accepted, a worker that cannot instantiate it) leaves the plain build.
