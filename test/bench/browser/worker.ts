@@ -30,7 +30,8 @@ const measure = async ({ system, job }: BenchRequest): Promise<BenchAnswer> => {
     const chosen = await resolveBackend('wasm', undefined);
     if (E.isLeft(chosen)) return { ok: false, message: formatError(chosen.left) };
     const backend = chosen.right.backend;
-    run = { m: await runGradpipe(backend, train, job), description: `gradpipe ${backend.description}` };
+    // the backend's description ends with the URL of its wasm build (a port that changes every run)
+    run = { m: await runGradpipe(backend, train, job), description: `gradpipe ${backend.description.replace(/ \(https?:[^)]*\)$/, '')}` };
   } else if (system === 'jax') {
     await init('wasm');
     const batches = await collectBatches(train, job);
@@ -41,7 +42,7 @@ const measure = async ({ system, job }: BenchRequest): Promise<BenchAnswer> => {
     if (!(await tf.setBackend('wasm'))) return { ok: false, message: 'TensorFlow.js could not start its wasm backend' };
     await tf.ready();
     const env = tf.env();
-    const threads = env.getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? `${getThreadsCount()} threads` : '1 thread';
+    const threads = env.getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? `${getThreadsCount()} thread${getThreadsCount() === 1 ? '' : 's'}` : '1 thread';
     const batches = await collectBatches(train, job);
     run = {
       m: runTf(tf, flatten(initialNetwork(job.hidden)), batches, job),
