@@ -64,6 +64,14 @@ export const defaultTrainOptions: TrainOptions = {
   seed: 1,
 };
 
+/** The metadata a trained model is saved with: `gradpipe train` and the page write the same (same bytes). */
+export const modelMetadata = (opts: TrainOptions, version: string): Record<string, string> => ({
+  seed: String(opts.seed),
+  layers: opts.layers.join('-'),
+  testLimit: String(opts.testLimit ?? ''),
+  gradpipe: version,
+});
+
 /** Evaluation batch size, shared by training summaries and `gradpipe eval` so both agree to the bit. */
 export const EVAL_BATCH = 1000;
 
@@ -101,6 +109,17 @@ export interface RunResult {
   /** The first checkpoint that could not be written, if any (training went on). */
   readonly checkpointError: GradpipeError | undefined;
 }
+
+/** The figures of a run that open its summary (summary.json, the page's #summary), in that order. */
+export const runFigures = (r: RunResult) => ({
+  testAccuracy: r.test.accuracy,
+  testLoss: r.test.loss,
+  testCount: r.test.count,
+  epochs: r.state.epochsCompleted,
+  steps: r.state.step,
+  examplesSeen: r.state.examplesSeen,
+  samplesPerSecond: r.samplesPerSecond,
+});
 
 /** The options stored in a checkpoint (see `trainMnist`'s `resume`). */
 export const resumeOptions = (c: Checkpoint, file: string): E.Either<GradpipeError, TrainOptions> =>

@@ -1,9 +1,10 @@
 /**
- * Command-line parsing shared by every subcommand: `node:util` parseArgs in strict mode, its errors turned
+ * Command-line parsing shared by every subcommand: `node:util` parseArgs in strict mode (through
+ * #platform/parseArgs.js: a page parses its URL query the same way), its errors turned
  * into one-line `OptionError`s that name the option, help text generated from the same table, and the
  * value checks (numbers, ranges, choices) every option uses.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs } from '#platform/parseArgs.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { optionError, type GradpipeError } from '../errors.js';
 

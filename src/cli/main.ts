@@ -25,6 +25,7 @@ export const COMMANDS: Readonly<Record<string, { readonly load: () => Promise<Co
   doctor: { load: async () => (await import('./doctor.js')).runDoctor, summary: 'run a few batches and report gradient check, activation and gradient health' },
   download: { load: async () => (await import('./download.js')).runDownload, summary: 'fetch MNIST into data/mnist, verifying checksums' },
   info: { load: async () => (await import('./info.js')).runInfo, summary: 'versions, backend and why, threads, where the data is' },
+  serve: { load: async () => (await import('./serve.js')).runServe, summary: 'serve the training page (trains in the browser, same bits as train) on 127.0.0.1' },
 };
 
 export const mainHelp = (): string =>

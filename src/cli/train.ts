@@ -26,11 +26,11 @@ import { DATA_ENV } from '../data/resolve.js';
 import { batchesPerEpoch } from '../stages/epochs.js';
 import { fromCheckpoint } from '../stages/checkpoint.js';
 import type { EpochEvent, StepEvent } from '../stages/report.js';
-import type { Divergence } from '../diagnostics/monitor.js';
+import { divergenceReport } from '../diagnostics/divergenceReport.js';
 import { stepFindingText } from '../diagnostics/monitor.js';
 import type { TrainState } from '../optim/trainState.js';
 import type { Resolved } from '../tensor/select.js';
-import { resumeOptions, trainMnist, type RunResult, type TrainOptions } from '../../pipelines/mnist.js';
+import { modelMetadata, resumeOptions, runFigures, trainMnist, type RunResult, type TrainOptions } from '../../pipelines/mnist.js';
 import { str, type CommandSpec } from './args.js';
 import { EXIT, fail, loadData, printHelp, secondsSince, withBackend, type LoadedData } from './common.js';
 import { resolvePath, type CliIo, type Signal } from './io.js';
@@ -145,19 +145,8 @@ const recordedData = (io: CliIo, dir: string): string | undefined => {
 /** The stop reason of an interruption by `signal`. */
 const interruptedBy = (signal: Signal): string => `interrupted by ${signal}`;
 
-const sci = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x));
-
-/** The divergence report: what went non-finite where, the magnitudes before it, what to try. */
-export const divergenceReport = (d: Divergence, checkpointFile: string | undefined, metricsFile: string): string => {
-  const lines = [`gradpipe: training diverged at ${d.message}`];
-  if (d.history.length > 0) {
-    lines.push('  largest magnitudes in the steps before (loss, gradient norm, activations per layer):');
-    for (const m of d.history) lines.push(`    step ${m.step}: loss ${sci(m.loss)}, gradient norm ${sci(m.gradientNorm)}, activations ${m.activations.map(sci).join(' / ')}`);
-  }
-  lines.push('  what to try:', ...d.hints.map((h) => `    - ${h}`));
-  lines.push(checkpointFile === undefined ? '  no finite checkpoint was written before it' : `  the last finite checkpoint is ${checkpointFile}; metrics so far are in ${metricsFile}`);
-  return `${lines.join('\n')}\n`;
-};
+// the report is in diagnostics/divergenceReport.ts: the page shows the same one
+export { divergenceReport } from '../diagnostics/divergenceReport.js';
 
 const stepRecord = (e: StepEvent, t0: number): Record<string, unknown> => ({ ...e, time: secondsSince(t0) });
 const epochRecord = (e: EpochEvent, t0: number): Record<string, unknown> => ({ ...e, time: secondsSince(t0) });
@@ -303,13 +292,7 @@ const finish = async (
 
   const info = packageInfo();
   const summary = {
-    testAccuracy: r.test.accuracy,
-    testLoss: r.test.loss,
-    testCount: r.test.count,
-    epochs: s.epochsCompleted,
-    steps: s.step,
-    examplesSeen: s.examplesSeen,
-    samplesPerSecond: r.samplesPerSecond,
+    ...runFigures(r),
     wallSeconds: secondsSince(t0),
     trainSeconds: r.trainSeconds,
     stoppedBecause: r.stoppedBecause,
@@ -336,7 +319,7 @@ const finish = async (
     // a diverged run's network is its last finite one; it is in the checkpoint, not offered as the model
     network: r.diverged ? undefined : r.network,
     loss: options.loss,
-    modelMeta: { seed: String(options.seed), layers: options.layers.join('-'), testLimit: String(options.testLimit ?? ''), gradpipe: info.version },
+    modelMeta: modelMetadata(options, info.version),
     summary,
     history: await epochHistory(out),
     confusion: r.test.confusion,

@@ -4,7 +4,28 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { dataError, type GradpipeError } from '../errors.js';
-import { plausibleSize, type ByteSource } from './source.js';
+
+/** What is known of stored bytes before reading them (see source.ts, which adds how to read them). */
+export interface StoredBytes {
+  /** The file name (or a label for bytes in memory), used in error messages. */
+  readonly where: string;
+  /** Bytes as stored (compressed size for gzip). */
+  readonly size: number;
+  /** Detected from the magic bytes 1f 8b, whatever the name says. */
+  readonly gzip: boolean;
+  /** The gzip trailer's ISIZE: the uncompressed size modulo 2^32. Undefined for raw data. */
+  readonly isize: number | undefined;
+}
+
+/**
+ * Deflate emits at most 1032 bytes per input byte (a 258-byte match coded in two bits), so a gzip file
+ * of n bytes cannot hold more than 1032 n bytes; the 18 bytes of gzip framing cover the constant.
+ */
+export const MAX_DEFLATE_RATIO = 1032;
+
+/** The most bytes `source` can hold once decompressed: its size if raw, 1032 times it if gzipped. */
+export const plausibleSize = (source: Pick<StoredBytes, 'size' | 'gzip'>): number =>
+  source.gzip ? source.size * MAX_DEFLATE_RATIO : source.size;
 
 export interface IdxHeader {
   /** The dtype byte; only 0x08 (uint8) is supported. */
@@ -70,7 +91,7 @@ export const parseIdxHeader = (bytes: Uint8Array, where: string): E.Either<Gradp
 export const describeHeader = (h: IdxHeader): string => `${h.dims.join('x')} = ${h.bodyBytes} bytes of data`;
 
 /** Whether the header fits what `source` can hold; checked before anything is allocated for the body. */
-export const checkPlausible = (h: IdxHeader, source: ByteSource): E.Either<GradpipeError, IdxHeader> => {
+export const checkPlausible = (h: IdxHeader, source: StoredBytes): E.Either<GradpipeError, IdxHeader> => {
   const total = h.headerBytes + h.bodyBytes;
   const where = source.where;
   if (!source.gzip) {

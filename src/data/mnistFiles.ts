@@ -5,17 +5,8 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const MNIST_FILES = {
-  trainImages: 'train-images-idx3-ubyte',
-  trainLabels: 'train-labels-idx1-ubyte',
-  testImages: 't10k-images-idx3-ubyte',
-  testLabels: 't10k-labels-idx1-ubyte',
-} as const;
-
-export type MnistFile = (typeof MNIST_FILES)[keyof typeof MNIST_FILES];
-
-/** The four names, in the order train images, train labels, test images, test labels. */
-export const MNIST_NAMES: readonly MnistFile[] = Object.values(MNIST_FILES);
+// the names are in mnistNames.ts, which runs in a browser too (this file looks at the disk)
+export { MNIST_FILES, MNIST_NAMES, type MnistFile } from './mnistNames.js';
 
 /** Whether `path` is a regular file (false for directories, missing paths, unreadable parents). */
 export type Exists = (path: string) => boolean;

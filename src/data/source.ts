@@ -10,11 +10,7 @@ import { createGunzip } from 'node:zlib';
 import * as E from 'fp-ts/lib/Either.js';
 import { dataError, GradpipeException, type GradpipeError } from '../errors.js';
 
-/**
- * Deflate emits at most 1032 bytes per input byte (a 258-byte match coded in two bits), so a gzip file
- * of n bytes cannot hold more than 1032 n bytes; the 18 bytes of gzip framing cover the constant.
- */
-export const MAX_DEFLATE_RATIO = 1032;
+import type { StoredBytes } from './idxHeader.js';
 
 /** A gzip stream has a 10-byte header and an 8-byte trailer (CRC-32, ISIZE) around its deflate data. */
 const GZIP_MIN_BYTES = 18;
@@ -22,22 +18,10 @@ const GZIP_MIN_BYTES = 18;
 /** The read size of `fs.createReadStream`, used for bytes in memory too. */
 const READ_CHUNK = 64 * 1024;
 
-export interface ByteSource {
-  /** The file name (or a label for bytes in memory), used in error messages. */
-  readonly where: string;
-  /** Bytes as stored (compressed size for gzip). */
-  readonly size: number;
-  /** Detected from the magic bytes 1f 8b, whatever the name says. */
-  readonly gzip: boolean;
-  /** The gzip trailer's ISIZE: the uncompressed size modulo 2^32. Undefined for raw data. */
-  readonly isize: number | undefined;
+export interface ByteSource extends StoredBytes {
   /** The stored bytes from the start; a new stream on every call. */
   readonly open: () => Readable;
 }
-
-/** The most bytes `source` can hold once decompressed: its size if raw, 1032 times it if gzipped. */
-export const plausibleSize = (source: Pick<ByteSource, 'size' | 'gzip'>): number =>
-  source.gzip ? source.size * MAX_DEFLATE_RATIO : source.size;
 
 const REDOWNLOAD = 'the file is damaged: download it again (gradpipe download) or regenerate it';
 

@@ -4,7 +4,7 @@
  * Its laws are stated on `contentHash` below.
  * The model and checkpoint files store it in `__metadata__.sha256` so truncation and bit rot are refused.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '#platform/sha256.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { modelError, type GradpipeError } from '../errors.js';
 import { tensorBytes, type Tensor } from './safetensors.js';
@@ -22,7 +22,7 @@ const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0
  * - changing any name, dtype, shape, data byte or metadata value (other than sha256) changes it
  */
 export const contentHash = (tensors: Readonly<Record<string, Tensor>>, metadata: Readonly<Record<string, string>>): string => {
-  const h = createHash('sha256');
+  const h = sha256();
   const meta = Object.entries(metadata)
     .filter(([k]) => k !== HASH_KEY)
     .sort(([a], [b]) => byCodeUnit(a, b));
@@ -33,7 +33,7 @@ export const contentHash = (tensors: Readonly<Record<string, Tensor>>, metadata:
     h.update(`${JSON.stringify([name, t.dtype, t.shape])}\n`);
     h.update(tensorBytes(t));
   }
-  return h.digest('hex');
+  return h.hex();
 };
 
 /**

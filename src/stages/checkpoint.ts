@@ -14,7 +14,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { modelError, type GradpipeError } from '../errors.js';
 import type { Checkpoint, F32Tensor } from '../io/checkpoint.js';
-import { networkFromTensors } from '../io/model.js';
+import { networkFromTensors } from '../io/modelCodec.js';
 import type { Gradient } from '../nn/gradient.js';
 import type { Network } from '../nn/network.js';
 import { matrix } from '../tensor/matrix.js';

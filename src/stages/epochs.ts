@@ -11,6 +11,7 @@ import { batch, toBatch, type LabeledBatch } from './batch.js';
 import { readDataset, type Example } from './read.js';
 import { epochOrder } from './shuffle.js';
 import { ixSync } from './stage.js';
+import { breathe } from '#platform/breathe.js';
 
 /** What `epochBatches` reads, in what order and in what groups. */
 export interface EpochPlan {
@@ -42,8 +43,6 @@ export const batchesPerEpoch = (count: number, batchSize: number, keepLast = tru
  */
 export const resumePoint = (s: { readonly epoch: number; readonly batchInEpoch: number }, perEpoch: number): { readonly epoch: number; readonly batch: number } =>
   s.batchInEpoch >= perEpoch ? { epoch: s.epoch + 1, batch: 0 } : { epoch: s.epoch, batch: s.batchInEpoch };
-
-const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The batches of `plan.epochs` passes over a dataset, each epoch in its own seeded order, as a pull-based

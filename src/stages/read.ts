@@ -1,12 +1,13 @@
 /**
  * Reading: the sources of a pipeline. `readDataset` walks an in-memory dataset in a given order (images stay
- * uint8 views until batched); `readFiles` streams an MNIST-layout pair of IDX files with bounded memory.
+ * uint8 views until batched); `readFiles` (readFiles.ts, Node only) streams an MNIST-layout pair of IDX
+ * files with bounded memory.
  *
  * Its laws are stated on `readDataset` below; the IDX codec under `readFiles` has its own law, on `decodeIdx`
  * (data/idx.ts).
  */
 import type { Dataset, Inputs } from '../data/dataset.js';
-import { streamExamples, type Example } from '../data/streamExamples.js';
+import type { Example } from '../data/streamExamples.js';
 
 export type { Example } from '../data/streamExamples.js';
 
@@ -27,9 +28,6 @@ export function* readDataset<I extends Inputs>(ds: Dataset<I>, order?: ArrayLike
   const n = order ? order.length : ds.count;
   for (let k = 0; k < n; k++) yield exampleAt(ds, order ? order[k]! : k);
 }
-
-/** Streams the examples of an images/labels IDX pair (headers validated first; errors throw GradpipeException). */
-export const readFiles = (imagesFile: string, labelsFile: string): AsyncIterable<Example<Uint8Array>> => streamExamples(imagesFile, labelsFile);
 
 /** Examples `start` to `end - 1` of `ds` (clamped to its size) as a dataset of their own (views, no copy). */
 export const takeDataset = <I extends Inputs>(ds: Dataset<I>, start: number, end: number): Dataset<I> => {

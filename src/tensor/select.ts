@@ -12,7 +12,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Backend, BackendName } from './backend.js';
 import { optionError, type GradpipeError } from '../errors.js';
-import { createNativeBackend } from './native/index.js';
+import { createNativeBackend } from '#platform/native.js';
 import { createTsBackend } from './ts.js';
 import { createWasmBackend } from './wasm/index.js';
 

@@ -12,7 +12,7 @@ import { initialTrainState, type StateView } from '../../src/optim/trainState.js
 import { trainStep } from '../../src/stages/trainStep.js';
 import type { Backend } from '../../src/tensor/backend.js';
 import { setBackend } from '../../src/tensor/registry.js';
-import { flatten, initialNetwork, jobBatches, LR, mean, type Job, type Measurement } from './common.js';
+import { flatten, initialNetwork, jobBatches, LR, mean, type Job, type Measurement } from './job.js';
 
 export const SGD: OptimizerConfig = { ...defaultOptimizer, kind: 'sgd', lr: LR };
 

@@ -86,7 +86,7 @@ describe('gradpipe train: bad options', () => {
 
   it('an unknown command or missing data is one line too', async () => {
     const r = await runMain(['trian']);
-    expect([r.code, r.stderr]).toEqual([1, 'gradpipe: trian: unknown command; use one of train, eval, predict, doctor, download, info (gradpipe --help)\n']);
+    expect([r.code, r.stderr]).toEqual([1, 'gradpipe: trian: unknown command; use one of train, eval, predict, doctor, download, info, serve (gradpipe --help)\n']);
     const d = await runMain(['train', '--data', NO_DATA]);
     expect(d.code).toBe(1);
     expect(d.stderr).toMatch(/^gradpipe: --data: \/nonexistent\/gradpipe-test-data \(missing all four files\) is not an MNIST-layout data directory; run `gradpipe download`.*\n$/);
@@ -95,7 +95,7 @@ describe('gradpipe train: bad options', () => {
   it('every subcommand has --help, and gradpipe --help lists them', async () => {
     const top = await runMain(['--help']);
     expect(top.code).toBe(0);
-    for (const cmd of ['train', 'eval', 'predict', 'doctor', 'download', 'info']) {
+    for (const cmd of ['train', 'eval', 'predict', 'doctor', 'download', 'info', 'serve']) {
       expect(top.stdout).toContain(`  ${cmd} `);
       const r = await runMain([cmd, '--help']);
       expect([cmd, r.code]).toEqual([cmd, 0]);

@@ -2,9 +2,10 @@
  * gradpipe as a dependency, end to end: the tarball `npm pack` makes (its exact file list), installed into a
  * fresh project with the peers at the lowest versions the ranges allow, a strict TypeScript program
  * (`strict`, `NodeNext`, `skipLibCheck: false`) running the README's two library examples verbatim, a broken
- * libopenblas first on the library path, and an esbuild bundle. One pack and one install serve every test.
+ * libopenblas first on the library path, an esbuild bundle for Node and one for the browser, and `gradpipe serve`
+ * from the installed package. One pack and one install serve every test.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,9 @@ beforeAll(() => {
   ensureBuilt();
   for (const w of ['gradpipe.wasm', 'gradpipe-relaxed.wasm']) {
     if (!existsSync(join(ROOT, 'dist/wasm', w))) throw new Error(`dist/wasm/${w} is missing: run npm run build:wasm`);
+  }
+  for (const f of ['index.html', 'main.js', 'worker.js']) {
+    if (!existsSync(join(ROOT, 'dist/web', f))) throw new Error(`dist/web/${f} is missing: run npm run build:web`);
   }
   // prepare (the build) is what just ran; --ignore-scripts keeps pack from building again
   const pack = ok(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT }), 'npm pack');
@@ -73,6 +77,9 @@ const expectedFiles = (): string[] => {
     ...native,
     'dist/wasm/gradpipe.wasm',
     'dist/wasm/gradpipe-relaxed.wasm',
+    'dist/web/index.html',
+    'dist/web/main.js',
+    'dist/web/worker.js',
     'data/mnist.sha256',
     'require.cjs',
     'README.md',
@@ -155,5 +162,42 @@ describe('the package', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/auto chose wasm/);
     expect(Number(/test accuracy ([\d.]+)/.exec(r.stdout)?.[1])).toBeGreaterThan(0.9);
+  });
+
+  it('bundles for the browser through the `browser` conditions with no node: import', async () => {
+    const { build } = await import('esbuild');
+    const out = await build({
+      stdin: { contents: "export { floatDataset, rx, initNetwork } from 'gradpipe';", resolveDir: app, loader: 'ts' },
+      bundle: true, write: false, format: 'esm', platform: 'browser', metafile: true, logLevel: 'silent', absWorkingDir: app,
+    });
+    const inputs = Object.keys(out.metafile.inputs);
+    expect(inputs).toContain('node_modules/gradpipe/dist/src/core.js');
+    expect(inputs.filter((f) => f.includes('/platform/')).every((f) => f.includes('/platform/browser/'))).toBe(true);
+    expect(out.outputFiles[0]!.text).not.toMatch(/\bnode:[a-z]/);
+  });
+
+  it('serves the training page from the installed package (gradpipe serve)', async () => {
+    const server = spawn(join(app, 'node_modules/.bin/gradpipe'), ['serve', '--port', '0', '--data', MNIST], { cwd: app, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let said = '';
+        server.stdout!.on('data', (d: Buffer) => {
+          said += String(d);
+          const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(said);
+          if (m) resolve(m[1]!);
+        });
+        server.stderr!.on('data', (d: Buffer) => (said += String(d)));
+        server.on('close', (code) => reject(new Error(`gradpipe serve exited with ${code}: ${said}`)));
+      });
+      for (const [path, type] of [['', 'text/html'], ['app/main.js', 'text/javascript'], ['app/worker.js', 'text/javascript'], ['wasm/gradpipe.wasm', 'application/wasm']] as const) {
+        const r = await fetch(url + path);
+        expect({ path, status: r.status, type: r.headers.get('content-type')?.split(';')[0], coep: r.headers.get('cross-origin-embedder-policy') }).toEqual({
+          path, status: 200, type, coep: 'require-corp',
+        });
+        expect((await r.arrayBuffer()).byteLength).toBeGreaterThan(100);
+      }
+    } finally {
+      server.kill('SIGINT');
+    }
   });
 });

@@ -19,7 +19,7 @@
  * plain builds differ in the last bits).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { availableParallelism } from 'node:os';
+import { cores, envVar } from '#platform/wasm.js';
 import type { Backend, OptimizerUpdates } from '../backend.js';
 import { optionError, type GradpipeError } from '../../errors.js';
 import type { PointwiseActivation } from '../kernels.js';
@@ -27,7 +27,7 @@ import { loadRelaxedWasmModule, loadWasmModule } from './module.js';
 import { startPool, type WasmPool } from './pool.js';
 
 export interface WasmBackendOptions {
-  /** Threads to compute on, the calling one included, 1 to 64 (default: os.availableParallelism(), at most 64). */
+  /** Threads to compute on, the calling one included, 1 to 64 (default: all cores, at most 64: os.availableParallelism() in Node, navigator.hardwareConcurrency in a browser). */
   readonly threads?: number;
   /**
    * Whether the GEMM may use the relaxed-SIMD build (fused multiply-add) when the engine accepts it
@@ -255,11 +255,11 @@ export const createTunedWasmBackend = async (
   opts: WasmBackendOptions,
   tuning: WasmTuning,
 ): Promise<E.Either<GradpipeError, Backend>> => {
-  const threads = opts.threads ?? Math.min(MAX_THREADS, availableParallelism());
+  const threads = opts.threads ?? Math.min(MAX_THREADS, cores());
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     return E.left(optionError('threads', `must be an integer from 1 to ${MAX_THREADS}, got ${threads}`, 'give a whole number such as 2'));
   }
-  if (opts.fma ?? process.env['GRADPIPE_WASM_FMA'] !== '0') {
+  if (opts.fma ?? envVar('GRADPIPE_WASM_FMA') !== '0') {
     // Any failure here (not built, not accepted, a worker that cannot instantiate it) leaves the plain build.
     const relaxed = await loadRelaxedWasmModule();
     if (E.isRight(relaxed)) {

@@ -9,11 +9,11 @@
  * 2. `../../../dist/wasm/`: the same folder seen from the TypeScript sources (vitest);
  * 3. the package export `gradpipe/wasm/<file>`, for bundlers that copy no assets (esbuild): a bundle run in
  *    a project where gradpipe is installed finds the installed builds.
- * Reading bytes and setting engine flags go through `./platform.js`, the Node side of the seam.
+ * Reading bytes and setting engine flags go through `#platform/wasm.js` (Node's or a browser's, see src/platform/).
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { gradpipeError, type GradpipeError } from '../../errors.js';
-import { packageAsset, readBytes, setEngineFlag } from './platform.js';
+import { packageAsset, readBytes, setEngineFlag } from '#platform/wasm.js';
 
 /**
  * The slice of the WebAssembly JS API used here. Node has it all, but this project's lib settings (ES2023,

@@ -5,10 +5,13 @@
  * A job runs synchronously: the calling thread writes its parameters into the control block, wakes the
  * workers through an atomic counter (Atomics on the shared memory), claims blocks of work alongside those
  * that join, and waits for them (Atomics.wait is allowed on Node's main thread); see assembly/sync.ts.
- * Workers are unref()'d, so they never keep the process alive.
+ * Workers are started through the platform seam (#platform/startWorker.js: worker threads in Node, Web
+ * Workers in a browser, where the calling thread must itself be a worker: a page's main thread may not
+ * Atomics.wait). In Node they are unref()'d once ready, so they never keep the process alive.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { Worker } from 'node:worker_threads';
+import { startWorker as startPlatformWorker } from '#platform/startWorker.js';
+import type { WorkerPort } from '../../platform/worker.js';
 import { gradpipeError, type GradpipeError } from '../../errors.js';
 import { MAX_PAGES, webAssembly, type WasmKernels, type WasmMemory, type WasmModule } from './module.js';
 import { hostImports, WORKER_SOURCE } from './workerSource.js';
@@ -40,23 +43,28 @@ export interface WasmPool {
 
 const align = (x: number): number => Math.ceil(x / ALIGN) * ALIGN;
 
-const startWorker = (module: WasmModule, memory: WasmMemory, tid: number, gen: number): Promise<E.Either<string, Worker>> =>
+const startWorker = (module: WasmModule, memory: WasmMemory, tid: number, gen: number): Promise<E.Either<string, WorkerPort>> =>
   new Promise((resolve) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, tid, gen } });
-    const fail = (why: string): void => {
-      void worker.terminate();
-      resolve(E.left(why));
-    };
-    worker.once('error', (e) => fail(String(e)));
-    worker.once('exit', (code) => fail(`exited with code ${code}`));
-    worker.once('message', () => {
-      worker.removeAllListeners();
-      // A worker that dies later (it should not: the kernels do not trap on laid-out buffers) must not take
-      // the process down through an unhandled 'error' event.
-      worker.on('error', () => undefined);
-      worker.unref();
-      resolve(E.right(worker));
+    let port: WorkerPort;
+    try {
+      port = startPlatformWorker(WORKER_SOURCE);
+    } catch (e) {
+      resolve(E.left(String(e)));
+      return;
+    }
+    port.busy(true); // until it is ready: the caller awaits it
+    port.onFailure((e) => {
+      port.terminate();
+      resolve(E.left(e.message));
     });
+    port.onMessage(() => {
+      // A worker that dies later (it should not: the kernels do not trap on laid-out buffers) must not take
+      // the process down.
+      port.onFailure(() => undefined);
+      port.busy(false);
+      resolve(E.right(port));
+    });
+    port.post({ module, memory, tid, gen }, []);
   });
 
 /** Starts the memory, the calling thread's instance and `threads - 1` workers. */
@@ -73,7 +81,7 @@ export const startPool = async (module: WasmModule, threads: number): Promise<E.
   const workers = started.flatMap((w) => (E.isRight(w) ? [w.right] : []));
   const failed = started.find(E.isLeft);
   if (failed !== undefined) {
-    for (const w of workers) void w.terminate();
+    for (const w of workers) w.terminate();
     return E.left(
       gradpipeError('IOError', 'wasm backend', `a worker thread failed to start: ${failed.left}`, 'use --threads 1 or --backend ts'),
     );
@@ -136,7 +144,7 @@ export const startPool = async (module: WasmModule, threads: number): Promise<E.
       if (disposed) return;
       disposed = true;
       if (threads > 1) kernels.stopWorkers(threads);
-      for (const w of workers) void w.terminate();
+      for (const w of workers) w.terminate();
     },
   });
 };

@@ -1,10 +1,11 @@
 /**
- * What each wasm instance is given, and the worker thread's script.
+ * What each wasm instance is given, and the kernel worker's script.
  *
- * The script runs with `eval: true`, so it needs no file of its own: the same source works when gradpipe
- * runs from its TypeScript sources (under vitest) and from `dist/`. It instantiates the shared module on the
- * shared memory, says it is ready, and stays in the module's job loop until told to stop (or terminated).
- * It repeats `hostImports` in plain JavaScript: keep the two alike.
+ * The script is source text run by the platform's `startWorker` (#platform/startWorker.js: a Node worker
+ * thread or a Web Worker), so it needs no file of its own: the same source works from the TypeScript
+ * sources (under vitest), from `dist/` and in a browser bundle. Its first message brings the shared module
+ * and memory; it instantiates the module on them, says it is ready, and stays in the module's job loop
+ * until told to stop (or terminated). It repeats `hostImports` in plain JavaScript: keep the two alike.
  */
 import type { WasmMemory } from './module.js';
 
@@ -21,11 +22,9 @@ export const hostImports = (memory: WasmMemory) => {
   };
 };
 
-// A dynamic import, not require: an eval'd worker inherits the process's flags, and under
-// --input-type=module it is an ES module, where require does not exist.
+/** Runs after the platform's prelude, which defines `port` (see src/platform/worker.ts). */
 export const WORKER_SOURCE = `
-import('node:worker_threads').then(({ parentPort, workerData }) => {
-  const { module, memory, tid, gen } = workerData;
+port.on(({ module, memory, tid, gen }) => {
   const words = new Int32Array(memory.buffer);
   const env = {
     memory,
@@ -33,7 +32,7 @@ import('node:worker_threads').then(({ parentPort, workerData }) => {
     notify: (ptr, count) => void Atomics.notify(words, ptr >>> 2, count < 0 ? Infinity : count),
   };
   const instance = new WebAssembly.Instance(module, { env });
-  parentPort.postMessage('ready');
+  port.post('ready', []);
   instance.exports.workerLoop(tid, gen);
 });
 `;

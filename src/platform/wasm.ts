@@ -1,9 +1,11 @@
 /**
- * The platform seam of the wasm loader, Node's side: reading a build's bytes and setting an engine flag.
- * The loader (module.ts) names its files as URLs relative to itself, the form bundlers understand; only
- * this file touches `node:` modules. A browser implementation (fetch, no flags) will sit beside it.
+ * The platform seam of the wasm backend, Node's side: reading a build's bytes, setting an engine flag, the
+ * core count and the environment. The loader (tensor/wasm/module.ts) names its files as URLs relative to
+ * itself, the form bundlers understand. The browser's side is browser/wasm.ts; the package's `imports` map
+ * (`#platform/wasm.js`, condition `browser`) picks one, so the core imports no `node:` module itself.
  */
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 
 /** The bytes at `url` (a file: URL or a path here); rejects when it cannot be read. */
@@ -24,3 +26,9 @@ export const packageAsset = (file: string): URL | undefined => {
     return undefined;
   }
 };
+
+/** The cores this process may compute on. */
+export const cores = (): number => availableParallelism();
+
+/** An environment variable, undefined when unset. */
+export const envVar = (name: string): string | undefined => process.env[name];
