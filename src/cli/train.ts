@@ -18,6 +18,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { gradpipeError, optionError, type GradpipeError } from '../errors.js';
 import { CHECKPOINT_FILE, loadCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import { parseJson, toJson } from '../io/json.js';
+import { checkUnlocked } from '../io/lock.js';
+import { checkpointBytes, openRunDir } from '../io/runDir.js';
 import { formatInit } from '../nn/init.js';
 import { DATA_ENV } from '../data/resolve.js';
 import { batchesPerEpoch } from '../stages/epochs.js';
@@ -90,6 +92,9 @@ interface Plan {
 const plan = async (io: CliIo, args: TrainArgs): Promise<E.Either<GradpipeError, Plan>> => {
   const resumeArg = str(args.values, 'resume');
   const outArg = str(args.values, 'out');
+  // issue 14: a folder a live run is writing is refused, naming that run, before anything in it is read (io/lock.ts)
+  const unlocked = resumeArg ?? outArg ? checkUnlocked(resolvePath(io, (resumeArg ?? outArg)!)) : E.right(undefined);
+  if (E.isLeft(unlocked)) return unlocked;
   if (resumeArg === undefined) {
     const out = outArg === undefined ? defaultOutDir(io) : resolvePath(io, outArg);
     for (const f of [CHECKPOINT_FILE, FILES.model]) {
@@ -159,7 +164,15 @@ export const runTrain = async (argv: readonly string[], io: CliIo): Promise<numb
   const a = args.right;
   const planned = await plan(io, a);
   if (E.isLeft(planned)) return fail(io, planned.left);
-  const { options, out, resume } = planned.right;
+  // issue 14: the output folder is writable, has room for a checkpoint and is locked for this run (io/runDir.ts)
+  const runDir = openRunDir(planned.right.out, { command: 'gradpipe train', needBytes: checkpointBytes(planned.right.options.layers, planned.right.options.optimizer.kind), resume: planned.right.resume !== undefined });
+  if (E.isLeft(runDir)) return fail(io, runDir.left);
+  for (const n of runDir.right.notes) io.stderr.write(`gradpipe: ${n}\n`);
+  return runDir.right.holding(() => trainInRunDir(io, a, planned.right, t0));
+};
+
+const trainInRunDir = async (io: CliIo, a: TrainArgs, p: Plan, t0: number): Promise<number> => {
+  const { options, out, resume } = p;
   const data = await loadData(io, a.data ?? (resume ? recordedData(io, resume.dir) : undefined), options.layers[0]!, options.layers[options.layers.length - 1]!);
   if (E.isLeft(data)) return fail(io, data.left);
   const trainCount = Math.min(data.right.train.count, options.trainLimit ?? Infinity);
@@ -175,7 +188,7 @@ export const runTrain = async (argv: readonly string[], io: CliIo): Promise<numb
   } catch (e) {
     return fail(io, gradpipeError('IOError', out, `cannot create the output folder (${(e as Error).message})`, 'choose a writable folder with --out'));
   }
-  const ran = await withBackend(a.backend, a.threads, (backend) => train(io, a, planned.right, data.right, backend, t0));
+  const ran = await withBackend(a.backend, a.threads, (backend) => train(io, a, p, data.right, backend, t0));
   return E.isLeft(ran) ? fail(io, ran.left) : ran.right;
 };
 

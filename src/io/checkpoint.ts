@@ -9,7 +9,7 @@
  * random state, metrics history; NaN and Infinity survive, see json.ts) and `sha256` (contentHash.ts).
  *
  * Saving, in this order, so that a crash at any point leaves a loadable latest checkpoint:
- *   1. write the new file durably as `checkpoint.next.safetensors` (atomic.ts);
+ *   1. write the new file durably under a name of this process (`stagingPathFor`, atomic.ts);
  *   2. if the current checkpoint is intact, make it the previous one (hard link, then rename over prev),
  *      so the current name never disappears; a damaged current file is not rotated over a good previous one;
  *   3. rename the new file over `checkpoint.safetensors` and fsync the folder.
@@ -20,7 +20,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { modelError, type GradpipeError } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
+import { stagingPathFor, writeFileAtomic } from './atomic.js';
 import { contentHash, HASH_KEY, verifyContent } from './contentHash.js';
 import { errnoCode, fsError } from './ioError.js';
 import { parseJson, toJson } from './json.js';
@@ -29,7 +29,6 @@ import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors
 export const CHECKPOINT_FORMAT = 'gradpipe-checkpoint/1';
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const PREVIOUS_FILE = 'checkpoint.prev.safetensors';
-const NEXT_FILE = 'checkpoint.next.safetensors';
 
 /** A float32 tensor and its shape. */
 export interface F32Tensor {
@@ -95,7 +94,7 @@ const exists = async (file: string): Promise<boolean> =>
 
 /** Makes `current` the previous checkpoint without ever removing the name `current`. */
 const rotate = async (current: string, previous: string): Promise<void> => {
-  const linked = `${previous}.${process.pid}.link`;
+  const linked = stagingPathFor(previous, 'link');
   await fs.rm(linked, { force: true });
   try {
     await fs.link(current, linked);
@@ -128,7 +127,7 @@ const fsyncDir = async (dir: string): Promise<void> => {
 export const saveCheckpoint = async (dir: string, c: Checkpoint): Promise<E.Either<GradpipeError, void>> => {
   const current = path.join(dir, CHECKPOINT_FILE);
   const previous = path.join(dir, PREVIOUS_FILE);
-  const next = path.join(dir, NEXT_FILE);
+  const next = stagingPathFor(current, 'next');
   try {
     await fs.mkdir(dir, { recursive: true });
   } catch (e) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import * as _ from '../../src/io/checkpoint.js';
+import { stagingPathFor } from '../../src/io/atomic.js';
 import { parseJson, toJson } from '../../src/io/json.js';
 import { tensorOf } from './support/arb.js';
 import { useTmpDirs } from './support/tmpdir.js';
@@ -122,10 +123,10 @@ describe('checkpoints', () => {
     expect(missing).toEqual(E.left(expect.objectContaining({ _tag: 'IOError', message: expect.stringMatching(/cannot read the checkpoint: no such file/) })));
   });
 
-  it('saves over a leftover checkpoint.next.safetensors from a crashed save', async () => {
+  it('saves over a leftover staged checkpoint from a crashed save (of a process with the same pid)', async () => {
     const dir = tmp();
     await _.saveCheckpoint(dir, ckpt(1));
-    writeFileSync(join(dir, 'checkpoint.next.safetensors'), 'half a file');
+    writeFileSync(stagingPathFor(join(dir, _.CHECKPOINT_FILE), 'next'), 'half a file');
     expect(await _.saveCheckpoint(dir, ckpt(2))).toEqual(E.right(undefined));
     expect((await loaded(_.loadCheckpoint(dir))).state).toMatchObject({ step: 2 });
     expect(readdirSync(dir).sort()).toEqual([_.PREVIOUS_FILE, _.CHECKPOINT_FILE].sort());
