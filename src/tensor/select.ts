@@ -10,7 +10,7 @@
  * Only the chosen backend is left running: auto never starts a slower backend than the one it picks.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { Backend, BackendName } from './backend.js';
+import { threadsError, validThreads, type Backend, type BackendName } from './backend.js';
 import { optionError, type GradpipeError } from '../errors.js';
 import { createNativeBackend } from './native/index.js';
 import { createTsBackend } from './ts.js';
@@ -65,8 +65,8 @@ const others = (name: BackendName): string =>
 export const resolveBackendWith =
   (factories: BackendFactories) =>
   async (choice: BackendChoice, threads?: number): Promise<E.Either<GradpipeError, Resolved>> => {
-    if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
-      return E.left(optionError('--threads', `must be a positive integer, got ${threads}`, 'pass e.g. --threads 2'));
+    if (threads !== undefined && !validThreads(threads)) {
+      return E.left(threadsError(threads));
     }
     if (choice !== 'auto') {
       const made = await attempt(factories[choice], threads);
