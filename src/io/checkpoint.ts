@@ -22,7 +22,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { modelError, type GradpipeError } from '../errors.js';
 import { stagingPathFor, writeFileAtomic } from './atomic.js';
 import { contentHash, HASH_KEY, verifyContent } from './contentHash.js';
-import { errnoCode, fsError } from './ioError.js';
+import { errnoCode, fsError, onceSpaceIsFreed } from './ioError.js';
 import { parseJson, toJson } from './json.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 
@@ -134,7 +134,11 @@ export const saveCheckpoint = async (dir: string, c: Checkpoint): Promise<E.Eith
     return E.left(fsError(dir, 'create the checkpoint folder', e));
   }
   const written = await writeFileAtomic(next, encodeCheckpoint(c));
-  if (E.isLeft(written)) return E.left({ ...written.left, where: current });
+  if (E.isLeft(written)) {
+    // the staged name is this process's business: the message names the checkpoint, the hint how to keep the work
+    const error = { ...written.left, where: current, message: written.left.message.split(next).join(current) };
+    return E.left(onceSpaceIsFreed(error, (await exists(current)) ? `gradpipe train --resume ${dir}` : undefined));
+  }
   try {
     if (await exists(current)) {
       const intact = E.isRight(await loadCheckpointFile(current));
@@ -157,7 +161,9 @@ export const loadCheckpoint = async (dir: string): Promise<E.Either<GradpipeErro
   const loaded = await loadCheckpointFile(current);
   if (E.isRight(loaded)) return loaded;
   const previous = path.join(dir, PREVIOUS_FILE);
-  if (!(await exists(previous)) || E.isLeft(await loadCheckpointFile(previous))) return loaded;
+  // the hint offers only what is there: no "resume from the previous checkpoint" when it is missing or damaged too
+  const fallback = loaded.left._tag !== 'ModelError' ? undefined : !(await exists(previous)) ? 'there is no previous checkpoint' : E.isLeft(await loadCheckpointFile(previous)) ? `the previous checkpoint ${previous} is damaged too` : 'intact';
+  if (fallback !== 'intact') return fallback === undefined ? loaded : E.left({ ...loaded.left, hint: `${fallback}: restore one from a backup, or train again from the start` });
   return E.left({
     ...loaded.left,
     hint: `the previous checkpoint ${previous} is intact: rename it to ${current} to resume from it (losing the progress since then)`,

@@ -15,6 +15,7 @@ import { isActivation } from '../nn/activation.js';
 import { createNetwork, type Layer, type Network } from '../nn/network.js';
 import { matrix, type Float } from '../tensor/matrix.js';
 import { writeFileAtomic } from './atomic.js';
+import { CHECKPOINT_FORMAT } from './checkpoint.js';
 import { contentHash, HASH_KEY, verifyContent } from './contentHash.js';
 import { fsError } from './ioError.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
@@ -104,11 +105,17 @@ export const encodeModel = (net: Network<Float>, meta: ModelMeta): Uint8Array =>
   return encodeSafetensors(tensors, { ...metadata, [HASH_KEY]: contentHash(tensors, metadata) });
 };
 
+/** What `decodeModel` says of a checkpoint file (callers that know where the run's model is refine the hint). */
+export const CHECKPOINT_NOT_MODEL = 'is a training checkpoint, not a model';
+
 /** Parses and verifies `model.safetensors` bytes read from `file`. */
 export const decodeModel = (bytes: Uint8Array, file: string): E.Either<GradpipeError, LoadedModel> => {
   const decoded = decodeSafetensors(bytes, file);
   if (E.isLeft(decoded)) return E.left(corrupted(file, decoded.left.message));
   const { tensors, metadata } = decoded.right;
+  if (metadata.format === CHECKPOINT_FORMAT) {
+    return E.left(modelError(file, CHECKPOINT_NOT_MODEL, 'give the model.safetensors of its run folder; a run stopped before its end writes one when continued with gradpipe train --resume'));
+  }
   const checked = verifyContent(file, tensors, metadata, MODEL_FORMAT, 're-train or restore it');
   if (E.isLeft(checked)) return checked;
   const activations = metadata.activations ?? '';

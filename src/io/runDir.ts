@@ -55,7 +55,7 @@ export interface RunDir {
   /** Things to tell the user: a stale lock taken over, leftovers removed. */
   readonly notes: readonly string[];
   readonly lock: Lock;
-  /** Runs `f`, releasing the lock when it settles. */
+  /** Runs `f`; when it settles, releases the lock and removes the folders this call created if they are still empty. */
   holding<T>(f: () => Promise<T>): Promise<T>;
 }
 
@@ -92,19 +92,38 @@ const why = (e: unknown): string => {
 const refuse = (dir: string, reason: string, hint = 'choose a writable folder with --out'): E.Either<GradpipeError, never> =>
   E.left(ioError(dir, reason, hint));
 
-/** Creates `dir` one level at a time from its deepest existing ancestor, so the error is the real one. */
-const makeFolder = (dir: string, f: RunDirFs): unknown => {
+/**
+ * Creates `dir` one level at a time from its deepest existing ancestor, so the error is the real one; the
+ * folders it created (to remove again if the run ends before writing anything), or the error.
+ */
+const makeFolder = (dir: string, f: RunDirFs): { created: string[] } | { error: unknown } => {
   const missing: string[] = [];
+  const created: string[] = [];
   let p = dir;
   try {
     while (f.statSync(p) === undefined && path.dirname(p) !== p) {
       missing.unshift(p);
       p = path.dirname(p);
     }
-    for (const m of missing) f.mkdirSync(m);
-    return undefined;
-  } catch (e) {
-    return e;
+    for (const m of missing) {
+      f.mkdirSync(m);
+      created.unshift(m);
+    }
+    return { created };
+  } catch (error) {
+    removeEmpty(created);
+    return { error };
+  }
+};
+
+/** Removes those of `folders` (deepest first) that are empty: a run refused or failed before its first write leaves nothing. */
+const removeEmpty = (folders: readonly string[]): void => {
+  for (const d of folders) {
+    try {
+      fs.rmdirSync(d);
+    } catch {
+      return; // not empty (or gone): its parents are not empty either
+    }
   }
 };
 
@@ -134,14 +153,20 @@ export const openRunDir = (dir: string, o: RunDirOptions, f: RunDirFs = nodeRunD
     return refuse(dir, why(e));
   }
   if (stat !== undefined && !stat.isDirectory()) return refuse(dir, 'is a file, not a folder', 'give a folder with --out');
+  let created: readonly string[] = [];
   if (stat === undefined) {
-    const failed = makeFolder(dir, f);
-    if (failed !== undefined) return refuse(dir, `cannot be created: it ${why(failed)}`);
+    const made = makeFolder(dir, f);
+    if ('error' in made) return refuse(dir, `cannot be created: it ${why(made.error)}`);
+    created = made.created;
   }
+  const refuseAndClean = (reason: string, hint?: string): E.Either<GradpipeError, never> => {
+    removeEmpty(created);
+    return refuse(dir, reason, hint);
+  };
   try {
     f.probe(dir);
   } catch (e) {
-    return refuse(dir, why(e));
+    return refuseAndClean(why(e));
   }
   let free: number | undefined;
   try {
@@ -150,10 +175,13 @@ export const openRunDir = (dir: string, o: RunDirOptions, f: RunDirFs = nodeRunD
     free = undefined; // no statfs here: the writes themselves will say when the disk is full
   }
   if (free !== undefined && free < o.needBytes) {
-    return refuse(dir, `has ${mib(free)} free, less than the ${mib(o.needBytes)} the first checkpoint needs`, 'free some space, or choose another folder with --out');
+    return refuseAndClean(`has ${mib(free)} free, less than the ${mib(o.needBytes)} the first checkpoint needs`, 'free some space, or choose another folder with --out');
   }
   const lock = acquireLock(dir, o.command, alive);
-  if (E.isLeft(lock)) return lock;
+  if (E.isLeft(lock)) {
+    removeEmpty(created);
+    return lock;
+  }
   const notes = lock.right.tookOverFrom === undefined ? [] : [`${dir}: ${stale(lock.right.tookOverFrom)}`];
   if (o.resume) {
     try {
@@ -161,9 +189,12 @@ export const openRunDir = (dir: string, o: RunDirOptions, f: RunDirFs = nodeRunD
       if (removed.length > 0) notes.push(`${dir}: removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left by an earlier run (${removed.join(', ')})`);
     } catch (e) {
       lock.right.release();
-      return refuse(dir, `cannot remove the temporary files of an earlier run: it ${why(e)}`);
+      return refuseAndClean(`cannot remove the temporary files of an earlier run: it ${why(e)}`);
     }
   }
-  const release = lock.right.release;
+  const release = (): void => {
+    lock.right.release();
+    removeEmpty(created);
+  };
   return E.right({ dir, notes, lock: lock.right, holding: (run) => run().finally(release) });
 };

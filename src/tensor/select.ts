@@ -6,7 +6,7 @@
  * Laws (for any availability of native and wasm; ts is always available):
  *   resolve('auto') chooses the first available of native, wasm, ts;
  *   resolve(x) for an available x chooses x; for an unavailable x it is a Left on --backend;
- *   a thread count that is not a positive integer is a Left on --threads, whatever the choice.
+ *   a thread count that is not an integer from 1 to MAX_THREADS is a Left on --threads, whatever the choice.
  * Only the chosen backend is left running: auto never starts a slower backend than the one it picks.
  */
 import * as E from 'fp-ts/lib/Either.js';

@@ -113,12 +113,19 @@ describe('checkpoints', () => {
     expect((await loaded(_.loadCheckpointFile(join(dir, _.PREVIOUS_FILE)))).state).toMatchObject({ step: 1 });
   });
 
-  it('says only what is wrong when there is no intact previous checkpoint', async () => {
+  it('offers no previous checkpoint when there is none, or when it is damaged too', async () => {
     const dir = tmp();
     await _.saveCheckpoint(dir, ckpt(1));
     writeFileSync(join(dir, _.CHECKPOINT_FILE), 'garbage!');
     const r = await _.loadCheckpoint(dir);
-    expect(E.isLeft(r) && r.left.hint).toBe('restore it, or resume from the previous checkpoint');
+    expect(E.isLeft(r) && r.left.hint).toBe('there is no previous checkpoint: restore one from a backup, or train again from the start');
+    // with a previous checkpoint that is damaged too, the hint does not offer it
+    await _.saveCheckpoint(dir, ckpt(2));
+    await _.saveCheckpoint(dir, ckpt(3));
+    writeFileSync(join(dir, _.PREVIOUS_FILE), 'garbage too');
+    writeFileSync(join(dir, _.CHECKPOINT_FILE), 'garbage!');
+    const both = await _.loadCheckpoint(dir);
+    expect(E.isLeft(both) && both.left.hint).toBe(`the previous checkpoint ${join(dir, _.PREVIOUS_FILE)} is damaged too: restore one from a backup, or train again from the start`);
     const missing = await _.loadCheckpoint(join(dir, 'none'));
     expect(missing).toEqual(E.left(expect.objectContaining({ _tag: 'IOError', message: expect.stringMatching(/cannot read the checkpoint: no such file/) })));
   });

@@ -70,6 +70,22 @@ describe('openRunDir refuses a folder a run could not write', () => {
   });
 });
 
+describe('openRunDir: folders it created', () => {
+  it('are removed again when the run ends (or is refused) before writing anything, and kept once it wrote', async () => {
+    const r = openRunDir(join(dir, 'a', 'b'), OPTS);
+    if (E.isLeft(r)) return expect.fail(r.left.message);
+    expect(await r.right.holding(async () => 7)).toBe(7);
+    expect(readdirSync(dir)).toEqual([]);
+    const full: RunDirFs = { ...nodeRunDirFs, freeBytes: () => 0 };
+    expect(E.isLeft(openRunDir(join(dir, 'c', 'd'), OPTS, full))).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
+    const w = openRunDir(join(dir, 'e', 'f'), OPTS);
+    if (E.isLeft(w)) return expect.fail(w.left.message);
+    await w.right.holding(async () => writeFileSync(join(dir, 'e', 'f', 'metrics.jsonl'), '{}\n'));
+    expect(readdirSync(join(dir, 'e', 'f'))).toEqual(['metrics.jsonl']);
+  });
+});
+
 describe('checkpointBytes', () => {
   it('counts float32 parameters and the optimiser moments', () => {
     // 784-1000-10: 784,000 + 1,000 + 10,000 + 10 = 795,010 parameters
