@@ -161,9 +161,13 @@ export const loadCheckpoint = async (dir: string): Promise<E.Either<GradpipeErro
   const loaded = await loadCheckpointFile(current);
   if (E.isRight(loaded)) return loaded;
   const previous = path.join(dir, PREVIOUS_FILE);
-  // the hint offers only what is there: no "resume from the previous checkpoint" when it is missing or damaged too
-  const fallback = loaded.left._tag !== 'ModelError' ? undefined : !(await exists(previous)) ? 'there is no previous checkpoint' : E.isLeft(await loadCheckpointFile(previous)) ? `the previous checkpoint ${previous} is damaged too` : 'intact';
-  if (fallback !== 'intact') return fallback === undefined ? loaded : E.left({ ...loaded.left, hint: `${fallback}: restore one from a backup, or train again from the start` });
+  const hasPrevious = await exists(previous);
+  if (!hasPrevious || E.isLeft(await loadCheckpointFile(previous))) {
+    // the hint offers only what is there: no "resume from the previous checkpoint" when it is missing or damaged too
+    if (loaded.left._tag !== 'ModelError') return loaded;
+    const why = hasPrevious ? `the previous checkpoint ${previous} is damaged too` : 'there is no previous checkpoint';
+    return E.left({ ...loaded.left, hint: `${why}: restore one from a backup, or train again from the start` });
+  }
   return E.left({
     ...loaded.left,
     hint: `the previous checkpoint ${previous} is intact: rename it to ${current} to resume from it (losing the progress since then)`,
