@@ -41,18 +41,21 @@ export const tempPathFor = (target: string): string => {
 };
 
 /** What a per-process file beside a target is for (see `stagingPathFor`). */
-export type Staging = 'next' | 'link' | 'new' | 'stale' | 'probe';
+export type Staging = 'link' | 'new' | 'stale' | 'probe';
 
 /**
- * A per-process name beside `target` for a file staged before it is renamed or linked into place (a new
- * checkpoint, the link that rotates the previous one, a lock record, a write probe): hidden and tagged with
- * the pid, so two processes never share one.
+ * A per-process name beside `target` for a file staged before it is renamed or linked into place (the link
+ * that rotates the previous checkpoint, a lock record, a write probe): hidden and tagged with the pid, so two
+ * processes never share one.
  */
 export const stagingPathFor = (target: string, purpose: Staging): string =>
   path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${purpose}`);
 
-/** True for the names `tempPathFor` and `stagingPathFor` make: leftovers when found after their process died. */
-export const isTemporaryName = (name: string): boolean => /^\..+\.\d+\.(\d+\.[0-9a-z]+\.tmp|next|link|new|stale|probe)$/.test(name);
+/** The pid in a name `tempPathFor` or `stagingPathFor` made (a leftover once that process died); undefined for other names. */
+export const temporaryPid = (name: string): number | undefined => {
+  const m = /^\..+\.(\d+)\.(\d+\.[0-9a-z]+\.tmp|link|new|stale|probe)$/.exec(name);
+  return m === null ? undefined : Number(m[1]);
+};
 
 // Folders on some file systems cannot be fsynced; the rename is then as durable as that system allows.
 const fsyncUnsupported = new Set(['EINVAL', 'ENOTSUP', 'EISDIR', 'EPERM', 'EBADF', 'EACCES']);

@@ -5,16 +5,15 @@
  *      ENOENT a recursive mkdir reports), and is a folder;
  *   2. a probe file is created and removed in it (permissions and read-only mounts show here);
  *   3. its file system has room for at least the first checkpoint;
- *   4. it is locked for this process (lock.ts);
- *   5. when resuming, temporary files an earlier, dead run left behind are removed (only once the lock is
- *      ours, so none of them belongs to a live writer).
+ *   4. it is locked for this process (lock.ts).
+ * (What a dead run left half written is removed on resume by `cleanCheckpointTemporaries`, checkpoint.ts.)
  * Each refusal is one error naming the folder and the reason.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { GradpipeError } from '../errors.js';
-import { isTemporaryName, stagingPathFor } from './atomic.js';
+import { stagingPathFor } from './atomic.js';
 import { errnoCode, ioError } from './ioError.js';
 import { acquireLock, describeHolder, type Holder, type Lock } from './lock.js';
 
@@ -45,14 +44,12 @@ export interface RunDirOptions {
   readonly command: string;
   /** Bytes the first checkpoint needs (see `checkpointBytes`). */
   readonly needBytes: number;
-  /** Resuming: temporary files of an earlier run are removed. */
-  readonly resume: boolean;
 }
 
 /** A ready, locked run folder. */
 export interface RunDir {
   readonly dir: string;
-  /** Things to tell the user: a stale lock taken over, leftovers removed. */
+  /** Things to tell the user: a stale lock taken over. */
   readonly notes: readonly string[];
   readonly lock: Lock;
   /** Runs `f`; when it settles, releases the lock and removes the folders this call created if they are still empty. */
@@ -127,20 +124,6 @@ const removeEmpty = (folders: readonly string[]): void => {
   }
 };
 
-/** Removes the temporary files of earlier runs from `dir`; the names removed. */
-export const removeLeftovers = (dir: string): string[] => {
-  const removed: string[] = [];
-  for (const name of fs.readdirSync(dir)) {
-    if (!isTemporaryName(name) && !LEGACY_TEMPORARY.test(name)) continue;
-    fs.rmSync(path.join(dir, name), { force: true });
-    removed.push(name);
-  }
-  return removed;
-};
-
-// temporary names of versions before stagingPathFor: the fixed next checkpoint and the rotation link
-const LEGACY_TEMPORARY = /^checkpoint\.(next\.safetensors|prev\.safetensors\.\d+\.link)$/;
-
 const stale = (h: Holder | 'unreadable'): string =>
   h === 'unreadable' ? 'took over an unreadable lock' : `took over the lock of ${describeHolder(h)}, which is no longer running`;
 
@@ -183,15 +166,6 @@ export const openRunDir = (dir: string, o: RunDirOptions, f: RunDirFs = nodeRunD
     return lock;
   }
   const notes = lock.right.tookOverFrom === undefined ? [] : [`${dir}: ${stale(lock.right.tookOverFrom)}`];
-  if (o.resume) {
-    try {
-      const removed = removeLeftovers(dir);
-      if (removed.length > 0) notes.push(`${dir}: removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left by an earlier run (${removed.join(', ')})`);
-    } catch (e) {
-      lock.right.release();
-      return refuseAndClean(`cannot remove the temporary files of an earlier run: it ${why(e)}`);
-    }
-  }
   const release = (): void => {
     lock.right.release();
     removeEmpty(created);

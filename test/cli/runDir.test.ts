@@ -61,7 +61,7 @@ const readOnlyFolder = (name: string): string | undefined => {
  */
 const injected = (code: 'EROFS' | 'ENOSPC', reason: RegExp): void => {
   const f: RunDirFs = code === 'EROFS' ? { ...nodeRunDirFs, probe: () => { throw Object.assign(new Error(code), { code }); } } : { ...nodeRunDirFs, freeBytes: () => 64 * 1024 };
-  const r = openRunDir(join(dir, `injected-${code}`), { command: 'gradpipe train', needBytes: checkpointBytes([784, 1000, 10], 'momentum'), resume: false }, f);
+  const r = openRunDir(join(dir, `injected-${code}`), { command: 'gradpipe train', needBytes: checkpointBytes([784, 1000, 10], 'momentum') }, f);
   expect(E.isLeft(r) && r.left.message).toMatch(reason);
 };
 
@@ -172,12 +172,13 @@ describe('the run folder is locked', () => {
     const out = join(dir, 'leftovers');
     const first = await runCli(['train', '--data', data, ...SMALL, '--out', out], { cwd: dir });
     expect(first.code, first.stderr).toBe(0);
-    const leftovers = ['.checkpoint.safetensors.4242.next', '.model.safetensors.4242.1.abc.tmp', 'checkpoint.next.safetensors', 'checkpoint.prev.safetensors.4242.link'];
+    // 9999999 is above any Linux pid_max (2^22): the process that made these is surely gone
+    const leftovers = ['.checkpoint.safetensors.9999999.1.abc.tmp', '.checkpoint.prev.safetensors.9999999.link', '.model.safetensors.9999999.1.abc.tmp', 'checkpoint.next.safetensors', 'checkpoint.prev.safetensors.9999999.link'];
     for (const f of leftovers) writeFileSync(join(out, f), 'half a file');
     const before = readdirSync(out).filter((f) => !leftovers.includes(f)).sort();
     const resumed = await runCli(['train', '--resume', out, '--epochs', '2', '--data', data], { cwd: dir });
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/leftovers: removed 4 temporary files left by an earlier run/);
+    expect(resumed.stderr).toMatch(/leftovers: removed 5 temporary files left by an earlier run/);
     const after = readdirSync(out).sort();
     for (const f of leftovers) expect(after).not.toContain(f);
     // everything else is still there (plus the previous checkpoint the second epoch rotated)

@@ -9,9 +9,10 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isTemporaryName, stagingPathFor, tempPathFor } from '../../src/io/atomic.js';
+import { stagingPathFor, tempPathFor, temporaryPid } from '../../src/io/atomic.js';
+import { cleanCheckpointTemporaries } from '../../src/io/checkpoint.js';
 import { acquireLock, checkUnlocked, holderAlive, LOCK_FILE, procStart, type Holder } from '../../src/io/lock.js';
-import { checkpointBytes, nodeRunDirFs, openRunDir, removeLeftovers, type RunDirFs } from '../../src/io/runDir.js';
+import { checkpointBytes, nodeRunDirFs, openRunDir, type RunDirFs } from '../../src/io/runDir.js';
 import { rmTmp, tmp } from '../cli/helpers.js';
 
 let dir: string;
@@ -21,7 +22,7 @@ beforeEach(() => {
 afterEach(() => rmTmp(dir));
 
 const errno = (code: string): Error => Object.assign(new Error(`${code}: simulated`), { code });
-const OPTS = { command: 'gradpipe train', needBytes: 1000, resume: false };
+const OPTS = { command: 'gradpipe train', needBytes: 1000 };
 
 const message = (r: E.Either<{ message: string; hint: string }, unknown>): string => (E.isLeft(r) ? `${r.left.message}; ${r.left.hint}` : 'accepted');
 
@@ -151,21 +152,23 @@ describe('the run-folder lock', () => {
 });
 
 describe('leftover temporary files', () => {
-  it('the names tempPathFor and stagingPathFor make are temporary; the run files and the lock are not', () => {
+  it('the names tempPathFor and stagingPathFor make are temporary, with their pid; the run files and the lock are not', () => {
     const target = join(dir, 'checkpoint.safetensors');
-    const temporary = [tempPathFor(target), ...(['next', 'link', 'new', 'stale', 'probe'] as const).map((p) => stagingPathFor(target, p))];
-    for (const t of temporary) expect(isTemporaryName(t.slice(dir.length + 1)), t).toBe(true);
+    const temporary = [tempPathFor(target), ...(['link', 'new', 'stale', 'probe'] as const).map((p) => stagingPathFor(target, p))];
+    for (const t of temporary) expect(temporaryPid(t.slice(dir.length + 1)), t).toBe(process.pid);
     for (const name of ['checkpoint.safetensors', 'checkpoint.prev.safetensors', 'model.safetensors', 'metrics.jsonl', 'summary.json', 'curves.svg', 'confusion.svg', LOCK_FILE, '.hidden.txt']) {
-      expect(isTemporaryName(name), name).toBe(false);
+      expect(temporaryPid(name), name).toBe(undefined);
     }
   });
 
-  it('removeLeftovers removes the temporary names and earlier versions\' fixed ones, nothing else', () => {
+  it('cleanCheckpointTemporaries removes the temporary names of dead processes and earlier versions\' fixed ones, nothing else', async () => {
     const keep = ['checkpoint.safetensors', 'checkpoint.prev.safetensors', 'model.safetensors', 'metrics.jsonl', LOCK_FILE];
-    const leftovers = ['.checkpoint.safetensors.77.next', '.summary.json.77.3.kq1.tmp', 'checkpoint.next.safetensors', 'checkpoint.prev.safetensors.77.link'];
+    // a live process's temporary stays; 9999999 is above any Linux pid_max (2^22), so surely not running
+    const live = tempPathFor(join(dir, 'model.safetensors')).slice(dir.length + 1);
+    const leftovers = ['.checkpoint.prev.safetensors.9999999.link', '.summary.json.9999999.3.kq1.tmp', 'checkpoint.next.safetensors', 'checkpoint.prev.safetensors.9999999.link'];
     mkdirSync(join(dir, 'sub'));
-    for (const f of [...keep, ...leftovers]) writeFileSync(join(dir, f), 'x');
-    expect(removeLeftovers(dir).sort()).toEqual([...leftovers].sort());
-    expect(readdirSync(dir).sort()).toEqual([...keep, 'sub'].sort());
+    for (const f of [...keep, live, ...leftovers]) writeFileSync(join(dir, f), 'x');
+    expect((await cleanCheckpointTemporaries(dir)).sort()).toEqual([...leftovers].sort());
+    expect(readdirSync(dir).sort()).toEqual([...keep, live, 'sub'].sort());
   });
 });
