@@ -1,6 +1,7 @@
 /**
- * The canonical MNIST pipeline: read -> shuffle -> batch -> train step -> validate -> report -> stop ->
- * checkpoint (at every epoch end and at the stop), then a test evaluation. This file only composes stages
+ * The canonical MNIST pipeline: read -> shuffle -> batch -> train step -> validate -> report -> health scan
+ * (early and at every epoch end) -> stop -> checkpoint (at every epoch end and at the stop), then a test
+ * evaluation. This file only composes stages
  * and configuration; logic a pipeline needs lives in src/ as a stage.
  *
  * The default network is the one the original Haskell question failed with, 784-1000-10, made sound:
@@ -10,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import type { Dataset } from '../src/data/dataset.js';
-import type { DoctorSetup } from '../src/diagnostics/doctor.js';
+import { DOCTOR_DEFAULTS, type DoctorSetup } from '../src/diagnostics/doctor.js';
 import type { StepFinding } from '../src/diagnostics/monitor.js';
 import { modelError, type GradpipeError } from '../src/errors.js';
 import type { Checkpoint } from '../src/io/checkpoint.js';
@@ -24,7 +25,9 @@ import { initialTrainState, snapshot, type StateView, type TrainState } from '..
 import { checkpoint, checkpointWriter, fromCheckpoint } from '../src/stages/checkpoint.js';
 import { batchesPerEpoch, epochBatches, resumePoint } from '../src/stages/epochs.js';
 import { evaluate, type Evaluation } from '../src/stages/evaluate.js';
-import { takeDataset } from '../src/stages/read.js';
+import { readDataset, takeDataset } from '../src/stages/read.js';
+import { toBatch } from '../src/stages/batch.js';
+import { scanHealth, type HealthFinding, type ScanHealthOptions } from '../src/stages/scanHealth.js';
 import { report, warnings, type EpochEvent, type StepEvent } from '../src/stages/report.js';
 import { rx } from '../src/stages/stage.js';
 import { anyOf, diverged, earlyStopping, maxEpochs, maxSteps, stopReason, stopWhen, targetAccuracy, timeLimit, type StopCondition, type Stopped } from '../src/stages/stopWhen.js';
@@ -82,6 +85,8 @@ export interface RunHooks {
   readonly onFinding?: (f: StepFinding) => void;
   /** Called when a checkpoint could not be written (training goes on). */
   readonly onCheckpointError?: (e: GradpipeError) => void;
+  /** Called once for each finding of the health scan (early in the run and at epoch ends), when it first appears. */
+  readonly onHealthFinding?: (f: HealthFinding) => void;
 }
 
 /** A run's final state: a value, with its validation record when the run validated. */
@@ -100,6 +105,8 @@ export interface RunResult {
   readonly backend: string;
   /** The first checkpoint that could not be written, if any (training went on). */
   readonly checkpointError: GradpipeError | undefined;
+  /** The findings of the health scan during training, in the order they appeared. */
+  readonly healthFindings: readonly HealthFinding[];
 }
 
 /** The options stored in a checkpoint (see `trainMnist`'s `resume`). */
@@ -142,6 +149,14 @@ export const trainMnist = async (
   const perEpoch = batchesPerEpoch(trainSet.count, opts.batchSize);
   const startedAt = performance.now();
   const epochs: EpochEvent[] = [];
+  const healthFindings: HealthFinding[] = [];
+  // the doctor's scan on its probe (the first training examples), a few dozen steps in and at every epoch end
+  const health: ScanHealthOptions = {
+    probe: toBatch([...readDataset(takeDataset(trainSet, 0, DOCTOR_DEFAULTS.probe))], classes),
+    setup: opts,
+    early: Math.max(1, Math.min(DOCTOR_DEFAULTS.steps, Math.floor(perEpoch / 2))),
+    onFinding: (f) => (healthFindings.push(f), hooks.onHealthFinding?.(f)),
+  };
 
   const writer = checkpointWriter({
     save: hooks.saveCheckpoint ?? (() => Promise.resolve(E.right(undefined))),
@@ -163,6 +178,7 @@ export const trainMnist = async (
       states.pipe(
         rx(report<S>({ onStep: (e) => hooks.onStep?.(e), onEpoch: (e) => (epochs.push(e), hooks.onEpoch?.(e)), every: hooks.stepEvery ?? 50 })),
         rx(warnings<S>((f) => hooks.onFinding?.(f))),
+        rx(scanHealth<S>(health)),
         rx(stopWhen(stop)),
         rx(checkpoint<S>(writer)),
       );
@@ -203,5 +219,6 @@ export const trainMnist = async (
     samplesPerSecond: trainSeconds > 0 ? seen / trainSeconds : 0,
     backend: getBackend().name,
     checkpointError: E.isLeft(saved) ? saved.left : undefined,
+    healthFindings,
   });
 };

@@ -28,15 +28,19 @@ import { DATA_ENV } from '../data/resolve.js';
 import { batchesPerEpoch } from '../stages/epochs.js';
 import { fromCheckpoint } from '../stages/checkpoint.js';
 import type { EpochEvent, StepEvent } from '../stages/report.js';
+import { divergenceHints, type AdviceSetup } from '../diagnostics/advice.js';
 import type { Divergence } from '../diagnostics/monitor.js';
 import { stepFindingText } from '../diagnostics/monitor.js';
+import { findingText } from '../diagnostics/health.js';
+import { chanceCeiling } from '../diagnostics/probe.js';
+import type { HealthFinding } from '../stages/scanHealth.js';
 import type { TrainState } from '../optim/trainState.js';
 import type { Resolved } from '../tensor/select.js';
-import { resumeOptions, trainMnist, type RunResult, type TrainOptions } from '../../pipelines/mnist.js';
+import { defaultTrainOptions, resumeOptions, trainMnist, type RunResult, type TrainOptions } from '../../pipelines/mnist.js';
 import { str, type CommandSpec } from './args.js';
 import { EXIT, fail, loadData, printHelp, secondsSince, withBackend, type LoadedData } from './common.js';
 import { resolvePath, type CliIo, type Signal } from './io.js';
-import { optionsRecord, parseTrainArgs, resumedOptions, trainTable, type TrainArgs } from './options.js';
+import { optionsRecord, optionText, parseTrainArgs, resumedOptions, TRAIN_CONFIG_OPTIONS, trainTable, type TrainArgs } from './options.js';
 import { epochHistory, FILES, metricsWriter, writeRunOutputs, type MetricsWriter } from './outputs.js';
 import { createProgress, formatDuration, type ProgressMode } from './progress.js';
 import { packageInfo } from './version.js';
@@ -152,18 +156,31 @@ const interruptedBy = (signal: Signal): string => `interrupted by ${signal}`;
 const sci = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x));
 
 /** The divergence report: what went non-finite where, the magnitudes before it, what to try. */
-export const divergenceReport = (d: Divergence, checkpointFile: string | undefined, metricsFile: string): string => {
+export const divergenceReport = (d: Divergence, checkpointFile: string | undefined, metricsFile: string, setup?: AdviceSetup): string => {
   const lines = [`gradpipe: training diverged at ${d.message}`];
   if (d.history.length > 0) {
     lines.push('  largest magnitudes in the steps before (loss, gradient norm, activations per layer):');
     for (const m of d.history) lines.push(`    step ${m.step}: loss ${sci(m.loss)}, gradient norm ${sci(m.gradientNorm)}, activations ${m.activations.map(sci).join(' / ')}`);
   }
-  lines.push('  what to try:', ...d.hints.map((h) => `    - ${h}`));
+  lines.push('  what to try:', ...(setup ? divergenceHints(setup) : d.hints).map((h) => `    - ${h}`));
   lines.push(checkpointFile === undefined ? '  no finite checkpoint was written before it' : `  the last finite checkpoint is ${checkpointFile}; metrics so far are in ${metricsFile}`);
   return `${lines.join('\n')}\n`;
 };
 
 const stepRecord = (e: StepEvent, t0: number): Record<string, unknown> => ({ ...e, time: secondsSince(t0) });
+
+/** A finding of the health scan during training, as printed: when, then the doctor's words. */
+export const healthFindingLine = (f: HealthFinding): string => `gradpipe: health check at step ${f.step} (epoch ${f.epoch + 1}): ${findingText(f)}`;
+
+/** `gradpipe doctor` with the options of this run that differ from the defaults (and its --data), to see why it did not learn. */
+export const doctorCommand = (o: TrainOptions, data: string | undefined): string =>
+  [
+    'gradpipe doctor',
+    ...(data === undefined ? [] : [`--data ${data}`]),
+    ...Object.keys(TRAIN_CONFIG_OPTIONS)
+      .filter((k) => optionText(o, k) !== optionText(defaultTrainOptions, k) && optionText(o, k) !== 'off')
+      .map((k) => `--${k} ${optionText(o, k)}`),
+  ].join(' ');
 const epochRecord = (e: EpochEvent, t0: number): Record<string, unknown> => ({ ...e, time: secondsSince(t0) });
 
 /** `gradpipe train`. */
@@ -265,6 +282,10 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
         // the metrics a checkpoint covers are on disk before it
         beforeCheckpoint: async () => void (await metrics.flush()),
         onFinding: (f) => progress.note(`gradpipe: warning: ${stepFindingText(f)}`),
+        onHealthFinding: (f) => {
+          progress.note(healthFindingLine(f));
+          metrics.write({ kind: 'finding', ...f, time: secondsSince(t0) });
+        },
         shouldStop: () => (stopSignal === undefined ? undefined : interruptedBy(stopSignal)),
         onCheckpointError: (e) => {
           if (!checkpointWarned) progress.note(`gradpipe: warning: ${e.where}: ${e.message}; ${e.hint}`);
@@ -318,6 +339,8 @@ const finish = async (
   if (E.isLeft(flushed)) return fail(io, flushed.left);
 
   const info = packageInfo();
+  const classes = options.layers[options.layers.length - 1]!;
+  const atChance = !r.diverged && r.test.count > 0 && r.test.accuracy <= chanceCeiling(classes, r.test.count);
   const summary = {
     testAccuracy: r.test.accuracy,
     testLoss: r.test.loss,
@@ -344,6 +367,9 @@ const finish = async (
     options: optionsRecord(options),
     config: options,
     confusion: r.test.confusion,
+    // the health scan's findings during training (stages/scanHealth.ts), and whether the model is any better than guessing
+    findings: r.healthFindings,
+    noBetterThanChance: atChance,
     gradpipe: info.version,
     node: process.version,
     files: { ...FILES, checkpoint: CHECKPOINT_FILE },
@@ -362,7 +388,7 @@ const finish = async (
 
   if (s.divergence) {
     const ckpt = existsSync(join(out, CHECKPOINT_FILE)) ? shown(io, join(out, CHECKPOINT_FILE)) : undefined;
-    io.stderr.write(divergenceReport(s.divergence, ckpt, shown(io, join(out, FILES.metrics))));
+    io.stderr.write(divergenceReport(s.divergence, ckpt, shown(io, join(out, FILES.metrics)), options));
     if (a.json) io.stdout.write(`${toJson(summary, 2)}\n`);
     return EXIT.diverged;
   }
@@ -374,6 +400,12 @@ const finish = async (
     );
   }
   if (r.checkpointError !== undefined) return fail(io, r.checkpointError);
+  if (atChance && !interrupted) {
+    // the run worked as asked, so exit 0; but its model guesses, and this is the last line to say so
+    (a.json ? io.stderr : io.stdout).write(
+      `gradpipe: the test accuracy ${(100 * r.test.accuracy).toFixed(2)}% is no better than guessing among ${classes} classes: this model learned nothing; to see why, run ${doctorCommand(options, a.data)}\n`,
+    );
+  }
   if (interrupted) {
     const resumeCmd = `gradpipe train --resume ${shown(io, out)}`;
     io.stderr.write(`gradpipe: stopped by ${stopSignal} at step ${s.step}; checkpoint written to ${shown(io, join(out, CHECKPOINT_FILE))}; continue with: ${resumeCmd}\n`);

@@ -69,7 +69,7 @@ interface Stored {
   readonly version: number;
   readonly activations: string[];
   /** The counters and findings (checkpoints of earlier versions have no findings). */
-  readonly counters: Omit<TrainState, 'network' | 'optimizer' | 'recent' | 'divergence' | 'buffers' | 'findings'> & { readonly findings?: TrainState['findings'] };
+  readonly counters: Omit<TrainState, 'network' | 'optimizer' | 'recent' | 'divergence' | 'buffers' | 'findings' | 'first'> & { readonly findings?: TrainState['findings']; readonly first?: TrainState['first'] };
   readonly optimizerStep: number;
   readonly validation?: Omit<ValidationState, 'best'> & { best: Omit<ValidationState['best'], 'network'> & { network: 'current' | 'stored' } };
   readonly recent: TrainState['recent'];
@@ -126,6 +126,7 @@ export const fromCheckpoint = (c: Checkpoint, file: string): E.Either<GradpipeEr
     const { warnings: _old, findings, ...counters } = st.counters as Stored['counters'] & { warnings?: unknown };
     const state: TrainState = {
       ...counters,
+      first: counters.first ?? null, // checkpoints of earlier versions: the first step after resuming
       buffers: 'owned',
       network: net,
       optimizer: { step: st.optimizerStep, first, second },
