@@ -53,6 +53,8 @@ export * from './diagnostics/gradcheck.js';
 export * from './diagnostics/health.js';
 export * from './diagnostics/nonfinite.js';
 export * from './diagnostics/monitor.js';
+export * from './diagnostics/advice.js';
+export * from './diagnostics/probe.js';
 
 // data
 export { loadDataset, loadMnist, type Dataset, type DatasetOptions, type Inputs } from './data/dataset.js';
@@ -76,6 +78,7 @@ export * from './stages/validate.js';
 export * from './stages/stopWhen.js';
 export * from './stages/report.js';
 export * from './stages/checkpoint.js';
+export * from './stages/scanHealth.js';
 
 // io
 export { saveModel, loadModel, type LoadedModel, type ModelMeta } from './io/model.js';

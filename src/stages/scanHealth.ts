@@ -22,6 +22,7 @@ import { emit, type Stage } from './stage.js';
 /** A finding of the scan during training: when it was seen (step, 0-based epoch) and the probe's accuracy then. */
 export type HealthFinding = Finding & { readonly step: number; readonly epoch: number; readonly probeAccuracy: number };
 
+/** What `scanHealth` scans, with which configuration, when, and whom it tells. */
 export interface ScanHealthOptions {
   /** The examples scanned every time (e.g. the first 256 of the training set). */
   readonly probe: Probe;
@@ -29,6 +30,7 @@ export interface ScanHealthOptions {
   readonly setup: AdviceSetup;
   /** The step of the early scan. */
   readonly early: number;
+  /** Called once for each new finding (its code and layer not told before in this run). */
   readonly onFinding: (f: HealthFinding) => void;
   /** The scan (default: `scanProbe(setup, probe, net)`); tests count or replace it. */
   readonly scan?: (net: Network) => ProbeScan;
