@@ -7,8 +7,8 @@
  */
 import { activationDerivative, type Activation } from '../nn/activation.js';
 import { initAdvice, lossAdvice, type AdviceSetup } from './advice.js';
-import { backprop, type Batch } from '../nn/grad.js';
-import { forward } from '../nn/forward.js';
+import { backprop, type Backprop, type Batch } from '../nn/grad.js';
+import { forward, type Forward } from '../nn/forward.js';
 import { lossFromLogits, type LossName } from '../nn/loss.js';
 import type { Network } from '../nn/network.js';
 import type { Float, Matrix } from '../tensor/matrix.js';
@@ -82,7 +82,16 @@ export const healthScan = <F extends Float>(
   withGradients?: { readonly loss: LossName; readonly targets: Matrix<F> },
 ): HealthReport => {
   const bp = withGradients ? backprop(withGradients.loss, net, { inputs, targets: withGradients.targets } as Batch<F>) : undefined;
-  const fw = bp?.forward ?? forward(net, inputs);
+  return healthOf(net, bp?.forward ?? forward(net, inputs), bp && withGradients ? { backprop: bp, loss: withGradients.loss } : undefined);
+};
+
+/** `healthScan` of a forward pass (and backward pass) already computed, for callers that use them too. */
+export const healthOf = <F extends Float>(
+  net: Network<F>,
+  fw: Forward<F>,
+  withGradients?: { readonly backprop: Backprop<F>; readonly loss: LossName },
+): HealthReport => {
+  const bp = withGradients?.backprop;
   const L = net.layers.length;
   const layers = net.layers.map((layer, l): LayerHealth => {
     const out = fw.outputs[l]!;

@@ -3,11 +3,11 @@
  * the training run (stages/scanHealth.ts): the per-layer health report (health.ts), the probe's loss and
  * accuracy, the output-loss pairing, and whether the accuracy is any better than guessing.
  */
-import { forward } from '../nn/forward.js';
+import { backprop } from '../nn/grad.js';
 import type { Network } from '../nn/network.js';
 import { argmaxRows, type Matrix } from '../tensor/matrix.js';
 import type { AdviceSetup } from './advice.js';
-import { healthFindings, healthScan, pairingFinding, type Finding, type HealthReport, type PairingEvidence } from './health.js';
+import { healthFindings, healthOf, pairingFinding, type Finding, type HealthReport, type PairingEvidence } from './health.js';
 
 /** Examples to scan: inputs, one-hot targets and their labels. */
 export interface Probe {
@@ -31,8 +31,10 @@ export interface ProbeScan {
 
 /** Scans `net` on `probe` (forward and backward) with the configuration `setup` (its loss, output, and the hints' wording). */
 export const scanProbe = (setup: AdviceSetup, probe: Probe, net: Network): ProbeScan => {
-  const report = healthScan(net, probe.inputs, { loss: setup.loss, targets: probe.targets });
-  const fw = forward(net, probe.inputs);
+  // one forward and backward pass serves the health report, the accuracy and the pairing
+  const bp = backprop(setup.loss, net, { inputs: probe.inputs, targets: probe.targets });
+  const fw = bp.forward;
+  const report = healthOf(net, fw, { backprop: bp, loss: setup.loss });
   const predicted = argmaxRows(fw.outputs[fw.outputs.length - 1]!);
   let correct = 0;
   for (let i = 0; i < predicted.length; i++) if (predicted[i] === probe.labels[i]) correct++;

@@ -13,6 +13,10 @@ import type { LabeledBatch } from '../../src/stages/batch.js';
 import { epochBatches } from '../../src/stages/epochs.js';
 import { takeDataset } from '../../src/stages/read.js';
 import { matrix } from '../../src/tensor/matrix.js';
+import { loadMnist } from '../../src/data/dataset.js';
+import type { Backend } from '../../src/tensor/backend.js';
+import { setBackend } from '../../src/tensor/registry.js';
+import { resolveBackend, type BackendChoice } from '../../src/tensor/select.js';
 
 /** The MNIST folder, ../shared/datasets/mnist from the repository root (this file runs from dist/test/bench). */
 export const MNIST_DIR = fileURLToPath(new URL('../../../../shared/datasets/mnist/', import.meta.url));
@@ -121,3 +125,13 @@ export const median = (xs: readonly number[]): number => {
 };
 
 export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+
+/** MNIST and the chosen backend, set as the one in use: what a benchmark script starts with (throws on failure). */
+export const benchSetup = async (choice: BackendChoice): Promise<{ readonly data: { readonly train: Dataset; readonly test: Dataset }; readonly backend: Backend }> => {
+  const data = await loadMnist(MNIST_DIR);
+  if (E.isLeft(data)) throw new Error(data.left.message);
+  const resolved = await resolveBackend(choice);
+  if (E.isLeft(resolved)) throw new Error(resolved.left.message);
+  setBackend(resolved.right.backend);
+  return { data: data.right, backend: resolved.right.backend };
+};

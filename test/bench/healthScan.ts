@@ -8,10 +8,8 @@
  *
  * Run: npx tsc -p test/bench/tsconfig.json && node dist/test/bench/healthScan.js [--backend native|wasm|ts] [--steps N] [--scans N] [--reps N]
  */
-import * as E from 'fp-ts/lib/Either.js';
 import { parseArgs } from 'node:util';
 import { from, lastValueFrom } from 'rxjs';
-import { loadMnist } from '../../src/data/dataset.js';
 import { DOCTOR_DEFAULTS } from '../../src/diagnostics/doctor.js';
 import { scanProbe } from '../../src/diagnostics/probe.js';
 import { initialTrainState, type StateView } from '../../src/optim/trainState.js';
@@ -19,10 +17,9 @@ import { toBatch } from '../../src/stages/batch.js';
 import { readDataset, takeDataset } from '../../src/stages/read.js';
 import { rx } from '../../src/stages/stage.js';
 import { trainStep } from '../../src/stages/trainStep.js';
-import { setBackend } from '../../src/tensor/registry.js';
-import { BACKEND_CHOICES, resolveBackend, type BackendChoice } from '../../src/tensor/select.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../../src/tensor/select.js';
 import { defaultTrainOptions } from '../../pipelines/mnist.js';
-import { initialNetwork, jobBatches, median, MNIST_DIR, type Job } from './common.js';
+import { benchSetup, initialNetwork, jobBatches, median, type Job } from './common.js';
 
 const { values: opt } = parseArgs({
   options: { backend: { type: 'string', default: 'auto' }, steps: { type: 'string', default: '200' }, scans: { type: 'string', default: '5' }, reps: { type: 'string', default: '3' } },
@@ -35,14 +32,9 @@ const scans = Number(opt.scans);
 const reps = Number(opt.reps);
 const o = defaultTrainOptions;
 
-const data = await loadMnist(MNIST_DIR);
-if (E.isLeft(data)) throw new Error(data.left.message);
-const resolved = await resolveBackend(choice);
-if (E.isLeft(resolved)) throw new Error(resolved.left.message);
-const backend = resolved.right.backend;
-setBackend(backend);
+const { data, backend } = await benchSetup(choice);
 const job: Job = { hidden: 1000, batch: o.batchSize, warmup: 0, samples: steps * o.batchSize };
-const probe = toBatch([...readDataset(takeDataset(data.right.train, 0, DOCTOR_DEFAULTS.probe))], 10);
+const probe = toBatch([...readDataset(takeDataset(data.train, 0, DOCTOR_DEFAULTS.probe))], 10);
 
 const perStep: number[] = [];
 const perScan: number[] = [];
@@ -50,7 +42,7 @@ for (let r = 0; r < reps; r++) {
   let last: StateView | undefined;
   const t0 = performance.now();
   await lastValueFrom(
-    from(jobBatches(data.right.train, job)).pipe(
+    from(jobBatches(data.train, job)).pipe(
       rx(trainStep({ loss: o.loss, optimizer: o.optimizer, backend, reuseBuffers: true }, initialTrainState(initialNetwork(job.hidden), o.optimizer))),
     ),
     { defaultValue: undefined },
