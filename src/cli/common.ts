@@ -14,13 +14,14 @@ import { resolveBackend, type BackendChoice, type Resolved } from '../tensor/sel
 import { setBackend } from '../tensor/registry.js';
 import { resolvePath, type CliIo } from './io.js';
 import { helpText, type CommandSpec } from './args.js';
+import { inCliTerms } from './options.js';
 
 /** Exit codes: documented in `gradpipe --help`. */
 export const EXIT = { ok: 0, usage: 1, internal: 2, diverged: 3, problems: 4, interrupted: 130 } as const;
 
 /** Prints `e` as its one line on stderr and returns the exit code for it (a divergence is not an error: see train). */
 export const fail = (io: CliIo, e: GradpipeError): number => {
-  io.stderr.write(`${formatError(e)}\n`);
+  io.stderr.write(`${formatError(inCliTerms(e))}\n`);
   return EXIT.usage;
 };
 

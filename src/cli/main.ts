@@ -7,6 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatError, GradpipeException } from '../errors.js';
+import { inCliTerms } from './options.js';
 import { EXIT } from './common.js';
 import { processIo, type CliIo } from './io.js';
 import { packageInfo } from './version.js';
@@ -61,7 +62,7 @@ export const main = async (argv: readonly string[], io: CliIo = processIo()): Pr
     return await run(rest, io);
   } catch (e) {
     if (e instanceof GradpipeException) {
-      io.stderr.write(`${formatError(e.error)}\n`);
+      io.stderr.write(`${formatError(inCliTerms(e.error))}\n`);
       if (debug && e.stack) io.stderr.write(`${e.stack}\n`);
       return EXIT.usage;
     }

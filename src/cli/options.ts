@@ -156,15 +156,27 @@ const fold = (values: Values, base: TrainOptions): E.Either<GradpipeError, Train
   const kindChanged = opt.kind !== undefined && opt.kind !== base.optimizer.kind;
   const lr = opt.lr ?? (kindChanged && opt.kind === 'adam' ? 0.001 : base.optimizer.lr);
   const full = optimizer({ ...base.optimizer, ...opt, lr });
-  if (E.isLeft(full)) return E.left({ ...full.left, where: optimizerFlag(full.left.where) });
+  if (E.isLeft(full)) return E.left(inCliTerms(full.left));
   return E.right({ ...o, optimizer: full.right });
 };
 
-/** The flag for a field `optimizer` names in its errors: optimizer.kind -> --optimizer, optimizer.weightDecay -> --weight-decay. */
-export const optimizerFlag = (where: string): string => {
+/** The CLI flag for each library field that is not `optimizer.*` (those follow one rule, in `flagFor`). */
+const FIELD_FLAGS: Readonly<Record<string, string>> = { 'spec.sizes': '--layers', backend: '--backend', threads: '--threads' };
+
+/**
+ * The flag for a field a library function names in its errors: optimizer.kind -> --optimizer,
+ * optimizer.weightDecay -> --weight-decay, spec.sizes -> --layers, backend -> --backend; anything else
+ * (a flag already, a file) unchanged.
+ */
+export const flagFor = (where: string): string => {
+  if (FIELD_FLAGS[where] !== undefined) return FIELD_FLAGS[where]!;
+  if (!where.startsWith('optimizer.')) return where;
   const field = where.replace(/^optimizer\./, '');
   return field === 'kind' ? '--optimizer' : `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 };
+
+/** A library error in the CLI's terms: an option error's field becomes the flag that sets it. */
+export const inCliTerms = (e: GradpipeError): GradpipeError => (e._tag === 'OptionError' ? { ...e, where: flagFor(e.where) } : e);
 
 /** Checks the options as a whole (each one alone is already valid). */
 export const checkTrainOptions = (o: TrainOptions): E.Either<GradpipeError, TrainOptions> => {

@@ -55,7 +55,7 @@ export const formatInit = (init: Init): string =>
 
 /**
  * A new network with seeded parameters; the same seed gives the same bits. Bad sizes are a `Left` naming
- * `--layers`, not an exception.
+ * `spec.sizes` (the CLI says `--layers`), not an exception.
  *
  * @example
  * ```ts
@@ -72,11 +72,11 @@ export const formatInit = (init: Init): string =>
  */
 export const initNetwork = (spec: NetworkSpec, init: Init, seed: number): E.Either<GradpipeError, Network> => {
   if (spec.sizes.length < 2) {
-    return E.left(optionError('--layers', `needs at least two sizes, got ${spec.sizes.length}`, 'write sizes like 784-1000-10'));
+    return E.left(optionError('spec.sizes', `needs at least two sizes, got ${spec.sizes.length}`, 'write sizes like 784-1000-10'));
   }
   const bad = spec.sizes.findIndex((s) => !Number.isInteger(s) || s < 1);
   if (bad >= 0) {
-    return E.left(optionError('--layers', `size ${bad} is ${spec.sizes[bad]}, not a positive whole number`, 'write sizes like 784-1000-10'));
+    return E.left(optionError('spec.sizes', `size ${bad} is ${spec.sizes[bad]}, not a positive whole number`, 'write sizes like 784-1000-10'));
   }
   const layers: Layer[] = [];
   for (let i = 0; i + 1 < spec.sizes.length; i++) {

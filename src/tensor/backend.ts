@@ -29,9 +29,9 @@ export const MAX_THREADS = 64;
 /** True for a thread count every backend accepts. */
 export const validThreads = (threads: number): boolean => Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS;
 
-/** The refusal of a thread count outside 1..MAX_THREADS, worded as the command line's own range check. */
+/** The refusal of a thread count outside 1..MAX_THREADS, naming the library's field (the CLI maps it to --threads). */
 export const threadsError = (threads: number): GradpipeError =>
-  optionError('--threads', `${threads} is out of range`, `give a whole number from 1 to ${MAX_THREADS} (e.g. --threads 2)`);
+  optionError('threads', `must be an integer from 1 to ${MAX_THREADS}, got ${threads}`, 'give a whole number such as 2');
 
 /** The kernels every float32 network runs on (see the module comment). */
 export interface Backend {

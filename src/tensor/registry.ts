@@ -62,7 +62,7 @@ export const ready = (): Promise<Resolved> => {
     if (choice instanceof GradpipeException) throw choice;
     const resolved = await resolveBackend(choice);
     if (resolved._tag === 'Left') {
-      const e = resolved.left.where === '--backend' ? { ...resolved.left, where: BACKEND_ENV } : resolved.left;
+      const e = resolved.left.where === 'backend' ? { ...resolved.left, where: BACKEND_ENV } : resolved.left;
       throw new GradpipeException(e);
     }
     if (current !== undefined) {

@@ -1,12 +1,12 @@
 /**
  * Choosing the numeric backend for `--backend`. `auto` takes the fastest backend that works on this machine
  * (native BLAS, else WebAssembly SIMD, else the TypeScript reference) and says why in one line; an explicit
- * choice that cannot be had is an `OptionError` on `--backend` naming the reason and the alternatives.
+ * choice that cannot be had is an `OptionError` on `backend` (the CLI's `--backend`) naming the reason and the alternatives.
  *
  * Laws (for any availability of native and wasm; ts is always available):
  *   resolve('auto') chooses the first available of native, wasm, ts;
- *   resolve(x) for an available x chooses x; for an unavailable x it is a Left on --backend;
- *   a thread count that is not an integer from 1 to MAX_THREADS is a Left on --threads, whatever the choice.
+ *   resolve(x) for an available x chooses x; for an unavailable x it is a Left on backend;
+ *   a thread count that is not an integer from 1 to MAX_THREADS is a Left on threads, whatever the choice.
  * Only the chosen backend is left running: auto never starts a slower backend than the one it picks.
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -50,7 +50,7 @@ const attempt = async (factory: BackendFactory, threads: number | undefined): Pr
     return await factory(threads);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    return E.left(optionError('--backend', `failed to start: ${why}`, 'report this as a bug'));
+    return E.left(optionError('backend', `failed to start: ${why}`, 'report this as a bug'));
   }
 };
 
@@ -58,7 +58,6 @@ const reason = (e: GradpipeError): string => e.message;
 
 const others = (name: BackendName): string =>
   BACKEND_CHOICES.filter((c) => c !== name)
-    .map((c) => `--backend ${c}`)
     .join(', ');
 
 /** `resolveBackend` over the given constructors (tests pass fakes to exercise every availability). */
@@ -70,17 +69,17 @@ export const resolveBackendWith =
     }
     if (choice !== 'auto') {
       const made = await attempt(factories[choice], threads);
-      if (E.isRight(made)) return E.right({ backend: made.right, why: `${choice}: chosen with --backend ${choice}` });
-      if (made.left.where === '--threads') return made;
+      if (E.isRight(made)) return E.right({ backend: made.right, why: `${choice}: asked for by name` });
+      if (made.left.where === 'threads') return made;
       return E.left(
-        optionError('--backend', `${choice} is not available here: ${reason(made.left)}`, `choose ${others(choice)} (auto picks the fastest available)`),
+        optionError('backend', `${choice} is not available here: ${reason(made.left)}`, `choose ${others(choice)} (auto picks the fastest available)`),
       );
     }
     const unavailable: string[] = [];
     for (const [i, name] of PREFERENCE.entries()) {
       const made = await attempt(factories[name], threads);
       if (E.isLeft(made)) {
-        if (made.left.where === '--threads') return made;
+        if (made.left.where === 'threads') return made;
         unavailable.push(`${name} unavailable (${reason(made.left)})`);
         continue;
       }
@@ -92,7 +91,7 @@ export const resolveBackendWith =
       });
     }
     // Unreachable with the real factories (ts always succeeds); a fake set may make every backend fail.
-    return E.left(optionError('--backend', `no backend is available: ${unavailable.join('; ')}`, 'install libopenblas-dev or rebuild with `npm run build`'));
+    return E.left(optionError('backend', `no backend is available: ${unavailable.join('; ')}`, 'install libopenblas-dev or rebuild with `npm run build`'));
   };
 
 /**

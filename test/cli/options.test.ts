@@ -7,8 +7,11 @@ import { fc, test as fcTest } from '@fast-check/vitest';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { TRAIN_SPEC } from '../../src/cli/train.js';
-import { optimizerFlag, optionText, parseLayers, parseTrainArgs, resumedOptions, TRAIN_CONFIG_OPTIONS } from '../../src/cli/options.js';
+import { flagFor, inCliTerms, optionText, parseLayers, parseTrainArgs, resumedOptions, TRAIN_CONFIG_OPTIONS } from '../../src/cli/options.js';
 import { optimizer, type OptimizerConfig } from '../../src/optim/optimizer.js';
+import { dataError, optionError } from '../../src/errors.js';
+import { initNetwork } from '../../src/nn/init.js';
+import { resolveBackend, resolveBackendWith } from '../../src/tensor/select.js';
 import { defaultTrainOptions } from '../../pipelines/mnist.js';
 import { runMain } from './helpers.js';
 
@@ -197,8 +200,18 @@ describe("the optimizer's field names in the command's terms", () => {
     for (const c of bad) {
       const r = optimizer(c as Partial<OptimizerConfig>);
       expect(E.isLeft(r)).toBe(true);
-      if (E.isLeft(r)) expect(flags).toContain(optimizerFlag(r.left.where));
+      if (E.isLeft(r)) expect(flags).toContain(flagFor(r.left.where));
     }
-    expect(optimizerFlag('optimizer.weightDecay')).toBe('--weight-decay');
+    expect(flagFor('optimizer.weightDecay')).toBe('--weight-decay');
+  });
+
+  it('names library fields in the library and maps them to flags in the CLI (spec.sizes, backend, threads)', async () => {
+    const sizes = initNetwork({ sizes: [784], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 1);
+    const threads = await resolveBackend('ts', 0);
+    const backend = await resolveBackendWith({ native: async () => E.left(optionError('native', 'no addon', 'build it')), wasm: async () => E.left(optionError('wasm', 'no wasm', 'build it')), ts: async () => E.left(optionError('ts', 'x', 'y')) })('native');
+    const wheres = [sizes, threads, backend].map((r) => (E.isLeft(r) ? r.left.where : 'accepted'));
+    expect(wheres).toEqual(['spec.sizes', 'threads', 'backend']);
+    expect(wheres.map((w) => inCliTerms(optionError(w, 'm', 'h')).where)).toEqual(['--layers', '--threads', '--backend']);
+    expect(inCliTerms(dataError('data/x.idx', 'm', 'h')).where).toBe('data/x.idx');
   });
 });

@@ -32,8 +32,8 @@ describe('network construction', () => {
       )?.message,
     ).toMatch(/not allowed on a hidden layer/);
     expect(leftOf(createNetwork([]))?.message).toMatch(/at least one layer/);
-    expect(leftOf(initNetwork({ sizes: [784, 0, 10], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 1))?.where).toBe('--layers');
-    expect(leftOf(initNetwork({ sizes: [784], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 1))?.where).toBe('--layers');
+    expect(leftOf(initNetwork({ sizes: [784, 0, 10], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 1))?.where).toBe('spec.sizes');
+    expect(leftOf(initNetwork({ sizes: [784], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 1))?.where).toBe('spec.sizes');
   });
 
   it('rejects unknown activation, loss and initialiser names, and impossible pairings', () => {

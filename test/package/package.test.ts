@@ -96,6 +96,17 @@ describe('the package', () => {
     expect(JSON.parse(readFileSync(join(app, 'node_modules/rxjs/package.json'), 'utf8')).version).toBe('7.8.1');
   });
 
+  it('is tested at the top of each peer range too: the repository\'s own copies (the whole suite\'s) are the highest the ranges allow', () => {
+    const peers = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> }).peerDependencies;
+    for (const [name, range] of Object.entries(peers)) {
+      const published = JSON.parse(ok(run('npm', ['view', `${name}@${range}`, 'version', '--json'], { cwd: ROOT }), `npm view ${name}`).stdout) as string | string[];
+      const versions = (Array.isArray(published) ? published : [published]).filter((v) => !v.includes('-'));
+      const highest = versions.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).at(-1);
+      const own = (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+      expect({ name, version: own }).toEqual({ name, version: highest });
+    }
+  });
+
   it('builds its native addon at install from the shipped sources', () => {
     expect(readFileSync(join(app, 'node_modules/gradpipe/dist/native/status.txt'), 'utf8')).toMatch(/^built dist\/native\/gradpipe_native\.node/);
   });

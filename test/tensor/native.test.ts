@@ -173,10 +173,10 @@ describe('native backend (OpenBLAS through Node-API)', () => {
     expectKernelEqual(act, inPlace, want);
   });
 
-  it('createNativeBackend rejects a thread count that is not an integer from 1 to 64 (MAX_THREADS), naming --threads', () => {
+  it('createNativeBackend rejects a thread count that is not an integer from 1 to 64 (MAX_THREADS), naming the threads field', () => {
     for (const threads of [0, -1, 1.5, 65, 257, Number.NaN]) {
       const b = createNativeBackend({ threads });
-      expect(E.isLeft(b) && b.left._tag === 'OptionError' && b.left.where === '--threads').toBe(true);
+      expect(E.isLeft(b) && b.left._tag === 'OptionError' && b.left.where === 'threads').toBe(true);
     }
     const two = createNativeBackend({ threads: 2 });
     expect(E.map((b: Backend) => b.threads)(two)).toEqual(E.right(2));

@@ -47,7 +47,7 @@ describe('resolveBackend', () => {
       const tried = first === undefined ? NAMES : NAMES.slice(0, NAMES.indexOf(first) + 1);
       expect(calls).toEqual(tried.map((name) => ({ name, threads })));
       if (first === undefined) {
-        expect(leftOf(r)).toMatchObject({ _tag: 'OptionError', where: '--backend' });
+        expect(leftOf(r)).toMatchObject({ _tag: 'OptionError', where: 'backend' });
         return;
       }
       if (E.isLeft(r)) return expect.fail(formatError(r.left));
@@ -59,7 +59,7 @@ describe('resolveBackend', () => {
   );
 
   test.prop([arbAvailability, fc.constantFrom(...NAMES), arbThreads], { numRuns: 100 })(
-    'should respect the law: an explicit choice is that backend when available, else a Left on --backend',
+    'should respect the law: an explicit choice is that backend when available, else a Left on backend',
     async (available, choice, threads) => {
       const { resolve, calls } = fakes(available);
       const r = await resolve(choice, threads);
@@ -68,28 +68,28 @@ describe('resolveBackend', () => {
         expect(E.map((x: _.Resolved) => x.backend.name)(r)).toEqual(E.right(choice));
       } else {
         const e = leftOf(r);
-        expect(e).toMatchObject({ _tag: 'OptionError', where: '--backend' });
+        expect(e).toMatchObject({ _tag: 'OptionError', where: 'backend' });
         expect(e.message).toContain(`${choice} reason`);
-        for (const other of _.BACKEND_CHOICES.filter((c) => c !== choice)) expect(e.hint).toContain(`--backend ${other}`);
+        for (const other of _.BACKEND_CHOICES.filter((c) => c !== choice)) expect(e.hint).toContain(other);
       }
     },
   );
 
   test.prop([fc.constantFrom(..._.BACKEND_CHOICES), fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: MAX_THREADS + 1 }), fc.double({ noInteger: true }))], { numRuns: 100 })(
-    'should respect the law: a thread count that is not an integer from 1 to MAX_THREADS is a Left on --threads, starting nothing',
+    'should respect the law: a thread count that is not an integer from 1 to MAX_THREADS is a Left on threads, starting nothing',
     async (choice, threads) => {
       const { resolve, calls } = fakes({ native: true, wasm: true, ts: true });
-      expect(leftOf(await resolve(choice, threads))).toMatchObject({ _tag: 'OptionError', where: '--threads' });
+      expect(leftOf(await resolve(choice, threads))).toMatchObject({ _tag: 'OptionError', where: 'threads' });
       expect(calls).toEqual([]);
     },
   );
 
-  it("passes a backend's own --threads refusal through instead of falling back", async () => {
+  it("passes a backend's own threads refusal through instead of falling back", async () => {
     // a count inside the common range (1 to MAX_THREADS) that this backend still refuses
-    const tooMany: _.BackendFactory = async () => E.left(optionError('--threads', 'must be at most 32', 'pass fewer'));
+    const tooMany: _.BackendFactory = async () => E.left(optionError('threads', 'must be at most 32', 'pass fewer'));
     const factories: _.BackendFactories = { ..._.backendFactories, native: tooMany };
     for (const choice of ['auto', 'native'] as const) {
-      expect(leftOf(await _.resolveBackendWith(factories)(choice, 50))).toMatchObject({ where: '--threads', message: 'must be at most 32' });
+      expect(leftOf(await _.resolveBackendWith(factories)(choice, 50))).toMatchObject({ where: 'threads', message: 'must be at most 32' });
     }
   });
 

@@ -63,10 +63,10 @@ describe('creating the wasm backend', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gradpipe-wasm-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('rejects a thread count that is not an integer from 1 to 64, naming --threads', async () => {
+  it('rejects a thread count that is not an integer from 1 to 64, naming the threads field', async () => {
     for (const threads of [0, -1, 1.5, 65, Number.NaN]) {
       const b = await createWasmBackend({ threads });
-      expect(E.isLeft(b) && b.left._tag === 'OptionError' && b.left.where === '--threads').toBe(true);
+      expect(E.isLeft(b) && b.left._tag === 'OptionError' && b.left.where === 'threads').toBe(true);
     }
   });
 

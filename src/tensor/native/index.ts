@@ -64,7 +64,7 @@ export const createTunedNativeBackend = (opts: NativeBackendOptions, tuning: Nat
       h = addon.createBackend(threads, tuning);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
-      return E.left(optionError('--threads', `the native backend could not start ${threads} threads (${why})`, 'pass fewer, e.g. --threads 1'));
+      return E.left(optionError('threads', `the native backend could not start ${threads} threads (${why})`, 'give fewer, such as 1'));
     }
     return E.right({
       name: 'native',
