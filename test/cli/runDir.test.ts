@@ -121,11 +121,17 @@ describe('the output folder is checked before training', () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls every 10 ms until `holds()` or `ms` pass; says whether it held (a condition, not a fixed wait). */
+const eventually = async (holds: () => boolean, ms: number): Promise<boolean> => {
+  const end = performance.now() + ms;
+  while (!holds() && performance.now() < end) await sleep(10);
+  return holds();
+};
+
 /** Starts a long training run into `out` and resolves once it holds the lock. */
 const startLongRun = async (out: string): Promise<ChildProcess> => {
   const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--layers', '784-16-10', '--batch-size', '1', '--epochs', '1000', '--quiet', '--out', out], { cwd: dir, stdio: 'ignore' });
-  for (let i = 0; i < 1000 && !existsSync(join(out, LOCK_FILE)); i++) await sleep(10);
-  expect(existsSync(join(out, LOCK_FILE)), 'the first run took the lock').toBe(true);
+  expect(await eventually(() => existsSync(join(out, LOCK_FILE)), 10_000), 'the first run took the lock').toBe(true);
   return child;
 };
 
@@ -149,12 +155,16 @@ describe('the run folder is locked', () => {
       // the first run's folder is untouched by the refused ones: no model, and its lock still names it
       expect(existsSync(join(out, 'model.safetensors'))).toBe(false);
       expect(JSON.parse(readFileSync(join(out, LOCK_FILE), 'utf8')).pid).toBe(first.pid);
+      // the lock is taken before any data is read, so the first epoch (and its checkpoint) can still be
+      // seconds away on a loaded machine: kill only once there is work to resume (the write is atomic)
+      expect(await eventually(() => existsSync(join(out, 'checkpoint.safetensors')), 60_000), 'the first run wrote its first checkpoint').toBe(true);
+      expect(first.exitCode, 'the first run is still running').toBe(null);
     } finally {
       await killed(first);
     }
     // SIGKILL left the lock behind: it is stale now
     expect(JSON.parse(readFileSync(join(out, LOCK_FILE), 'utf8')).pid).toBe(first.pid);
-    // the first run saved a checkpoint at each epoch end: resume it for one more epoch
+    // the first run saved a checkpoint at each epoch end (at least one, above): resume it for one more epoch
     const ckpt = await loadCheckpoint(out);
     if (E.isLeft(ckpt)) return expect.fail(ckpt.left.message);
     const state = fromCheckpoint(ckpt.right, out);
