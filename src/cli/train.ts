@@ -200,10 +200,20 @@ export const runTrain = async (argv: readonly string[], io: CliIo): Promise<numb
   const resumed = planned.right.resume?.dir;
   const cleaned = resumed === undefined ? [] : await cleanCheckpointTemporaries(resumed);
   if (cleaned.length > 0) io.stderr.write(`gradpipe: ${shown(io, resumed!)}: removed ${cleaned.length} temporary file${cleaned.length === 1 ? '' : 's'} left by an earlier run (${cleaned.join(', ')})\n`);
-  return runDir.right.holding(() => trainInRunDir(io, a, planned.right, t0));
+  // train's signal handling lasts until the backend is closed and the folder released, not just to the last
+  // line: a signal after the last step changes nothing up to the command's return (main.ts: and after it)
+  const untilReleased: (() => void)[] = [];
+  try {
+    return await runDir.right.holding(() => trainInRunDir(io, a, planned.right, t0, (f) => void untilReleased.push(f)));
+  } finally {
+    for (const f of untilReleased) f();
+  }
 };
 
-const trainInRunDir = async (io: CliIo, a: TrainArgs, p: Plan, t0: number): Promise<number> => {
+/** Registers what is undone once the run folder is released (runTrain). */
+type UntilReleased = (undo: () => void) => void;
+
+const trainInRunDir = async (io: CliIo, a: TrainArgs, p: Plan, t0: number, untilReleased: UntilReleased): Promise<number> => {
   const { options, out, resume } = p;
   const data = await loadData(io, a.data ?? (resume ? recordedData(io, resume.dir) : undefined), options.layers[0]!, options.layers[options.layers.length - 1]!);
   if (E.isLeft(data)) return fail(io, data.left);
@@ -220,11 +230,11 @@ const trainInRunDir = async (io: CliIo, a: TrainArgs, p: Plan, t0: number): Prom
   } catch (e) {
     return fail(io, gradpipeError('IOError', out, `cannot create the output folder (${(e as Error).message})`, 'choose a writable folder with --out'));
   }
-  const ran = await withBackend(a.backend, a.threads, (backend) => train(io, a, p, data.right, backend, t0));
+  const ran = await withBackend(a.backend, a.threads, (backend) => train(io, a, p, data.right, backend, t0, untilReleased));
   return E.isLeft(ran) ? fail(io, ran.left) : ran.right;
 };
 
-const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend: Resolved, t0: number): Promise<number> => {
+const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend: Resolved, t0: number, untilReleased: UntilReleased): Promise<number> => {
   const { options, out, resume } = p;
   const display = a.json ? io.stderr : io.stdout;
   const mode: ProgressMode = a.quiet || (a.json && !io.stderr.isTTY) ? 'silent' : display.isTTY ? 'tty' : 'lines';
@@ -240,17 +250,13 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     examplesBefore: before?.examplesSeen ?? 0,
   });
   const metrics: MetricsWriter = metricsWriter(out);
-  for (const n of p.notes ?? []) progress.note(n);
-  progress.note(
-    `${resume ? `resuming ${shown(io, resume.dir)} at epoch ${(before?.epochsCompleted ?? 0) + 1} (step ${before?.step ?? 0}):` : 'training'} ${options.layers.join('-')} on ${trainExamples} examples from ${shown(io, data.dir.dir)}; ${backend.why}; output in ${shown(io, out)}`,
-  );
-
   // the signal that stopped training, if one came before the run's own end; later signals: the first waits
-  // for the stop checkpoint (or, after training, for the outputs), the next quits at once
+  // for the stop checkpoint (or, after training, for the outputs), the next quits at once. Handled from
+  // before the line that says training has begun.
   let stopSignal: Signal | undefined;
   let trained = false;
   let later = 0;
-  const unsubscribe = io.onSignal((signal: Signal) => {
+  untilReleased(io.onSignal((signal: Signal) => {
     const again = `${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once`;
     if (stopSignal === undefined && !trained) {
       stopSignal = signal;
@@ -261,7 +267,12 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
       io.stderr.write(`\ngradpipe: ${signal} again: quitting now; the checkpoint files on disk are whole (the last one completed)\n`);
       process.exit(EXIT.interrupted);
     }
-  });
+  }));
+  for (const n of p.notes ?? []) progress.note(n);
+  progress.note(
+    `${resume ? `resuming ${shown(io, resume.dir)} at epoch ${(before?.epochsCompleted ?? 0) + 1} (step ${before?.step ?? 0}):` : 'training'} ${options.layers.join('-')} on ${trainExamples} examples from ${shown(io, data.dir.dir)}; ${backend.why}; output in ${shown(io, out)}`,
+  );
+
   let checkpointWarned = false;
   let result: E.Either<GradpipeError, RunResult>;
   try {
@@ -298,11 +309,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     trained = true;
     progress.end();
   }
-  try {
-    return await finish(io, a, p, data, backend, t0, metrics, result, stopSignal);
-  } finally {
-    unsubscribe();
-  }
+  return finish(io, a, p, data, backend, t0, metrics, result, stopSignal);
 };
 
 const finish = async (
