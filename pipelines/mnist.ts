@@ -105,8 +105,15 @@ export interface RunResult {
   readonly backend: string;
   /** The first checkpoint that could not be written, if any (training went on). */
   readonly checkpointError: GradpipeError | undefined;
-  /** The findings of the health scan during training, in the order they appeared. */
+  /** The findings of the health scan during training, in the order they appeared (a resumed run's include those before it stopped). */
   readonly healthFindings: readonly HealthFinding[];
+}
+
+/** What a checkpoint of `trainMnist` stores besides the state: the options, and the health findings told so far. */
+interface RunConfig {
+  readonly options: TrainOptions;
+  /** Absent in checkpoints written before the health scan. */
+  readonly healthFindings?: readonly HealthFinding[];
 }
 
 /** The options stored in a checkpoint (see `trainMnist`'s `resume`). */
@@ -114,18 +121,27 @@ export const resumeOptions = (c: Checkpoint, file: string): E.Either<GradpipeErr
   pipe(
     fromCheckpoint(c, file),
     E.chain(({ config }) => {
-      const options = (config as { options?: TrainOptions } | undefined)?.options;
+      const options = (config as Partial<RunConfig> | undefined)?.options;
       return options ? E.right(options) : E.left(modelError(file, 'holds no training options', 'resume from a checkpoint written by gradpipe train'));
     }),
   );
 
-/** Where a run starts: a new network, or a checkpoint's state and validation record. */
-const startOf = (opts: TrainOptions, resume: Checkpoint | undefined): E.Either<GradpipeError, { state: TrainState; validation: ValidationState | undefined }> =>
+/** Where a run starts: a new network, or a checkpoint's state, validation record and the findings it had told. */
+const startOf = (
+  opts: TrainOptions,
+  resume: Checkpoint | undefined,
+): E.Either<GradpipeError, { state: TrainState; validation: ValidationState | undefined; told: readonly HealthFinding[] }> =>
   resume
-    ? fromCheckpoint(resume, 'checkpoint')
+    ? pipe(
+        fromCheckpoint(resume, 'checkpoint'),
+        E.map(({ state, validation, config }) => {
+          const told = (config as RunConfig | undefined)?.healthFindings;
+          return { state, validation, told: Array.isArray(told) ? told : [] };
+        }),
+      )
     : pipe(
         initNetwork({ sizes: opts.layers, hidden: opts.activation, output: opts.output }, opts.init, opts.seed),
-        E.map((net) => ({ state: initialTrainState(net, opts.optimizer), validation: undefined })),
+        E.map((net) => ({ state: initialTrainState(net, opts.optimizer), validation: undefined, told: [] })),
       );
 
 /** Trains on `data.train` (minus the validation split) and evaluates on `data.test`. */
@@ -149,9 +165,11 @@ export const trainMnist = async (
   const perEpoch = batchesPerEpoch(trainSet.count, opts.batchSize);
   const startedAt = performance.now();
   const epochs: EpochEvent[] = [];
-  const healthFindings: HealthFinding[] = [];
+  // findings are told once per run: a resumed run starts with those its checkpoint had told, and says only new ones
+  const healthFindings: HealthFinding[] = [...start.told];
   // the doctor's scan on its probe (the first training examples), a few dozen steps in and at every epoch end
   const health: ScanHealthOptions = {
+    told: start.told,
     probe: toBatch([...readDataset(takeDataset(trainSet, 0, DOCTOR_DEFAULTS.probe))], classes),
     setup: opts,
     early: Math.max(1, Math.min(DOCTOR_DEFAULTS.steps, Math.floor(perEpoch / 2))),
@@ -160,7 +178,8 @@ export const trainMnist = async (
 
   const writer = checkpointWriter({
     save: hooks.saveCheckpoint ?? (() => Promise.resolve(E.right(undefined))),
-    config: { options: opts },
+    // the findings so far, taken when a state is submitted: the scan of that state came just before
+    config: (): RunConfig => ({ options: opts, healthFindings: [...healthFindings] }),
     before: hooks.beforeCheckpoint,
     onError: hooks.onCheckpointError,
   });

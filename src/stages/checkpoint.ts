@@ -152,7 +152,10 @@ export interface CheckpointWriter {
 export interface WriterOptions {
   /** Writes one checkpoint (e.g. `saveCheckpoint(dir, c)`). */
   readonly save: (c: Checkpoint) => Promise<E.Either<GradpipeError, void>>;
-  /** The caller's JSON configuration, stored in every checkpoint. */
+  /**
+   * The caller's JSON configuration, stored in every checkpoint; or a function giving it, called when a
+   * state is submitted (for what grows during a run, such as the health scan's findings so far).
+   */
   readonly config: unknown;
   /** Runs before each write (e.g. flushing the metrics the checkpoint covers). */
   readonly before?: (() => Promise<void>) | undefined;
@@ -179,7 +182,7 @@ export const checkpointWriter = (opts: WriterOptions): CheckpointWriter => {
   };
   return {
     submit: (s) => {
-      waiting.push(toCheckpoint(s, opts.config));
+      waiting.push(toCheckpoint(s, typeof opts.config === 'function' ? (opts.config as () => unknown)() : opts.config));
       running ??= drain();
     },
     settled: async () => {

@@ -10,7 +10,8 @@
  * 2. At epoch ends only, a probe accuracy no better than guessing is a finding too (early on, a slow start
  *    is no failure).
  * 3. Each finding, told by its code and layer, is passed to `onFinding` once per run, with the step and epoch
- *    of the scan that found it. A diverged state is not scanned (its report says more).
+ *    of the scan that found it. A diverged state is not scanned (its report says more). A resumed run passes
+ *    the findings told before it stopped (`told`, stored in its checkpoint): they are not told again.
  */
 import type { AdviceSetup } from '../diagnostics/advice.js';
 import type { Finding } from '../diagnostics/health.js';
@@ -32,9 +33,14 @@ export interface ScanHealthOptions {
   readonly early: number;
   /** Called once for each new finding (its code and layer not told before in this run). */
   readonly onFinding: (f: HealthFinding) => void;
+  /** The findings told before this part of the run (a resumed run's, from its checkpoint); default none. */
+  readonly told?: readonly Finding[];
   /** The scan (default: `scanProbe(setup, probe, net)`); tests count or replace it. */
   readonly scan?: (net: Network) => ProbeScan;
 }
+
+/** What tells two findings apart for `scanHealth`: their code and layer. */
+const findingKey = (f: Finding): string => `${f.code}/${f.layer ?? ''}`;
 
 /** Whether `s` is scanned: the early step, or an epoch end; never a diverged state. */
 export const scannedAt = (early: number, s: StateView): boolean => s.divergence === undefined && (s.step === early || s.endOfEpoch);
@@ -44,20 +50,21 @@ export const scannedAt = (early: number, s: StateView): boolean => s.divergence 
  *
  * Laws:
  * - scanHealth is the identity on the stream: it emits every state it receives, unchanged and in order
- * - it scans exactly the states of the early step and those that end an epoch, and tells each finding (code and layer) once
+ * - it scans exactly the states of the early step and those that end an epoch, and tells each finding (code and layer) once,
+ *   none of those in `told`
  */
 export const scanHealth = <S extends StateView>(o: ScanHealthOptions): Stage<S, S, Set<string>> => {
   const scan = o.scan ?? ((net: Network) => scanProbe(o.setup, o.probe, net));
   const classes = o.probe.targets.cols;
   const n = o.probe.labels.length;
   return {
-    init: () => new Set<string>(),
+    init: () => new Set<string>((o.told ?? []).map(findingKey)),
     step: (told, s) => {
       if (!scannedAt(o.early, s)) return emit(told, [s]);
       const found = scan(s.network);
       const atChance = s.endOfEpoch ? chanceFinding(found.scan.accuracy, classes, n, `a probe of ${n} training examples`) : undefined;
       for (const f of [...found.findings, ...(atChance ? [atChance] : [])]) {
-        const key = `${f.code}/${f.layer ?? ''}`;
+        const key = findingKey(f);
         if (told.has(key)) continue;
         told.add(key);
         const { evidence: _e, ...finding } = f as Finding & { readonly evidence?: unknown };

@@ -5,6 +5,7 @@
  * - the seed's configuration on the first 12,000 images, 1 epoch: a saturation finding naming the layer is
  *   printed before the epoch ends, and summary.json and metrics.jsonl hold it; the test accuracy is no
  *   better than chance, so the last line says so and gives the doctor command; exit 0;
+ * - a run resumed after its first epoch does not tell the saturation finding again; its summary.json holds it;
  * - the default configuration on the same data prints no finding;
  * - `doctor --lr 1e10` with He init: no "use --init he", no blame of U(0,1).
  */
@@ -52,6 +53,28 @@ describe('training that diverges or does not learn is named while it happens', (
     expect(summary.noBetterThanChance).toBe(true);
     const records = readFileSync(join(dir, 'seed', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => parseJson(l) as { kind: string; code?: string; layer?: number });
     expect(records).toContainEqual(expect.objectContaining({ kind: 'finding', code: 'saturated', layer: 0 }));
+  });
+
+  it("a resumed run tells no finding again: the seed's saturation, told in its first epoch, is not printed after --resume, and the resumed summary.json still holds it", async () => {
+    const first = await runCli(['train', '--data', data, ...SEED, '--epochs', '1', '--train-limit', '2000', '--out', 'seed-resumed'], { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    const saturation = /health check at step (\d+) \(epoch 1\): layer 0 \(sigmoid, 1000 units\): \d+\.\d% of outputs are saturated/;
+    const toldAt = Number(first.stdout.match(saturation)?.[1]);
+    expect(toldAt, first.stdout).toBeGreaterThan(0);
+    const before = parseJson(readFileSync(join(dir, 'seed-resumed', 'summary.json'), 'utf8')) as { findings: { code: string; layer: number | null; step: number }[] };
+    const resumed = await runCli(['train', '--resume', 'seed-resumed', '--epochs', '2', '--data', data], { cwd: dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/^epoch 2\/2 /m); // the second epoch ran, and its end was scanned
+    expect(`${resumed.stdout}${resumed.stderr}`).not.toMatch(/layer 0 \(sigmoid, 1000 units\): \d+\.\d% of outputs are saturated/);
+    const after = parseJson(readFileSync(join(dir, 'seed-resumed', 'summary.json'), 'utf8')) as { findings: { code: string; layer: number | null; step: number }[] };
+    // every finding of the first part, with the step it was told at, then any new ones (each code and layer once)
+    expect(after.findings.slice(0, before.findings.length)).toEqual(before.findings);
+    expect(after.findings).toContainEqual(expect.objectContaining({ code: 'saturated', layer: 0, step: toldAt }));
+    const keys = after.findings.map((f) => `${f.code}/${f.layer}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    // metrics.jsonl, which the resumed run appends to, has the saturation record once
+    const records = readFileSync(join(dir, 'seed-resumed', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => parseJson(l) as { kind: string; code?: string; layer?: number });
+    expect(records.filter((m) => m.kind === 'finding' && m.code === 'saturated' && m.layer === 0)).toHaveLength(1);
   });
 
   it('the default configuration prints no finding', async () => {

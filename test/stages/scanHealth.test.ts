@@ -57,19 +57,20 @@ describe('scanHealth', () => {
     },
   );
 
-  test.prop([arbRun, fc.integer({ min: 1, max: 22 })], { numRuns: 100 })(
-    'it scans exactly the states of the early step and those that end an epoch, and tells each finding (code and layer) once',
-    ({ states, found }, early) => {
+  test.prop([arbRun, fc.integer({ min: 1, max: 22 }), fc.array(finding, { maxLength: 3 })], { numRuns: 100 })(
+    'it scans exactly the states of the early step and those that end an epoch, and tells each finding (code and layer) once, none of those in `told`',
+    ({ states, found }, early, before) => {
       const scanned: Network[] = [];
       const told: HealthFinding[] = [];
-      const stage = scanHealth<StateView>({ probe, setup, early, onFinding: (f) => void told.push(f), scan: recording(found, scanned) });
+      const stage = scanHealth<StateView>({ probe, setup, early, told: before, onFinding: (f) => void told.push(f), scan: recording(found, scanned) });
       let st = stage.init();
       for (const s of states) st = stage.step(st, s).state;
       // an independent oracle: which states, and the first occurrence of every (code, layer) among their findings
       const expected = states.filter((s) => s.step === early || s.endOfEpoch);
       expect(scanned).toEqual(expected.map((s) => s.network));
       const first = new Map<string, { step: number; code: string }>();
-      for (const s of expected) for (const f of found.get(s.network)!) if (!first.has(`${f.code}/${f.layer}`)) first.set(`${f.code}/${f.layer}`, { step: s.step, code: f.code });
+      const toldBefore = new Set(before.map((f) => `${f.code}/${f.layer}`));
+      for (const s of expected) for (const f of found.get(s.network)!) if (!first.has(`${f.code}/${f.layer}`) && !toldBefore.has(`${f.code}/${f.layer}`)) first.set(`${f.code}/${f.layer}`, { step: s.step, code: f.code });
       expect(told.map((f) => ({ step: f.step, code: f.code }))).toEqual([...first.values()]);
     },
   );
