@@ -1,6 +1,7 @@
 /**
- * The canonical MNIST pipeline: read -> shuffle -> batch -> train step -> validate -> report -> stop ->
- * checkpoint (at every epoch end and at the stop), then a test evaluation. This file only composes stages
+ * The canonical MNIST pipeline: read -> shuffle -> batch -> train step -> validate -> report -> health scan
+ * (early and at every epoch end) -> stop -> checkpoint (at every epoch end and at the stop), then a test
+ * evaluation. This file only composes stages
  * and configuration; logic a pipeline needs lives in src/ as a stage.
  *
  * The default network is the one the original Haskell question failed with, 784-1000-10, made sound:
@@ -10,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import type { Dataset } from '../src/data/dataset.js';
-import type { DoctorSetup } from '../src/diagnostics/doctor.js';
+import { DOCTOR_DEFAULTS, type DoctorSetup } from '../src/diagnostics/doctor.js';
 import type { StepFinding } from '../src/diagnostics/monitor.js';
 import { modelError, type GradpipeError } from '../src/errors.js';
 import type { Checkpoint } from '../src/io/checkpoint.js';
@@ -24,7 +25,9 @@ import { initialTrainState, snapshot, type StateView, type TrainState } from '..
 import { checkpoint, checkpointWriter, fromCheckpoint } from '../src/stages/checkpoint.js';
 import { batchesPerEpoch, epochBatches, resumePoint } from '../src/stages/epochs.js';
 import { evaluate, type Evaluation } from '../src/stages/evaluate.js';
-import { takeDataset } from '../src/stages/read.js';
+import { readDataset, takeDataset } from '../src/stages/read.js';
+import { toBatch } from '../src/stages/batch.js';
+import { scanHealth, type HealthFinding, type ScanHealthOptions } from '../src/stages/scanHealth.js';
 import { report, warnings, type EpochEvent, type StepEvent } from '../src/stages/report.js';
 import { rx } from '../src/stages/stage.js';
 import { anyOf, diverged, earlyStopping, maxEpochs, maxSteps, stopReason, stopWhen, targetAccuracy, timeLimit, type StopCondition, type Stopped } from '../src/stages/stopWhen.js';
@@ -90,6 +93,8 @@ export interface RunHooks {
   readonly onFinding?: (f: StepFinding) => void;
   /** Called when a checkpoint could not be written (training goes on). */
   readonly onCheckpointError?: (e: GradpipeError) => void;
+  /** Called once for each finding of the health scan (early in the run and at epoch ends), when it first appears. */
+  readonly onHealthFinding?: (f: HealthFinding) => void;
 }
 
 /** A run's final state: a value, with its validation record when the run validated. */
@@ -108,6 +113,15 @@ export interface RunResult {
   readonly backend: string;
   /** The first checkpoint that could not be written, if any (training went on). */
   readonly checkpointError: GradpipeError | undefined;
+  /** The findings of the health scan during training, in the order they appeared (a resumed run's include those before it stopped). */
+  readonly healthFindings: readonly HealthFinding[];
+}
+
+/** What a checkpoint of `trainMnist` stores besides the state: the options, and the health findings told so far. */
+interface RunConfig {
+  readonly options: TrainOptions;
+  /** Absent in checkpoints written before the health scan. */
+  readonly healthFindings?: readonly HealthFinding[];
 }
 
 /** The figures of a run that open its summary (summary.json, the page's #summary), in that order. */
@@ -126,18 +140,27 @@ export const resumeOptions = (c: Checkpoint, file: string): E.Either<GradpipeErr
   pipe(
     fromCheckpoint(c, file),
     E.chain(({ config }) => {
-      const options = (config as { options?: TrainOptions } | undefined)?.options;
+      const options = (config as Partial<RunConfig> | undefined)?.options;
       return options ? E.right(options) : E.left(modelError(file, 'holds no training options', 'resume from a checkpoint written by gradpipe train'));
     }),
   );
 
-/** Where a run starts: a new network, or a checkpoint's state and validation record. */
-const startOf = (opts: TrainOptions, resume: Checkpoint | undefined): E.Either<GradpipeError, { state: TrainState; validation: ValidationState | undefined }> =>
+/** Where a run starts: a new network, or a checkpoint's state, validation record and the findings it had told. */
+const startOf = (
+  opts: TrainOptions,
+  resume: Checkpoint | undefined,
+): E.Either<GradpipeError, { state: TrainState; validation: ValidationState | undefined; told: readonly HealthFinding[] }> =>
   resume
-    ? fromCheckpoint(resume, 'checkpoint')
+    ? pipe(
+        fromCheckpoint(resume, 'checkpoint'),
+        E.map(({ state, validation, config }) => {
+          const told = (config as RunConfig | undefined)?.healthFindings;
+          return { state, validation, told: Array.isArray(told) ? told : [] };
+        }),
+      )
     : pipe(
         initNetwork({ sizes: opts.layers, hidden: opts.activation, output: opts.output }, opts.init, opts.seed),
-        E.map((net) => ({ state: initialTrainState(net, opts.optimizer), validation: undefined })),
+        E.map((net) => ({ state: initialTrainState(net, opts.optimizer), validation: undefined, told: [] })),
       );
 
 /** Trains on `data.train` (minus the validation split) and evaluates on `data.test`. */
@@ -161,10 +184,21 @@ export const trainMnist = async (
   const perEpoch = batchesPerEpoch(trainSet.count, opts.batchSize);
   const startedAt = performance.now();
   const epochs: EpochEvent[] = [];
+  // findings are told once per run: a resumed run starts with those its checkpoint had told, and says only new ones
+  const healthFindings: HealthFinding[] = [...start.told];
+  // the doctor's scan on its probe (the first training examples), a few dozen steps in and at every epoch end
+  const health: ScanHealthOptions = {
+    told: start.told,
+    probe: toBatch([...readDataset(takeDataset(trainSet, 0, DOCTOR_DEFAULTS.probe))], classes),
+    setup: opts,
+    early: Math.max(1, Math.min(DOCTOR_DEFAULTS.steps, Math.floor(perEpoch / 2))),
+    onFinding: (f) => (healthFindings.push(f), hooks.onHealthFinding?.(f)),
+  };
 
   const writer = checkpointWriter({
     save: hooks.saveCheckpoint ?? (() => Promise.resolve(E.right(undefined))),
-    config: { options: opts },
+    // the findings so far, taken when a state is submitted: the scan of that state came just before
+    config: (): RunConfig => ({ options: opts, healthFindings: [...healthFindings] }),
     before: hooks.beforeCheckpoint,
     onError: hooks.onCheckpointError,
   });
@@ -182,6 +216,7 @@ export const trainMnist = async (
       states.pipe(
         rx(report<S>({ onStep: (e) => hooks.onStep?.(e), onEpoch: (e) => (epochs.push(e), hooks.onEpoch?.(e)), every: hooks.stepEvery ?? 50 })),
         rx(warnings<S>((f) => hooks.onFinding?.(f))),
+        rx(scanHealth<S>(health)),
         rx(stopWhen(stop)),
         rx(checkpoint<S>(writer)),
       );
@@ -222,5 +257,6 @@ export const trainMnist = async (
     samplesPerSecond: trainSeconds > 0 ? seen / trainSeconds : 0,
     backend: getBackend().name,
     checkpointError: E.isLeft(saved) ? saved.left : undefined,
+    healthFindings,
   });
 };

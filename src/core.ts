@@ -39,6 +39,8 @@ export * from './diagnostics/gradcheck.js';
 export * from './diagnostics/health.js';
 export * from './diagnostics/nonfinite.js';
 export * from './diagnostics/monitor.js';
+export * from './diagnostics/advice.js';
+export * from './diagnostics/probe.js';
 
 // data
 export type { Dataset, DatasetOptions, Inputs } from './data/dataset.js';
@@ -62,6 +64,7 @@ export * from './stages/validate.js';
 export * from './stages/stopWhen.js';
 export * from './stages/report.js';
 export * from './stages/checkpoint.js';
+export * from './stages/scanHealth.js';
 
 // io
 export { encodeModel, decodeModel, type LoadedModel, type ModelMeta } from './io/modelCodec.js';

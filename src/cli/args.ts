@@ -106,6 +106,10 @@ const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 export const parseNumber = (name: string, text: string, ok: (x: number) => boolean, range: string, example: string): E.Either<GradpipeError, number> => {
   const x = DECIMAL.test(text.trim()) ? Number(text) : NaN;
   if (!Number.isFinite(x)) return E.left(optionError(name, `'${text}' is not a finite number`, `give a number ${range} (e.g. ${name} ${example})`));
+  // the mirror of overflow: a non-zero value too small for a double would silently become 0
+  if (x === 0 && /[1-9]/.test(text.trim().split(/[eE]/)[0]!)) {
+    return E.left(optionError(name, `'${text}' is too small to represent: it would become 0`, `give a number ${range} (e.g. ${name} ${example}), or 0 itself`));
+  }
   if (!ok(x)) return E.left(optionError(name, `${text} is out of range`, `give a number ${range} (e.g. ${name} ${example})`));
   return E.right(x);
 };

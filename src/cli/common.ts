@@ -3,13 +3,13 @@
  * data, choosing the backend for the duration of a command, and loading a model from a run folder.
  */
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { formatError, optionError, type GradpipeError } from '../errors.js';
 import { loadMnist, type Dataset } from '../data/dataset.js';
 import { isFile } from '../data/mnistFiles.js';
 import { resolveDataDir, type DataDir } from '../data/resolve.js';
-import { loadModel, type LoadedModel } from '../io/model.js';
+import { CHECKPOINT_NOT_MODEL, loadModel, type LoadedModel } from '../io/model.js';
 import { resolveBackend, type BackendChoice, type Resolved } from '../tensor/select.js';
 import { setBackend } from '../tensor/registry.js';
 import { resolvePath, type CliIo } from './io.js';
@@ -74,7 +74,18 @@ export const loadModelArg = async (io: CliIo, model: string): Promise<E.Either<G
   const stat = statSync(p, { throwIfNoEntry: false });
   if (stat === undefined) return E.left(optionError('--model', `${model} does not exist`, 'give the output folder of a gradpipe train run, or its model.safetensors'));
   const file = stat.isDirectory() ? join(p, 'model.safetensors') : p;
-  return E.map((m: LoadedModel) => ({ ...m, file }))(await loadModel(file));
+  const loaded = await loadModel(file);
+  if (E.isLeft(loaded) && loaded.left.message === CHECKPOINT_NOT_MODEL) return E.left({ ...loaded.left, hint: await checkpointHint(io, file) });
+  return E.map((m: LoadedModel) => ({ ...m, file }))(loaded);
+};
+
+/** What to give instead of a checkpoint: the run's model when there is a good one, else how to make it. */
+const checkpointHint = async (io: CliIo, checkpoint: string): Promise<string> => {
+  const run = dirname(checkpoint);
+  const shown = relative(io.cwd, run) || '.';
+  const model = join(run, 'model.safetensors');
+  if (E.isRight(await loadModel(model))) return `its run's model is ${join(shown, 'model.safetensors')}: give --model ${shown}`;
+  return `its run has no model.safetensors (it was stopped before its end, or diverged): continue it with gradpipe train --resume ${shown}, which writes one, then give --model ${shown}`;
 };
 
 /** Milliseconds since `t0` as seconds. */

@@ -15,6 +15,7 @@ import { flag, optional, parseChoice, parseCommand, parseInteger, str, type Comm
 import { EXIT, fail, loadData, loadModelArg, printHelp, withBackend } from './common.js';
 import type { CliIo } from './io.js';
 import { toJson } from '../io/json.js';
+import { MAX_THREADS } from '../tensor/backend.js';
 
 export const EVAL_SPEC: CommandSpec = {
   name: 'eval',
@@ -52,7 +53,7 @@ export const runEval = async (argv: readonly string[], io: CliIo): Promise<numbe
   if (modelArg === undefined) return fail(io, optionError('--model', 'is required', 'give the output folder of a gradpipe train run, e.g. --model runs/20261127-101500'));
   const backend = parseChoice('--backend', str(values, 'backend') ?? 'auto', BACKEND_CHOICES);
   if (E.isLeft(backend)) return fail(io, backend.left);
-  const threads = optional(values, 'threads', (t) => parseInteger('--threads', t, 1, '2', 1024));
+  const threads = optional(values, 'threads', (t) => parseInteger('--threads', t, 1, '2', MAX_THREADS));
   if (E.isLeft(threads)) return fail(io, threads.left);
   const limitArg = optional(values, 'test-limit', (t) => parseInteger('--test-limit', t, 1, '1000'));
   if (E.isLeft(limitArg)) return fail(io, limitArg.left);

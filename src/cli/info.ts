@@ -11,6 +11,7 @@ import { flag, optional, parseChoice, parseCommand, parseInteger, str, type Comm
 import { dataDir, EXIT, fail, printHelp } from './common.js';
 import type { CliIo } from './io.js';
 import { packageInfo } from './version.js';
+import { MAX_THREADS } from '../tensor/backend.js';
 
 export const INFO_SPEC: CommandSpec = {
   name: 'info',
@@ -32,7 +33,7 @@ export const runInfo = async (argv: readonly string[], io: CliIo): Promise<numbe
   if (flag(values, 'help')) return printHelp(io, INFO_SPEC);
   const choice = parseChoice('--backend', str(values, 'backend') ?? 'auto', BACKEND_CHOICES);
   if (E.isLeft(choice)) return fail(io, choice.left);
-  const threads = optional(values, 'threads', (t) => parseInteger('--threads', t, 1, '2', 1024));
+  const threads = optional(values, 'threads', (t) => parseInteger('--threads', t, 1, '2', MAX_THREADS));
   if (E.isLeft(threads)) return fail(io, threads.left);
   const resolved = await resolveBackend(choice.right, threads.right);
   if (E.isLeft(resolved)) return fail(io, resolved.left);

@@ -85,5 +85,12 @@ const invokedDirectly = (): boolean => {
 if (invokedDirectly()) {
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
+    // The command is over and what it wrote is whole: from here a signal ends the process with the command's
+    // own code. Left to drain, node would close its signal handling first and then tear down for tens of
+    // milliseconds on a loaded machine, where a signal kills the process instead; process.exit keeps the
+    // handler in place to the end. It waits for stdout and stderr to take what was written (pipes are
+    // asynchronous on some systems).
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(code));
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   });
 }

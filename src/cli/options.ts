@@ -20,6 +20,7 @@ import { formatSchedule, parseSchedule } from '../optim/schedule.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../tensor/select.js';
 import { defaultTrainOptions, type TrainOptions } from '../../pipelines/mnist.js';
 import { flag, parseChoice, parseCommand, parseInteger, parseNumber, str, type CommandSpec, type OptionTable, type Values } from './args.js';
+import { MAX_THREADS } from '../tensor/backend.js';
 
 /** MNIST's input size (28x28 pixels) and class count: the ends of every layer list. */
 export const MNIST_INPUT = 784;
@@ -218,7 +219,7 @@ export const parseTrainArgs = (argv: readonly string[], spec: CommandSpec, base:
   const backend = parseChoice('--backend', str(values, 'backend') ?? 'auto', BACKEND_CHOICES);
   if (E.isLeft(backend)) return backend;
   const threadsText = str(values, 'threads');
-  const threads = threadsText === undefined ? E.right(undefined) : parseInteger('--threads', threadsText, 1, '2', 1024);
+  const threads = threadsText === undefined ? E.right(undefined) : parseInteger('--threads', threadsText, 1, '2', MAX_THREADS);
   if (E.isLeft(threads)) return threads;
   const options = fold(values, base);
   if (E.isLeft(options)) return options;

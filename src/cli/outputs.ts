@@ -7,12 +7,15 @@
  *   confusion.svg     the test confusion matrix
  * Every file is written atomically (metrics by whole-line appends), so a crash never leaves half a file.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { GradpipeError } from '../errors.js';
 import { appendMetric, readMetrics, writeSummary, type MetricRecord } from '../io/metrics.js';
 import { saveModel } from '../io/model.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { CHECKPOINT_FILE } from '../io/checkpoint.js';
+import { onceSpaceIsFreed } from '../io/ioError.js';
 import { confusionMatrixSvg, curvesSvg, type EpochCurves } from '../io/svg.js';
 import type { Network } from '../nn/network.js';
 
@@ -31,6 +34,10 @@ export interface MetricsWriter {
   flush(): Promise<E.Either<GradpipeError, void>>;
 }
 
+/** A full disk's error with how to continue the run in `dir` once space is freed (from its checkpoint, when it has one). */
+const keepingTheWork = (dir: string, e: GradpipeError): GradpipeError =>
+  onceSpaceIsFreed(e, existsSync(join(dir, CHECKPOINT_FILE)) ? `gradpipe train --resume ${dir}` : undefined);
+
 export const metricsWriter = (dir: string): MetricsWriter => {
   const file = join(dir, FILES.metrics);
   let queue: Promise<void> = Promise.resolve();
@@ -45,7 +52,7 @@ export const metricsWriter = (dir: string): MetricsWriter => {
     },
     flush: async () => {
       await queue;
-      return failure ? E.left(failure) : E.right(undefined);
+      return failure ? E.left(keepingTheWork(dir, failure)) : E.right(undefined);
     },
   };
 };
@@ -80,15 +87,27 @@ export interface RunOutputs {
   readonly title: string;
 }
 
-/** Writes model (when given), summary and plots into `dir`; the first failure, if any. */
+/** `summary` with its `files` (name -> file) cut to the files that exist in `dir`. */
+const listingExisting = (dir: string, summary: unknown): unknown => {
+  if (typeof summary !== 'object' || summary === null || !('files' in summary)) return summary;
+  const files = (summary as { files: Record<string, string> }).files;
+  const kept = Object.entries(files).filter(([key, name]) => key === 'summary' || existsSync(join(dir, name)));
+  return { ...summary, files: Object.fromEntries(kept) };
+};
+
+/**
+ * Writes model (when given) and plots into `dir`, then the summary, whose `files` lists only what is on
+ * disk (a full disk may have refused the model); the first failure, if any, with how to keep the work.
+ */
 export const writeRunOutputs = async (dir: string, o: RunOutputs): Promise<E.Either<GradpipeError, void>> => {
   const labels = o.confusion.map((_r, i) => String(i));
   const writes: Promise<E.Either<GradpipeError, void>>[] = [
-    writeSummary(join(dir, FILES.summary), o.summary),
     writeFileAtomic(join(dir, FILES.curves), curvesSvg(o.history, o.title)),
     writeFileAtomic(join(dir, FILES.confusion), confusionMatrixSvg(o.confusion, labels, 'Test confusion matrix')),
   ];
   if (o.network) writes.unshift(saveModel(join(dir, FILES.model), o.network, { loss: o.loss, extra: o.modelMeta }));
   const results = await Promise.all(writes);
-  return results.find(E.isLeft) ?? E.right(undefined);
+  results.push(await writeSummary(join(dir, FILES.summary), listingExisting(dir, o.summary)));
+  const failed = results.find(E.isLeft);
+  return failed ? E.left(keepingTheWork(dir, failed.left)) : E.right(undefined);
 };

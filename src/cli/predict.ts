@@ -17,6 +17,7 @@ import { matrix } from '../tensor/matrix.js';
 import { flag, optional, parseChoice, parseCommand, parseInteger, str, type CommandSpec } from './args.js';
 import { EXIT, fail, loadModelArg, printHelp, withBackend } from './common.js';
 import type { CliIo } from './io.js';
+import { MAX_THREADS } from '../tensor/backend.js';
 
 export const PREDICT_SPEC: CommandSpec = {
   name: 'predict',
@@ -93,7 +94,7 @@ export const runPredict = async (argv: readonly string[], io: CliIo): Promise<nu
   }
   const backend = parseChoice('--backend', str(values, 'backend') ?? 'auto', BACKEND_CHOICES);
   if (E.isLeft(backend)) return fail(io, backend.left);
-  const threads = optional(values, 'threads', (t) => parseInteger('--threads', t, 1, '2', 1024));
+  const threads = optional(values, 'threads', (t) => parseInteger('--threads', t, 1, '2', MAX_THREADS));
   if (E.isLeft(threads)) return fail(io, threads.left);
 
   const model = await loadModelArg(io, modelArg);

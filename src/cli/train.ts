@@ -21,6 +21,8 @@ import { pipe } from 'fp-ts/lib/function.js';
 import { gradpipeError, optionError, type GradpipeError } from '../errors.js';
 import { CHECKPOINT_FILE, cleanCheckpointTemporaries, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import { parseJson, toJson } from '../io/json.js';
+import { checkUnlocked } from '../io/lock.js';
+import { checkpointBytes, openRunDir } from '../io/runDir.js';
 import { formatInit } from '../nn/init.js';
 import { DATA_ENV } from '../data/resolve.js';
 import { batchesPerEpoch } from '../stages/epochs.js';
@@ -28,13 +30,16 @@ import { fromCheckpoint } from '../stages/checkpoint.js';
 import type { EpochEvent, StepEvent } from '../stages/report.js';
 import { divergenceReport } from '../diagnostics/divergenceReport.js';
 import { stepFindingText } from '../diagnostics/monitor.js';
+import { findingText } from '../diagnostics/health.js';
+import { chanceCeiling } from '../diagnostics/probe.js';
+import type { HealthFinding } from '../stages/scanHealth.js';
 import type { TrainState } from '../optim/trainState.js';
 import type { Resolved } from '../tensor/select.js';
-import { modelMetadata, resumeOptions, runFigures, trainMnist, type RunResult, type TrainOptions } from '../../pipelines/mnist.js';
+import { defaultTrainOptions, modelMetadata, resumeOptions, runFigures, trainMnist, type RunResult, type TrainOptions } from '../../pipelines/mnist.js';
 import { str, type CommandSpec } from './args.js';
 import { EXIT, fail, loadData, printHelp, secondsSince, withBackend, type LoadedData } from './common.js';
 import { resolvePath, type CliIo, type Signal } from './io.js';
-import { optionsRecord, parseTrainArgs, resumedOptions, trainTable, type TrainArgs } from './options.js';
+import { optionsRecord, optionText, parseTrainArgs, resumedOptions, TRAIN_CONFIG_OPTIONS, trainTable, type TrainArgs } from './options.js';
 import { epochHistory, FILES, metricsWriter, writeRunOutputs, type MetricsWriter } from './outputs.js';
 import { createProgress, formatDuration, type ProgressMode } from './progress.js';
 import { packageInfo } from './version.js';
@@ -95,6 +100,9 @@ interface Plan {
 const plan = async (io: CliIo, args: TrainArgs): Promise<E.Either<GradpipeError, Plan>> => {
   const resumeArg = str(args.values, 'resume');
   const outArg = str(args.values, 'out');
+  // issue 14: a folder a live run is writing is refused, naming that run, before anything in it is read (io/lock.ts)
+  const unlocked = resumeArg ?? outArg ? checkUnlocked(resolvePath(io, (resumeArg ?? outArg)!)) : E.right(undefined);
+  if (E.isLeft(unlocked)) return unlocked;
   if (resumeArg === undefined) {
     const out = outArg === undefined ? defaultOutDir(io) : resolvePath(io, outArg);
     for (const f of [CHECKPOINT_FILE, FILES.model]) {
@@ -107,7 +115,6 @@ const plan = async (io: CliIo, args: TrainArgs): Promise<E.Either<GradpipeError,
   const dir = resolvePath(io, resumeArg);
   if (!existsSync(dir)) return E.left(optionError('--resume', `${resumeArg} does not exist`, 'give the output folder of an earlier gradpipe train run'));
   const checkpoint = await loadCheckpoint(dir);
-  if (E.isRight(checkpoint)) await cleanCheckpointTemporaries(dir); // what a run killed while saving left behind
   const file = join(dir, CHECKPOINT_FILE);
   const out = outArg === undefined ? dir : resolvePath(io, outArg);
   return pipe(
@@ -149,6 +156,19 @@ const interruptedBy = (signal: Signal): string => `interrupted by ${signal}`;
 export { divergenceReport } from '../diagnostics/divergenceReport.js';
 
 const stepRecord = (e: StepEvent, t0: number): Record<string, unknown> => ({ ...e, time: secondsSince(t0) });
+
+/** A finding of the health scan during training, as printed: when, then the doctor's words. */
+export const healthFindingLine = (f: HealthFinding): string => `gradpipe: health check at step ${f.step} (epoch ${f.epoch + 1}): ${findingText(f)}`;
+
+/** `gradpipe doctor` with the options of this run that differ from the defaults (and its --data), to see why it did not learn. */
+export const doctorCommand = (o: TrainOptions, data: string | undefined): string =>
+  [
+    'gradpipe doctor',
+    ...(data === undefined ? [] : [`--data ${data}`]),
+    ...Object.keys(TRAIN_CONFIG_OPTIONS)
+      .filter((k) => optionText(o, k) !== optionText(defaultTrainOptions, k) && optionText(o, k) !== 'off')
+      .map((k) => `--${k} ${optionText(o, k)}`),
+  ].join(' ');
 const epochRecord = (e: EpochEvent, t0: number): Record<string, unknown> => ({ ...e, time: secondsSince(t0) });
 
 /** `gradpipe train`. */
@@ -160,7 +180,29 @@ export const runTrain = async (argv: readonly string[], io: CliIo): Promise<numb
   const a = args.right;
   const planned = await plan(io, a);
   if (E.isLeft(planned)) return fail(io, planned.left);
-  const { options, out, resume } = planned.right;
+  // issue 14: the output folder is writable, has room for a checkpoint and is locked for this run (io/runDir.ts)
+  const runDir = openRunDir(planned.right.out, { command: 'gradpipe train', needBytes: checkpointBytes(planned.right.options.layers, planned.right.options.optimizer.kind) });
+  if (E.isLeft(runDir)) return fail(io, runDir.left);
+  for (const n of runDir.right.notes) io.stderr.write(`gradpipe: ${n}\n`);
+  // what a run killed while saving left behind (files of processes no longer running only)
+  const resumed = planned.right.resume?.dir;
+  const cleaned = resumed === undefined ? [] : await cleanCheckpointTemporaries(resumed);
+  if (cleaned.length > 0) io.stderr.write(`gradpipe: ${shown(io, resumed!)}: removed ${cleaned.length} temporary file${cleaned.length === 1 ? '' : 's'} left by an earlier run (${cleaned.join(', ')})\n`);
+  // train's signal handling lasts until the backend is closed and the folder released, not just to the last
+  // line: a signal after the last step changes nothing up to the command's return (main.ts: and after it)
+  const untilReleased: (() => void)[] = [];
+  try {
+    return await runDir.right.holding(() => trainInRunDir(io, a, planned.right, t0, (f) => void untilReleased.push(f)));
+  } finally {
+    for (const f of untilReleased) f();
+  }
+};
+
+/** Registers what is undone once the run folder is released (runTrain). */
+type UntilReleased = (undo: () => void) => void;
+
+const trainInRunDir = async (io: CliIo, a: TrainArgs, p: Plan, t0: number, untilReleased: UntilReleased): Promise<number> => {
+  const { options, out, resume } = p;
   const data = await loadData(io, a.data ?? (resume ? recordedData(io, resume.dir) : undefined), options.layers[0]!, options.layers[options.layers.length - 1]!);
   if (E.isLeft(data)) return fail(io, data.left);
   const trainCount = Math.min(data.right.train.count, options.trainLimit ?? Infinity);
@@ -176,11 +218,11 @@ export const runTrain = async (argv: readonly string[], io: CliIo): Promise<numb
   } catch (e) {
     return fail(io, gradpipeError('IOError', out, `cannot create the output folder (${(e as Error).message})`, 'choose a writable folder with --out'));
   }
-  const ran = await withBackend(a.backend, a.threads, (backend) => train(io, a, planned.right, data.right, backend, t0));
+  const ran = await withBackend(a.backend, a.threads, (backend) => train(io, a, p, data.right, backend, t0, untilReleased));
   return E.isLeft(ran) ? fail(io, ran.left) : ran.right;
 };
 
-const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend: Resolved, t0: number): Promise<number> => {
+const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend: Resolved, t0: number, untilReleased: UntilReleased): Promise<number> => {
   const { options, out, resume } = p;
   const display = a.json ? io.stderr : io.stdout;
   const mode: ProgressMode = a.quiet || (a.json && !io.stderr.isTTY) ? 'silent' : display.isTTY ? 'tty' : 'lines';
@@ -196,17 +238,13 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     examplesBefore: before?.examplesSeen ?? 0,
   });
   const metrics: MetricsWriter = metricsWriter(out);
-  for (const n of p.notes ?? []) progress.note(n);
-  progress.note(
-    `${resume ? `resuming ${shown(io, resume.dir)} at epoch ${(before?.epochsCompleted ?? 0) + 1} (step ${before?.step ?? 0}):` : 'training'} ${options.layers.join('-')} on ${trainExamples} examples from ${shown(io, data.dir.dir)}; ${backend.why}; output in ${shown(io, out)}`,
-  );
-
   // the signal that stopped training, if one came before the run's own end; later signals: the first waits
-  // for the stop checkpoint (or, after training, for the outputs), the next quits at once
+  // for the stop checkpoint (or, after training, for the outputs), the next quits at once. Handled from
+  // before the line that says training has begun.
   let stopSignal: Signal | undefined;
   let trained = false;
   let later = 0;
-  const unsubscribe = io.onSignal((signal: Signal) => {
+  untilReleased(io.onSignal((signal: Signal) => {
     const again = `${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once`;
     if (stopSignal === undefined && !trained) {
       stopSignal = signal;
@@ -217,7 +255,12 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
       io.stderr.write(`\ngradpipe: ${signal} again: quitting now; the checkpoint files on disk are whole (the last one completed)\n`);
       process.exit(EXIT.interrupted);
     }
-  });
+  }));
+  for (const n of p.notes ?? []) progress.note(n);
+  progress.note(
+    `${resume ? `resuming ${shown(io, resume.dir)} at epoch ${(before?.epochsCompleted ?? 0) + 1} (step ${before?.step ?? 0}):` : 'training'} ${options.layers.join('-')} on ${trainExamples} examples from ${shown(io, data.dir.dir)}; ${backend.why}; output in ${shown(io, out)}`,
+  );
+
   let checkpointWarned = false;
   let result: E.Either<GradpipeError, RunResult>;
   try {
@@ -238,6 +281,10 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
         // the metrics a checkpoint covers are on disk before it
         beforeCheckpoint: async () => void (await metrics.flush()),
         onFinding: (f) => progress.note(`gradpipe: warning: ${stepFindingText(f)}`),
+        onHealthFinding: (f) => {
+          progress.note(healthFindingLine(f));
+          metrics.write({ kind: 'finding', ...f, time: secondsSince(t0) });
+        },
         shouldStop: () => (stopSignal === undefined ? undefined : interruptedBy(stopSignal)),
         onCheckpointError: (e) => {
           if (!checkpointWarned) progress.note(`gradpipe: warning: ${e.where}: ${e.message}; ${e.hint}`);
@@ -250,11 +297,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     trained = true;
     progress.end();
   }
-  try {
-    return await finish(io, a, p, data, backend, t0, metrics, result, stopSignal);
-  } finally {
-    unsubscribe();
-  }
+  return finish(io, a, p, data, backend, t0, metrics, result, stopSignal);
 };
 
 const finish = async (
@@ -291,6 +334,8 @@ const finish = async (
   if (E.isLeft(flushed)) return fail(io, flushed.left);
 
   const info = packageInfo();
+  const classes = options.layers[options.layers.length - 1]!;
+  const atChance = !r.diverged && r.test.count > 0 && r.test.accuracy <= chanceCeiling(classes, r.test.count);
   const summary = {
     ...runFigures(r),
     wallSeconds: secondsSince(t0),
@@ -311,6 +356,9 @@ const finish = async (
     options: optionsRecord(options),
     config: options,
     confusion: r.test.confusion,
+    // the health scan's findings during training (stages/scanHealth.ts), and whether the model is any better than guessing
+    findings: r.healthFindings,
+    noBetterThanChance: atChance,
     gradpipe: info.version,
     node: process.version,
     files: { ...FILES, checkpoint: CHECKPOINT_FILE },
@@ -329,7 +377,7 @@ const finish = async (
 
   if (s.divergence) {
     const ckpt = existsSync(join(out, CHECKPOINT_FILE)) ? shown(io, join(out, CHECKPOINT_FILE)) : undefined;
-    io.stderr.write(divergenceReport(s.divergence, ckpt, shown(io, join(out, FILES.metrics))));
+    io.stderr.write(divergenceReport(s.divergence, ckpt, shown(io, join(out, FILES.metrics)), options));
     if (a.json) io.stdout.write(`${toJson(summary, 2)}\n`);
     return EXIT.diverged;
   }
@@ -341,6 +389,12 @@ const finish = async (
     );
   }
   if (r.checkpointError !== undefined) return fail(io, r.checkpointError);
+  if (atChance && !interrupted) {
+    // the run worked as asked, so exit 0; but its model guesses, and this is the last line to say so
+    (a.json ? io.stderr : io.stdout).write(
+      `gradpipe: the test accuracy ${(100 * r.test.accuracy).toFixed(2)}% is no better than guessing among ${classes} classes: this model learned nothing; to see why, run ${doctorCommand(options, a.data)}\n`,
+    );
+  }
   if (interrupted) {
     const resumeCmd = `gradpipe train --resume ${shown(io, out)}`;
     io.stderr.write(`gradpipe: stopped by ${stopSignal} at step ${s.step}; checkpoint written to ${shown(io, join(out, CHECKPOINT_FILE))}; continue with: ${resumeCmd}\n`);

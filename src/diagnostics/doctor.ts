@@ -15,7 +15,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Activation, PointwiseActivation } from '../nn/activation.js';
-import { forward } from '../nn/forward.js';
 import { initNetwork, type Init } from '../nn/init.js';
 import type { LossName } from '../nn/loss.js';
 import type { Network } from '../nn/network.js';
@@ -26,11 +25,12 @@ import { toBatch } from '../stages/batch.js';
 import { batchesPerEpoch, epochBatches } from '../stages/epochs.js';
 import { readDataset, takeDataset } from '../stages/read.js';
 import { stepOnce } from '../stages/trainStep.js';
-import { argmaxRows, sliceRows } from '../tensor/matrix.js';
+import { sliceRows } from '../tensor/matrix.js';
 import { gradientCheck, type GradCheckReport } from './gradcheck.js';
-import { healthFindings, healthScan, pairingFinding, type Finding, type HealthReport, type PairingEvidence } from './health.js';
-import { stepFindingAsFinding, stepFindingText } from './monitor.js';
-import { describeLocation, DIVERGENCE_HINTS } from './nonfinite.js';
+import type { Finding, PairingEvidence } from './health.js';
+import { scanProbe, type Scan } from './probe.js';
+import { divergenceHints } from './advice.js';
+import { describeWhere, stepFindingAsFinding, stepFindingText } from './monitor.js';
 
 /** The configuration the doctor examines: the training options it needs. */
 export interface DoctorSetup {
@@ -59,12 +59,7 @@ export const DOCTOR_DEFAULTS: DoctorOptions = { steps: 50, probe: 256, checkExam
 /** A finding and when it was first seen. */
 export type DoctorFinding = Finding & { readonly when: string; readonly evidence?: PairingEvidence };
 
-/** A scan of the probe: the health report, with the probe's loss and accuracy. */
-export interface Scan {
-  readonly loss: number;
-  readonly accuracy: number;
-  readonly layers: HealthReport['layers'];
-}
+export type { Scan };
 
 /** Everything the doctor measured and concluded. */
 export interface Diagnosis {
@@ -102,18 +97,7 @@ export const diagnose = async (o: DoctorSetup, d: DoctorOptions, trainSet: Datas
   const net0 = initNetwork({ sizes: o.layers, hidden: o.activation, output: o.output }, o.init, o.seed);
   if (E.isLeft(net0)) throw new RangeError(`doctor: options were checked, yet the network failed: ${net0.left.message}`);
 
-  const scan = (net: Network): { scan: Scan; findings: (Finding & { readonly evidence?: PairingEvidence })[] } => {
-    const report = healthScan(net, probe.inputs, { loss: o.loss, targets: probe.targets });
-    const fw = forward(net, probe.inputs);
-    const predicted = argmaxRows(fw.outputs[fw.outputs.length - 1]!);
-    let correct = 0;
-    for (let i = 0; i < predicted.length; i++) if (predicted[i] === probe.labels[i]) correct++;
-    const pairing = pairingFinding(o.loss, o.output, { logits: fw.logits, targets: probe.targets });
-    return {
-      scan: { loss: report.loss ?? NaN, accuracy: correct / probe.labels.length, layers: report.layers },
-      findings: [...(pairing ? [pairing] : []), ...healthFindings(report)],
-    };
-  };
+  const scan = (net: Network) => scanProbe(o, probe, net);
 
   const before = scan(net0.right);
   const n = Math.min(d.checkExamples, probe.inputs.rows);
@@ -151,9 +135,10 @@ export const diagnose = async (o: DoctorSetup, d: DoctorOptions, trainSet: Datas
   const steps = losses.length;
   const stepsText = `after ${steps} training step${steps === 1 ? '' : 's'}`;
   if (s.divergence) {
-    keep({ code: 'non-finite', severity: 'problem', layer: s.divergence.where.layer, where: `training step ${s.divergence.step}`, message: describeLocation(s.divergence.where), hint: DIVERGENCE_HINTS.join('; ') }, 'training stopped there');
+    const code = 'kind' in s.divergence.where ? 'exploding-loss' : 'non-finite';
+    keep({ code, severity: 'problem', layer: s.divergence.where.layer, where: `training step ${s.divergence.step}`, message: describeWhere(s.divergence.where), hint: divergenceHints(o).join('; ') }, 'training stopped there');
   }
-  for (const f of s.findings) keep(stepFindingAsFinding(f), 'during training');
+  for (const f of s.findings) keep(stepFindingAsFinding(f, o), 'during training');
   if (steps > 0) {
     after.findings.forEach((f) => keep(f, stepsText));
     const l0 = before.scan.loss;

@@ -6,8 +6,9 @@
  * same as lines); `pairingFinding` judges the output activation and loss together, measured on logits.
  */
 import { activationDerivative, type Activation } from '../nn/activation.js';
-import { backprop, type Batch } from '../nn/grad.js';
-import { forward } from '../nn/forward.js';
+import { initAdvice, lossAdvice, type AdviceSetup } from './advice.js';
+import { backprop, type Backprop, type Batch } from '../nn/grad.js';
+import { forward, type Forward } from '../nn/forward.js';
 import { lossFromLogits, type LossName } from '../nn/loss.js';
 import type { Network } from '../nn/network.js';
 import type { Float, Matrix } from '../tensor/matrix.js';
@@ -81,7 +82,16 @@ export const healthScan = <F extends Float>(
   withGradients?: { readonly loss: LossName; readonly targets: Matrix<F> },
 ): HealthReport => {
   const bp = withGradients ? backprop(withGradients.loss, net, { inputs, targets: withGradients.targets } as Batch<F>) : undefined;
-  const fw = bp?.forward ?? forward(net, inputs);
+  return healthOf(net, bp?.forward ?? forward(net, inputs), bp && withGradients ? { backprop: bp, loss: withGradients.loss } : undefined);
+};
+
+/** `healthScan` of a forward pass (and backward pass) already computed, for callers that use them too. */
+export const healthOf = <F extends Float>(
+  net: Network<F>,
+  fw: Forward<F>,
+  withGradients?: { readonly backprop: Backprop<F>; readonly loss: LossName },
+): HealthReport => {
+  const bp = withGradients?.backprop;
   const L = net.layers.length;
   const layers = net.layers.map((layer, l): LayerHealth => {
     const out = fw.outputs[l]!;
@@ -125,6 +135,7 @@ export type Severity = 'problem' | 'warning';
 /** What kind of problem a finding reports. */
 export type FindingCode =
   | 'non-finite'
+  | 'exploding-loss'
   | 'tiny-values'
   | 'huge-values'
   | 'huge-logits'
@@ -135,7 +146,8 @@ export type FindingCode =
   | 'tiny-gradients'
   | 'output-loss-pairing'
   | 'gradient-check'
-  | 'not-learning';
+  | 'not-learning'
+  | 'at-chance';
 
 /** One thing that looks wrong, where, and what to do about it. */
 /** One problem (or warning) found in a health report, with a plain-language hint. */
@@ -168,9 +180,13 @@ export const VANISHING = 1e-4;
  * Findings of a report, layer by layer. Empty when nothing looks wrong.
  * Saturated outputs of the output layer count only when the loss is not cross-entropy: the fused
  * cross-entropy gradient (output - target) does not pass through the activation's derivative.
+ * With the configuration `setup`, the hints advise only what it does not do already (advice.ts).
  */
-export const healthFindings = (report: HealthReport): Finding[] => {
+export const healthFindings = (report: HealthReport, setup?: AdviceSetup): Finding[] => {
   const out: Finding[] = [];
+  const init = initAdvice(setup);
+  const loss = lossAdvice(setup);
+  const both = [init, loss].filter((h) => h !== undefined).join('; ');
   const L = report.layers.length;
   for (const h of report.layers) {
     const add = (code: FindingCode, severity: Severity, message: string, hint: string) =>
@@ -178,13 +194,13 @@ export const healthFindings = (report: HealthReport): Finding[] => {
     const last = h.layer === L - 1;
     const nonFinite = h.weights.nonFinite + h.biases.nonFinite + h.outputs.nonFinite + (h.weightGradients?.nonFinite ?? 0);
     if (nonFinite > 0) add('non-finite', 'problem', `${nonFinite} non-finite values (NaN or Infinity)`, 'lower the learning rate, clip the gradient norm, and compute the loss from logits');
-    if (h.outputs.tiny > 0) add('tiny-values', 'problem', `${h.outputs.tiny} outputs below 1e-30 in magnitude (underflow)`, 'use fan-in-scaled initialisation (he or glorot) and a loss computed from logits; if they appear during training, lower the learning rate');
+    if (h.outputs.tiny > 0) add('tiny-values', 'problem', `${h.outputs.tiny} outputs below 1e-30 in magnitude (underflow)`, `${both === '' ? '' : `${both}; `}if they appear during training, lower the learning rate`);
     if (last && (h.activation === 'softmax' || h.activation === 'sigmoid') && h.preActivations.meanAbs > HUGE_LOGITS) {
       add(
         'huge-logits',
         'problem',
         `its logits average ${h.preActivations.meanAbs.toPrecision(3)} in magnitude (up to ${h.preActivations.maxAbs.toPrecision(3)}), where ${h.activation} responds to differences of a few units: its outputs are all near 0 or 1`,
-        'use fan-in-scaled initialisation (--init he for ReLU, glorot for sigmoid/tanh), since weights of U(0,1) over hundreds of inputs add up to hundreds; if the logits grew during training, lower the learning rate',
+        `${init === undefined ? '' : `${init}; `}if the logits grew during training, lower the learning rate`,
       );
     }
     if (h.saturatedFraction > 0.01 && !(last && report.lossName === 'cross-entropy')) {
@@ -193,8 +209,8 @@ export const healthFindings = (report: HealthReport): Finding[] => {
         'problem',
         `${pct(h.saturatedFraction)} of outputs are saturated (derivative below 1e-6), so almost no gradient flows back`,
         last
-          ? 'its logits are too large: use fan-in-scaled initialisation (--init he or glorot) and --loss cross-entropy, whose gradient does not pass through the saturated derivative'
-          : 'use fan-in-scaled initialisation (--init he or glorot) or ReLU units',
+          ? `its logits are too large: ${[init, 'use --loss cross-entropy, whose gradient does not pass through the saturated derivative'].filter((x) => x !== undefined).join('; ')}`
+          : `${init === undefined ? '' : `${init}, or `}use ReLU units (--activation relu with --init he); a lower learning rate if it set in during training`,
       );
     }
     if (h.deadFraction > 0.5) add('dead-units', 'problem', `${pct(h.deadFraction)} of units are dead (zero for every example)`, 'lower the learning rate or use --activation leaky-relu');

@@ -6,6 +6,7 @@
 import type { Backprop } from '../nn/grad.js';
 import type { Network } from '../nn/network.js';
 import type { Float } from '../tensor/matrix.js';
+import { divergenceHints } from './advice.js';
 
 /** Where a non-finite value is: the layer (undefined for the loss), the tensor, how many entries, and one of them. */
 export interface NonFiniteLocation {
@@ -63,10 +64,5 @@ export const locateNonFinite = <F extends Float>(net: Network<F>, step?: Backpro
 export const describeLocation = (loc: NonFiniteLocation): string =>
   `${loc.count} non-finite value${loc.count === 1 ? '' : 's'} (first: ${loc.value} at index ${loc.index}) in the ${loc.tensor}${loc.layer === undefined ? '' : ` of layer ${loc.layer}`}`;
 
-/** Concrete advice for a divergence. */
-export const DIVERGENCE_HINTS: readonly string[] = [
-  'lower the learning rate (e.g. divide --lr by 10)',
-  'clip the gradient norm (--clip-norm 5)',
-  'compute the loss from logits (--loss cross-entropy with --output softmax)',
-  'use fan-in-scaled initialisation (--init he for ReLU, glorot for sigmoid/tanh)',
-];
+/** Concrete advice for a divergence, for any configuration (`divergenceHints(setup)` words it for one). */
+export const DIVERGENCE_HINTS: readonly string[] = divergenceHints();

@@ -40,6 +40,23 @@ export const tempPathFor = (target: string): string => {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${sequence}.${stamp}.tmp`);
 };
 
+/** What a per-process file beside a target is for (see `stagingPathFor`). */
+export type Staging = 'link' | 'new' | 'stale' | 'probe';
+
+/**
+ * A per-process name beside `target` for a file staged before it is renamed or linked into place (the link
+ * that rotates the previous checkpoint, a lock record, a write probe): hidden and tagged with the pid, so two
+ * processes never share one.
+ */
+export const stagingPathFor = (target: string, purpose: Staging): string =>
+  path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${purpose}`);
+
+/** The pid in a name `tempPathFor` or `stagingPathFor` made (a leftover once that process died); undefined for other names. */
+export const temporaryPid = (name: string): number | undefined => {
+  const m = /^\..+\.(\d+)\.(\d+\.[0-9a-z]+\.tmp|link|new|stale|probe)$/.exec(name);
+  return m === null ? undefined : Number(m[1]);
+};
+
 // Folders on some file systems cannot be fsynced; the rename is then as durable as that system allows.
 const fsyncUnsupported = new Set(['EINVAL', 'ENOTSUP', 'EISDIR', 'EPERM', 'EBADF', 'EACCES']);
 

@@ -24,17 +24,20 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { modelError, type GradpipeError } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
+import { stagingPathFor, temporaryPid, writeFileAtomic } from './atomic.js';
 import { contentHash, HASH_KEY, verifyContent } from './contentHash.js';
-import { errnoCode, fsError } from './ioError.js';
+import { errnoCode, fsError, onceSpaceIsFreed } from './ioError.js';
 import { parseJson, toJson } from './json.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 
-export const CHECKPOINT_FORMAT = 'gradpipe-checkpoint/1';
+export { CHECKPOINT_FORMAT } from './modelCodec.js';
+import { CHECKPOINT_FORMAT } from './modelCodec.js';
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const PREVIOUS_FILE = 'checkpoint.prev.safetensors';
 /** The name earlier versions gave a finished checkpoint before its rename. */
 const LEGACY_NEXT_FILE = 'checkpoint.next.safetensors';
+/** The name earlier versions gave the link that rotates the previous checkpoint (now `stagingPathFor(previous, 'link')`). */
+const LEGACY_LINK = /^checkpoint\.prev\.safetensors\.(\d+)\.link$/;
 
 /** A float32 tensor and its shape. */
 export interface F32Tensor {
@@ -100,7 +103,7 @@ const exists = async (file: string): Promise<boolean> =>
 
 /** Makes `current` the previous checkpoint too, without ever removing the name `current`. */
 const rotate = async (current: string, previous: string): Promise<void> => {
-  const linked = `${previous}.${process.pid}.link`;
+  const linked = stagingPathFor(previous, 'link');
   await fs.rm(linked, { force: true });
   try {
     await fs.link(current, linked);
@@ -146,7 +149,9 @@ export const saveCheckpoint = async (dir: string, c: Checkpoint): Promise<E.Eith
   } catch (e) {
     return E.left(fsError(previous, 'keep the current checkpoint as the previous one', e));
   }
-  return writeFileAtomic(current, bytes);
+  const written = await writeFileAtomic(current, bytes);
+  // a full disk: the hint says how to keep the work once space is freed (the intact current one is still there)
+  return E.isLeft(written) ? E.left(onceSpaceIsFreed(written.left, (await exists(current)) ? `gradpipe train --resume ${dir}` : undefined)) : written;
 };
 
 interface Temporary {
@@ -155,7 +160,10 @@ interface Temporary {
   readonly name: string;
 }
 
-/** Temporary files a checkpoint save leaves when it is killed, with the pid that made them. */
+/**
+ * The temporary files in a run folder (a checkpoint, model, metrics or lock write killed half way), with the
+ * pid that made them: the names `tempPathFor` and `stagingPathFor` make, and earlier versions' fixed names.
+ */
 const temporaries = async (dir: string): Promise<Temporary[]> => {
   let names: string[];
   try {
@@ -163,12 +171,9 @@ const temporaries = async (dir: string): Promise<Temporary[]> => {
   } catch {
     return [];
   }
-  const esc = (f: string) => f.replaceAll('.', '\\.');
   return names.flatMap((name): Temporary[] => {
-    const temp = new RegExp(`^\\.(?:${esc(CHECKPOINT_FILE)}|${esc(PREVIOUS_FILE)})\\.(\\d+)\\..*\\.tmp$`).exec(name);
-    const link = new RegExp(`^${esc(PREVIOUS_FILE)}\\.(\\d+)\\.link$`).exec(name);
-    const m = temp ?? link;
-    if (m) return [{ pid: Number(m[1]), name }];
+    const pid = temporaryPid(name) ?? Number(LEGACY_LINK.exec(name)?.[1] ?? NaN);
+    if (!Number.isNaN(pid)) return [{ pid, name }];
     return name === LEGACY_NEXT_FILE ? [{ pid: undefined, name }] : [];
   });
 };
@@ -184,8 +189,8 @@ const alive = (pid: number): boolean => {
 };
 
 /**
- * Removes the temporary files that checkpoint saves of processes no longer running left in `dir` (a run
- * killed while saving); returns their names.
+ * Removes the temporary files that processes no longer running left in the run folder `dir` (a run killed
+ * while saving a checkpoint, the model or the metrics); returns their names.
  */
 export const cleanCheckpointTemporaries = async (dir: string): Promise<string[]> => {
   const dead = (await temporaries(dir)).filter((t) => t.pid === undefined || !alive(t.pid));
@@ -222,7 +227,13 @@ export const loadCheckpoint = async (dir: string): Promise<E.Either<GradpipeErro
   const loaded = await loadCheckpointFile(current);
   if (E.isRight(loaded)) return loaded;
   const previous = path.join(dir, PREVIOUS_FILE);
-  if (!(await exists(previous)) || E.isLeft(await loadCheckpointFile(previous))) return loaded;
+  const hasPrevious = await exists(previous);
+  if (!hasPrevious || E.isLeft(await loadCheckpointFile(previous))) {
+    // the hint offers only what is there: no "resume from the previous checkpoint" when it is missing or damaged too
+    if (loaded.left._tag !== 'ModelError') return loaded;
+    const why = hasPrevious ? `the previous checkpoint ${previous} is damaged too` : 'there is no previous checkpoint';
+    return E.left({ ...loaded.left, hint: `${why}: restore one from a backup, or train again from the start` });
+  }
   return E.left({
     ...loaded.left,
     hint: `the previous checkpoint ${previous} is intact: rename it to ${current} to resume from it (losing the progress since then)`,

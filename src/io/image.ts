@@ -15,6 +15,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { PNG } from 'pngjs';
 import { dataError, type GradpipeError } from '../errors.js';
 import { fsError } from './ioError.js';
+import { pngProblem } from './pngCheck.js';
 
 export interface GrayImage {
   readonly width: number;
@@ -37,6 +38,7 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const isPng = (b: Uint8Array): boolean => PNG_SIGNATURE.every((x, i) => b[i] === x);
 
 const HINT = 'give a PNG or PGM (P2/P5) image';
+const DAMAGED_HINT = 'the file is damaged: save or export the image again';
 
 /** Width and height from a PNG's IHDR chunk (which must come first), without decoding. */
 const pngSize = (b: Uint8Array): { width: number; height: number } | undefined => {
@@ -48,15 +50,22 @@ const pngSize = (b: Uint8Array): { width: number; height: number } | undefined =
 const luma = (r: number, g: number, b: number): number => 0.299 * r + 0.587 * g + 0.114 * b;
 
 const decodePng = (bytes: Uint8Array, file: string, background: number): E.Either<GradpipeError, GrayImage> => {
+  const damaged = (what: string) => E.left(dataError(file, `is not a readable PNG: it ${what}`, DAMAGED_HINT));
+  const chunks = pngProblem(bytes, false);
+  if (chunks !== undefined) return damaged(chunks);
   const size = pngSize(bytes);
   if (size !== undefined && size.width * size.height > MAX_PIXELS) {
     return E.left(dataError(file, `is a ${size.width}x${size.height} PNG, too large for a digit image`, `give a ${DIGIT_SIZE}x${DIGIT_SIZE} image`));
   }
+  const problem = pngProblem(bytes);
+  if (problem !== undefined) return damaged(problem);
   let png: ReturnType<typeof PNG.sync.read>;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
-    return E.left(dataError(file, `is not a readable PNG (${e instanceof Error ? e.message : String(e)})`, 'the file may be truncated or corrupted; export it again'));
+    // the chunks are sound, so what pngjs refuses is inside them; its own words name its internals
+    const palette = e instanceof Error && /palette/i.test(e.message);
+    return damaged(palette ? 'has colour type 3 (palette) but no usable palette (PLTE chunk)' : 'is corrupted: its pixel data cannot be decoded');
   }
   const { width, height, data } = png;
   const pixels = new Uint8Array(width * height);

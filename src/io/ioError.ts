@@ -23,7 +23,7 @@ export const describeFsError = (e: unknown, action: string): { message: string; 
       return { message: `cannot ${action}: permission denied`, hint: 'check the permissions of the file and its folder' };
     case 'ENOSPC':
     case 'EDQUOT':
-      return { message: `cannot ${action}: the disk is full`, hint: 'free some space and run again' };
+      return { message: `cannot ${action}: ${DISK_FULL}`, hint: 'free some space and run again' };
     case 'EROFS':
       return { message: `cannot ${action}: the file system is read-only`, hint: 'choose a writable location' };
     case 'ENOTDIR':
@@ -34,6 +34,17 @@ export const describeFsError = (e: unknown, action: string): { message: string; 
       return { message: `cannot ${action}: ${detail}`, hint: 'check the path, the permissions and the free space' };
   }
 };
+
+const DISK_FULL = 'the disk is full';
+
+/**
+ * `e` with, when it is a full disk, the way to keep the work once space is freed: `resume`, the command that
+ * continues from the last checkpoint when there is one (not "run again", which would start over).
+ */
+export const onceSpaceIsFreed = (e: GradpipeError, resume: string | undefined): GradpipeError =>
+  e._tag === 'IOError' && e.message.endsWith(DISK_FULL)
+    ? { ...e, hint: resume === undefined ? 'free some space, then run again' : `free some space, then continue with ${resume}` }
+    : e;
 
 /** An `IOError` for the failure `e` of `action` on `file`. */
 export const fsError = (file: string, action: string, e: unknown): GradpipeError => {

@@ -22,6 +22,8 @@ import { contentHash, HASH_KEY, verifyContent } from './contentHash.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 
 export const MODEL_FORMAT = 'gradpipe/1';
+/** The format tag of a training checkpoint (written by io/checkpoint.ts; here so the codec can recognise one). */
+export const CHECKPOINT_FORMAT = 'gradpipe-checkpoint/1';
 /** How inputs were scaled for training; `predict` must scale the same way. */
 export const MODEL_INPUT = 'pixels/255';
 const RESERVED = ['format', 'activations', 'loss', 'input', HASH_KEY] as const;
@@ -137,6 +139,9 @@ export const encodeModel = (net: Network<Float>, meta: ModelMeta): Uint8Array =>
   return encodeSafetensors(tensors, { ...metadata, [HASH_KEY]: contentHash(tensors, metadata) });
 };
 
+/** What `decodeModel` says of a checkpoint file (callers that know where the run's model is refine the hint). */
+export const CHECKPOINT_NOT_MODEL = 'is a training checkpoint, not a model';
+
 /**
  * Parses and verifies `model.safetensors` bytes read from `file`.
  *
@@ -146,6 +151,9 @@ export const decodeModel = (bytes: Uint8Array, file: string): E.Either<GradpipeE
   const decoded = decodeSafetensors(bytes, file);
   if (E.isLeft(decoded)) return E.left(corrupted(file, decoded.left.message));
   const { tensors, metadata } = decoded.right;
+  if (metadata.format === CHECKPOINT_FORMAT) {
+    return E.left(modelError(file, CHECKPOINT_NOT_MODEL, 'give the model.safetensors of its run folder; a run stopped before its end writes one when continued with gradpipe train --resume'));
+  }
   const checked = verifyContent(file, tensors, metadata, MODEL_FORMAT, 're-train or restore it');
   if (E.isLeft(checked)) return checked;
   const activations = metadata.activations ?? '';

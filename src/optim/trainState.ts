@@ -35,6 +35,8 @@ export interface TrainStateFields {
   readonly lr: number;
   /** Magnitudes of the last five finite steps, oldest first. */
   readonly recent: readonly Magnitudes[];
+  /** Magnitudes of the run's first step: the reference of the exploding-loss rule (monitor.ts); null before it. */
+  readonly first: Magnitudes | null;
   /** The monitor's findings so far (overflow and underflow on the way), at most one of each kind per layer. */
   readonly findings: readonly StepFinding[];
   readonly divergence: Divergence | undefined;
@@ -70,6 +72,7 @@ export const initialTrainState = (network: Network, optimizer: OptimizerConfig):
   correct: 0,
   lr: optimizer.lr,
   recent: [],
+  first: null,
   findings: [],
   divergence: undefined,
 });

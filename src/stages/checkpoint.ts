@@ -69,7 +69,7 @@ interface Stored {
   readonly version: number;
   readonly activations: string[];
   /** The counters and findings (checkpoints of earlier versions have no findings). */
-  readonly counters: Omit<TrainState, 'network' | 'optimizer' | 'recent' | 'divergence' | 'buffers' | 'findings'> & { readonly findings?: TrainState['findings'] };
+  readonly counters: Omit<TrainState, 'network' | 'optimizer' | 'recent' | 'divergence' | 'buffers' | 'findings' | 'first'> & { readonly findings?: TrainState['findings']; readonly first?: TrainState['first'] };
   readonly optimizerStep: number;
   readonly validation?: Omit<ValidationState, 'best'> & { best: Omit<ValidationState['best'], 'network'> & { network: 'current' | 'stored' } };
   readonly recent: TrainState['recent'];
@@ -126,6 +126,7 @@ export const fromCheckpoint = (c: Checkpoint, file: string): E.Either<GradpipeEr
     const { warnings: _old, findings, ...counters } = st.counters as Stored['counters'] & { warnings?: unknown };
     const state: TrainState = {
       ...counters,
+      first: counters.first ?? null, // checkpoints of earlier versions: the first step after resuming
       buffers: 'owned',
       network: net,
       optimizer: { step: st.optimizerStep, first, second },
@@ -151,7 +152,10 @@ export interface CheckpointWriter {
 export interface WriterOptions {
   /** Writes one checkpoint (e.g. `saveCheckpoint(dir, c)`). */
   readonly save: (c: Checkpoint) => Promise<E.Either<GradpipeError, void>>;
-  /** The caller's JSON configuration, stored in every checkpoint. */
+  /**
+   * The caller's JSON configuration, stored in every checkpoint; or a function giving it, called when a
+   * state is submitted (for what grows during a run, such as the health scan's findings so far).
+   */
   readonly config: unknown;
   /** Runs before each write (e.g. flushing the metrics the checkpoint covers). */
   readonly before?: (() => Promise<void>) | undefined;
@@ -178,7 +182,7 @@ export const checkpointWriter = (opts: WriterOptions): CheckpointWriter => {
   };
   return {
     submit: (s) => {
-      waiting.push(toCheckpoint(s, opts.config));
+      waiting.push(toCheckpoint(s, typeof opts.config === 'function' ? (opts.config as () => unknown)() : opts.config));
       running ??= drain();
     },
     settled: async () => {

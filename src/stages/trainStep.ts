@@ -8,12 +8,13 @@
  * runs) and emits `Borrowed<TrainState>`s that alternate between them: a state is valid until the second
  * step after it, and `snapshot` keeps one for longer. Both modes give the same bits.
  *
- * A step that produces a non-finite value is not applied: the emitted state keeps the last finite network
- * and carries a `divergence` report naming the step, epoch, layer and tensor, with the largest magnitudes of
- * the steps before it; that state ends the stream.
+ * A step that produces a non-finite value, or a batch loss above the exploding-loss bound (1000 times the
+ * first batch loss or the uniform guess's, see diagnostics/monitor.ts), is not applied: the emitted state
+ * keeps the last network and carries a `divergence` report naming the step, epoch, layer and tensor, with the
+ * largest magnitudes of the steps before it; that state ends the stream.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { divergence, monitorStep, type Magnitudes } from '../diagnostics/monitor.js';
+import { divergence, explosionBound, explosionLocation, monitorStep, zeroLogitLoss, type Magnitudes } from '../diagnostics/monitor.js';
 import type { LossName } from '../nn/loss.js';
 import { descend, stepBuffers, type Descended, type StepBuffers } from '../optim/descend.js';
 import type { OptimizerConfig } from '../optim/optimizer.js';
@@ -62,6 +63,7 @@ const advance = (s: StateView, b: LabeledBatch, d: Descended, lr: number): Omit<
     correct: d.correct,
     lr,
     recent: [...s.recent.slice(-(HISTORY - 1)), mags],
+    first: s.first ?? mags,
     findings: monitorStep(s.findings, step, b.epoch, d.maxAbs, d.minNonzero),
   };
 };
@@ -75,13 +77,20 @@ export const trainingStep = (config: TrainConfig, buffers: StepBuffers) => {
   const core = descend(config, buffers);
   const schedule = config.schedule ?? { kind: 'constant' as const };
   const tag = buffers.params === undefined ? 'owned' : 'borrowed';
+  let uniformGuess: number | undefined; // the loss of all-zero logits, for the exploding-loss bound
   return (s: StateView, b: LabeledBatch): StateView => {
     if (s.divergence) return s;
     const lr = learningRateAt(schedule, config.optimizer.lr, b.epoch, config.batchesPerEpoch ? b.batchInEpoch / config.batchesPerEpoch : 0, config.epochs ?? 1);
     const moved = core(s.network, s.optimizer, b, lr);
-    return E.isLeft(moved)
-      ? { ...s, divergence: divergence(s.step + 1, b.epoch, moved.left, s.recent) }
-      : { ...advance(s, b, moved.right, lr), buffers: tag };
+    if (E.isLeft(moved)) return { ...s, divergence: divergence(s.step + 1, b.epoch, moved.left, s.recent) };
+    const d = moved.right;
+    uniformGuess ??= zeroLogitLoss(config.loss, s.network.layers[s.network.layers.length - 1]!.activation, b.targets.cols);
+    const bound = explosionBound(s.first?.loss ?? d.loss, uniformGuess);
+    if (d.loss > bound) {
+      const first = s.first ?? { step: s.step + 1, activations: d.maxAbs, gradientNorm: d.gradientNorm, loss: d.loss };
+      return { ...s, divergence: divergence(s.step + 1, b.epoch, explosionLocation(d.loss, bound, first, d.maxAbs), s.recent) };
+    }
+    return { ...advance(s, b, d, lr), buffers: tag };
   };
 };
 

@@ -11,12 +11,27 @@
  * threading splits the reduction; the native backend therefore partitions C itself and runs OpenBLAS
  * single-threaded on each part.)
  */
+import { optionError, type GradpipeError } from '../errors.js';
 import type { Float } from './matrix.js';
 import type { PointwiseActivation } from './kernels.js';
 
 /** The numeric backends: the TypeScript reference, WebAssembly SIMD, and the system BLAS. */
 export type BackendName = 'ts' | 'wasm' | 'native';
 export const BACKEND_NAMES: readonly BackendName[] = ['ts', 'wasm', 'native'];
+
+/**
+ * The most threads a backend takes: one range, 1 to 64, for every backend and every command's `--threads`
+ * (the wasm control block has per-thread scratch for 64, assembly/layout.ts; the native addon's own limit,
+ * 256, is never reached).
+ */
+export const MAX_THREADS = 64;
+
+/** True for a thread count every backend accepts. */
+export const validThreads = (threads: number): boolean => Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS;
+
+/** The refusal of a thread count outside 1..MAX_THREADS, naming the library's field (the CLI maps it to --threads). */
+export const threadsError = (threads: number): GradpipeError =>
+  optionError('threads', `must be an integer from 1 to ${MAX_THREADS}, got ${threads}`, 'give a whole number such as 2');
 
 /** The kernels every float32 network runs on (see the module comment). */
 export interface Backend {

@@ -6,11 +6,11 @@
  * Laws (for any availability of native and wasm; ts is always available):
  *   resolve('auto') chooses the first available of native, wasm, ts;
  *   resolve(x) for an available x chooses x; for an unavailable x it is a Left on backend;
- *   a thread count that is not a positive integer is a Left on threads, whatever the choice.
+ *   a thread count that is not an integer from 1 to MAX_THREADS is a Left on threads, whatever the choice.
  * Only the chosen backend is left running: auto never starts a slower backend than the one it picks.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { Backend, BackendName } from './backend.js';
+import { threadsError, validThreads, type Backend, type BackendName } from './backend.js';
 import { optionError, type GradpipeError } from '../errors.js';
 import { createNativeBackend } from '#platform/native.js';
 import { createTsBackend } from './ts.js';
@@ -64,8 +64,8 @@ const others = (name: BackendName): string =>
 export const resolveBackendWith =
   (factories: BackendFactories) =>
   async (choice: BackendChoice, threads?: number): Promise<E.Either<GradpipeError, Resolved>> => {
-    if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
-      return E.left(optionError('threads', `must be a positive integer, got ${threads}`, 'give a whole number such as 2'));
+    if (threads !== undefined && !validThreads(threads)) {
+      return E.left(threadsError(threads));
     }
     if (choice !== 'auto') {
       const made = await attempt(factories[choice], threads);

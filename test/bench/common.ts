@@ -4,6 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import * as E from 'fp-ts/lib/Either.js';
+import type { Dataset } from '../../src/data/dataset.js';
+import { loadMnist } from '../../src/data/dataset.js';
+import type { Backend } from '../../src/tensor/backend.js';
+import { setBackend } from '../../src/tensor/registry.js';
+import { resolveBackend, type BackendChoice } from '../../src/tensor/select.js';
 
 export * from './job.js';
 
@@ -36,3 +42,13 @@ export interface GemmShape {
 /** First 12 hex digits of the SHA-256 of the parameters' bytes (bit-identity across thread counts). */
 export const digest = (flat: Float32Array): string =>
   createHash('sha256').update(new Uint8Array(flat.buffer, flat.byteOffset, flat.byteLength)).digest('hex').slice(0, 12);
+
+/** MNIST and the chosen backend, set as the one in use: what a benchmark script starts with (throws on failure). */
+export const benchSetup = async (choice: BackendChoice): Promise<{ readonly data: { readonly train: Dataset; readonly test: Dataset }; readonly backend: Backend }> => {
+  const data = await loadMnist(MNIST_DIR);
+  if (E.isLeft(data)) throw new Error(data.left.message);
+  const resolved = await resolveBackend(choice);
+  if (E.isLeft(resolved)) throw new Error(resolved.left.message);
+  setBackend(resolved.right.backend);
+  return { data: data.right, backend: resolved.right.backend };
+};

@@ -8,18 +8,15 @@
  *
  * Run: npx tsc -p test/bench/tsconfig.json && node dist/test/bench/reuse.js [--backend wasm|native|ts] [--steps N] [--reps N]
  */
-import * as E from 'fp-ts/lib/Either.js';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { from, lastValueFrom, tap } from 'rxjs';
-import { loadMnist } from '../../src/data/dataset.js';
 import { defaultOptimizer, type OptimizerConfig } from '../../src/optim/optimizer.js';
 import { rx } from '../../src/stages/stage.js';
 import { initialTrainState } from '../../src/optim/trainState.js';
 import { trainStep } from '../../src/stages/trainStep.js';
-import { BACKEND_CHOICES, resolveBackend, type BackendChoice } from '../../src/tensor/select.js';
-import { setBackend } from '../../src/tensor/registry.js';
-import { initialNetwork, jobBatches, median, MNIST_DIR, type Job } from './common.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../../src/tensor/select.js';
+import { benchSetup, initialNetwork, jobBatches, median, type Job } from './common.js';
 
 const { values: opt } = parseArgs({
   options: { backend: { type: 'string', default: 'wasm' }, steps: { type: 'string', default: '400' }, reps: { type: 'string', default: '3' } },
@@ -31,12 +28,7 @@ const steps = Number(opt.steps);
 const reps = Number(opt.reps);
 const MOMENTUM: OptimizerConfig = { ...defaultOptimizer, kind: 'momentum', lr: 0.1, momentum: 0.9 };
 
-const data = await loadMnist(MNIST_DIR);
-if (E.isLeft(data)) throw new Error(data.left.message);
-const resolved = await resolveBackend(choice);
-if (E.isLeft(resolved)) throw new Error(resolved.left.message);
-const backend = resolved.right.backend;
-setBackend(backend);
+const { data, backend } = await benchSetup(choice);
 const job: Job = { hidden: 1000, batch: 128, warmup: 0, samples: steps * 128 };
 
 interface Run {
@@ -53,7 +45,7 @@ const run = async (reuseBuffers: boolean): Promise<Run> => {
   let peak = 0;
   const t0 = performance.now();
   await lastValueFrom(
-    from(jobBatches(data.right.train, job)).pipe(
+    from(jobBatches(data.train, job)).pipe(
       rx(trainStep({ loss: 'cross-entropy', optimizer: MOMENTUM, backend, reuseBuffers }, initialTrainState(initialNetwork(job.hidden), MOMENTUM))),
       tap(() => void (peak = Math.max(peak, process.memoryUsage().arrayBuffers))),
     ),

@@ -1,5 +1,5 @@
 import { fc, it as prop } from '@fast-check/vitest';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
@@ -125,12 +125,25 @@ describe('checkpoints', () => {
     expect((await loaded(_.loadCheckpointFile(join(dir, _.PREVIOUS_FILE)))).state).toMatchObject({ step: 1 });
   });
 
-  it('says only what is wrong when there is no intact previous checkpoint', async () => {
+  it('offers no previous checkpoint when there is none, or when it is damaged too', async () => {
     const dir = tmp();
     await _.saveCheckpoint(dir, ckpt(1));
     writeFileSync(join(dir, _.CHECKPOINT_FILE), 'garbage!');
     const r = await _.loadCheckpoint(dir);
-    expect(E.isLeft(r) && r.left.hint).toBe('restore it, or resume from the previous checkpoint');
+    expect(E.isLeft(r) && r.left.hint).toBe('there is no previous checkpoint: restore one from a backup, or train again from the start');
+    // with a previous checkpoint that is damaged too, the hint does not offer it
+    await _.saveCheckpoint(dir, ckpt(2));
+    await _.saveCheckpoint(dir, ckpt(3));
+    writeFileSync(join(dir, _.PREVIOUS_FILE), 'garbage too');
+    writeFileSync(join(dir, _.CHECKPOINT_FILE), 'garbage!');
+    const both = await _.loadCheckpoint(dir);
+    expect(E.isLeft(both) && both.left.hint).toBe(`the previous checkpoint ${join(dir, _.PREVIOUS_FILE)} is damaged too: restore one from a backup, or train again from the start`);
+    // a missing current checkpoint beside an intact previous one still points at it
+    await _.saveCheckpoint(dir, ckpt(4));
+    await _.saveCheckpoint(dir, ckpt(5));
+    rmSync(join(dir, _.CHECKPOINT_FILE));
+    const gone = await _.loadCheckpoint(dir);
+    expect(E.isLeft(gone) && gone.left.hint).toMatch(/^the previous checkpoint .* is intact: rename it to /);
     const missing = await _.loadCheckpoint(join(dir, 'none'));
     expect(missing).toEqual(E.left(expect.objectContaining({ _tag: 'IOError', message: expect.stringMatching(/cannot read the checkpoint: no such file/) })));
   });

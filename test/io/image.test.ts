@@ -66,6 +66,52 @@ describe('decodeImage: PNG (oracle: a PNG writer built from the specification)',
     refused(_.decodeImage(png.subarray(0, 30), FILE), /is not a readable PNG/);
   });
 
+  it('words every damaged PNG in gradpipe terms: which chunk, truncated or corrupted, what to do', () => {
+    const png = writePng({ width: 2, height: 2, bitDepth: 8, colorType: 0, samples: [1, 2, 3, 4] });
+    // signature (8) + IHDR (12 + 13) = 33: the IDAT chunk starts there
+    refused(_.decodeImage(png.subarray(0, 45), FILE), /^is not a readable PNG: it is truncated: its IDAT chunk at byte 33 needs \d+ bytes of data but the file ends at byte 45$/);
+    refused(_.decodeImage(png.subarray(0, 12), FILE), /^is not a readable PNG: it is truncated: it ends at byte 12, before its header \(IHDR\)$/);
+    const flipped = png.slice();
+    flipped[33 + 8]! ^= 0x10;
+    refused(_.decodeImage(flipped, FILE), /^is not a readable PNG: it is corrupted: its IDAT chunk at byte 33 fails its checksum \(CRC-32\)$/);
+    // sound chunks around bad pixel data, which pngjs would pad with zeros and return as an image
+    const short = writePng({ width: 4, height: 4, bitDepth: 8, colorType: 0, samples: [1, 2, 3] });
+    const r = _.decodeImage(short, FILE);
+    // 4 rows of a filter byte and 4 samples = 20 bytes; 4 filter bytes and 3 samples were written
+    refused(r, /^is not a readable PNG: it is truncated: its pixel data \(IDAT\) holds 7 bytes, but its 4x4 size needs 20$/);
+    expect(E.isLeft(r) && r.left.hint).toBe('the file is damaged: save or export the image again');
+    const filtered = writePng({ width: 2, height: 1, bitDepth: 8, colorType: 0, samples: [1, 2], filter: 9 });
+    refused(_.decodeImage(filtered, FILE), /^is not a readable PNG: it is corrupted: a row of its pixel data has filter type 9, which PNG does not define$/);
+    const noPalette = writePng({ width: 2, height: 1, bitDepth: 8, colorType: 3, samples: [0, 1] });
+    refused(_.decodeImage(noPalette, FILE), /^is not a readable PNG: it has colour type 3 \(palette\) but no usable palette \(PLTE chunk\)$/);
+  });
+
+  prop.prop([image, fc.nat(), fc.integer({ min: 1, max: 255 }), fc.boolean()], { numRuns: 300 })(
+    'a damaged PNG is refused in gradpipe words only, never the decoder\'s',
+    ({ width, height, pixels }, at, mask, cut) => {
+      const png = _.encodePng(pixels, width, height);
+      const damaged = cut ? png.subarray(0, at % png.length) : png.slice();
+      if (!cut) damaged[at % png.length]! ^= mask;
+      const r = _.decodeImage(damaged, FILE);
+      if (E.isRight(r)) return;
+      expect(r.left.message).toMatch(/^(is not a readable PNG: it (is truncated|is corrupted|declares|has)\b|is neither a PNG nor a PGM|is a \d+x\d+ PNG, too large)/);
+      expect(r.left.message).not.toMatch(/waitng|should not go down|Invalid|Unexpected|zlib|inflate|header check|stream/);
+    },
+  );
+
+  prop.prop([image, fc.constantFrom(0, 2, 6), fc.constantFrom(8, 16)], { numRuns: 60 })(
+    'an Adam7-interlaced PNG decodes to the same pixels as the plain one (its pixel data passes the length and filter checks)',
+    ({ width, height, pixels }, colorType, bitDepth) => {
+      const channels = { 0: 1, 2: 3, 6: 4 }[colorType]!;
+      const scale = bitDepth === 16 ? 257 : 1;
+      const samples = Array.from(pixels).flatMap((p) => Array.from({ length: channels }, (_x, c) => (c === 3 ? 255 : p) * scale));
+      const spec = { width, height, bitDepth, colorType, samples } as const;
+      const plain = decoded(_.decodeImage(writePng(spec), FILE));
+      expect(decoded(_.decodeImage(writePng({ ...spec, interlaced: true }), FILE))).toEqual(plain);
+      expect([...plain.pixels]).toEqual([...pixels]);
+    },
+  );
+
   it('refuses a PNG declaring an absurd size before allocating it', () => {
     refused(_.decodeImage(writePng({ width: 100000, height: 100000, bitDepth: 8, colorType: 0, samples: [] }), FILE), /100000x100000 PNG, too large/);
   });

@@ -176,4 +176,20 @@ describe('trainStep', () => {
     expect(states.length).toBeLessThanOrEqual(batches.length);
     for (const l of last.network.layers) for (const v of l.weight.data) expect(Number.isFinite(v)).toBe(true);
   });
+
+  it('a batch loss above 1000 times its first value stops the run as divergence, not applied, naming the step and layer', () => {
+    const ds = randomDataset(4, 64, 3, 3, 3);
+    const net = unwrap(initNetwork({ sizes: [9, 16, 3], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 5));
+    const opt = unwrap(optimizer({ kind: 'sgd', lr: 1e4 }));
+    const batches = Array.from({ length: 16 }, (_, k) => labeled(ds, [0, 1, 2, 3].map((i) => i + 4 * k), 0, k));
+    const states = runStage(trainStep({ loss: 'cross-entropy', optimizer: opt }, initialTrainState(net, opt)), batches);
+    const last = states.at(-1)!;
+    expect(last.divergence?.where).toMatchObject({ kind: 'exploding-loss' });
+    expect(last.divergence!.message).toMatch(/^step \d+ \(epoch 1\): the batch loss \S+ exceeds \S+ \(1000 times .*layer \d/);
+    // every state before it was within the bound of the first loss; the diverged one kept the network before it
+    const first = states[0]!.loss;
+    for (const s of states.slice(0, -1)) expect(s.loss).toBeLessThanOrEqual(1000 * Math.max(first, Math.log(3)));
+    expect(last.step).toBe(states.at(-2)?.step ?? 0);
+    expect(last.first?.loss).toBe(first);
+  });
 });

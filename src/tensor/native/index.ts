@@ -11,7 +11,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { availableParallelism } from 'node:os';
-import type { Backend } from '../backend.js';
+import { MAX_THREADS, threadsError, validThreads, type Backend } from '../backend.js';
 import { optionError, type GradpipeError } from '../../errors.js';
 import type { PointwiseActivation } from '../kernels.js';
 import { loadAddon, type NativeAddon, type NativeHandle, type NativeTuning } from './addon.js';
@@ -49,19 +49,15 @@ export interface NativeBackendOptions {
 /**
  * The native backend on `threads` threads (default: all cores). `Left` when the addon was not built or
  * does not load (the message says why, for `gradpipe info`), or when `threads` is not an integer from 1 to
- * 256.
+ * MAX_THREADS (64, backend.ts).
  */
 export const createNativeBackend = (opts: NativeBackendOptions): E.Either<GradpipeError, Backend> =>
   createTunedNativeBackend(opts, DEFAULT_NATIVE_TUNING);
 
 /** `createNativeBackend` with another tuning (tests cut small products into many blocks; benchmarks tune). */
 export const createTunedNativeBackend = (opts: NativeBackendOptions, tuning: NativeTuning): E.Either<GradpipeError, Backend> => {
-  const threads = opts.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_NATIVE_THREADS) {
-    return E.left(
-      optionError('threads', `must be an integer from 1 to ${MAX_NATIVE_THREADS}, got ${threads}`, 'give a whole number such as 2'),
-    );
-  }
+  const threads = opts.threads ?? Math.min(MAX_THREADS, availableParallelism());
+  if (!validThreads(threads)) return E.left(threadsError(threads));
   return E.chain(({ addon, path }: { addon: NativeAddon; path: string }): E.Either<GradpipeError, Backend> => {
     let h: NativeHandle;
     try {

@@ -20,7 +20,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { cores, envVar } from '#platform/wasm.js';
-import type { Backend, OptimizerUpdates } from '../backend.js';
+import { MAX_THREADS, threadsError, validThreads, type Backend, type OptimizerUpdates } from '../backend.js';
 import { optionError, type GradpipeError } from '../../errors.js';
 import type { PointwiseActivation } from '../kernels.js';
 import { loadRelaxedWasmModule, loadWasmModule } from './module.js';
@@ -86,8 +86,7 @@ const ADAM_WORK = 16;
 const SGD = 0, MOMENTUM = 1, NESTEROV = 2, ADAM = 3;
 
 const F32 = 4;
-/** The per-thread scratch the wasm control block has room for (assembly/layout.ts). */
-const MAX_THREADS = 64;
+// MAX_THREADS (backend.ts, 64) is also the per-thread scratch the wasm control block has room for (assembly/layout.ts)
 
 const checkDims = (op: string, dims: Readonly<Record<string, number>>): void => {
   for (const [name, d] of Object.entries(dims)) {
@@ -256,8 +255,8 @@ export const createTunedWasmBackend = async (
   tuning: WasmTuning,
 ): Promise<E.Either<GradpipeError, Backend>> => {
   const threads = opts.threads ?? Math.min(MAX_THREADS, cores());
-  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
-    return E.left(optionError('threads', `must be an integer from 1 to ${MAX_THREADS}, got ${threads}`, 'give a whole number such as 2'));
+  if (!validThreads(threads)) {
+    return E.left(threadsError(threads));
   }
   if (opts.fma ?? envVar('GRADPIPE_WASM_FMA') !== '0') {
     // Any failure here (not built, not accepted, a worker that cannot instantiate it) leaves the plain build.

@@ -33,18 +33,37 @@ export interface RawPng {
   /** Samples row by row, `channels` per pixel (16-bit samples as numbers up to 65535). */
   readonly samples: readonly number[];
   readonly palette?: readonly (readonly [number, number, number])[];
+  /** The filter type byte of every row (default 0, none); PNG defines 0 to 4. */
+  readonly filter?: number;
+  /** Adam7 interlacing: seven passes over the pixel grid, each its own rows of filter byte and samples. */
+  readonly interlaced?: boolean;
 }
+
+// Adam7 from the specification: first column, first row, column step, row step of each pass
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
 
 const CHANNELS = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as const;
 
 export const writePng = (p: RawPng): Uint8Array => {
   const rowSamples = p.width * CHANNELS[p.colorType];
+  const channels = CHANNELS[p.colorType];
   const rows: number[] = [];
-  for (let y = 0; y < p.height; y++) {
-    rows.push(0);
-    for (const s of p.samples.slice(y * rowSamples, (y + 1) * rowSamples)) rows.push(...(p.bitDepth === 16 ? [s >>> 8, s & 0xff] : [s]));
+  const push = (s: number) => rows.push(...(p.bitDepth === 16 ? [s >>> 8, s & 0xff] : [s]));
+  if (p.interlaced) {
+    for (const [x0, y0, dx, dy] of ADAM7) {
+      if (x0! >= p.width) continue;
+      for (let y = y0!; y < p.height; y += dy!) {
+        rows.push(p.filter ?? 0);
+        for (let x = x0!; x < p.width; x += dx!) for (let c = 0; c < channels; c++) push(p.samples[(y * p.width + x) * channels + c] ?? 0);
+      }
+    }
+  } else {
+    for (let y = 0; y < p.height; y++) {
+      rows.push(p.filter ?? 0);
+      for (const s of p.samples.slice(y * rowSamples, (y + 1) * rowSamples)) push(s);
+    }
   }
-  const ihdr = new Uint8Array([...u32(p.width), ...u32(p.height), p.bitDepth, p.colorType, 0, 0, 0]);
+  const ihdr = new Uint8Array([...u32(p.width), ...u32(p.height), p.bitDepth, p.colorType, 0, 0, p.interlaced ? 1 : 0]);
   return new Uint8Array([
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a,
     ...chunk('IHDR', ihdr),
