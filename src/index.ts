@@ -50,6 +50,7 @@ export * from './diagnostics/nonfinite.js';
 
 // data
 export { loadDataset, loadMnist, type Dataset, type DatasetOptions } from './data/dataset.js';
+export { distortImage, drawWarp, warpImage, type DistortKey, type Warp } from './data/distort.js';
 export { decodeIdx, encodeIdx, readIdx, type Idx } from './data/idx.js';
 export { resolveDataDirDefault, type DataDir, type DataDirSource } from './data/resolve.js';
 export { downloadMnist, type DownloadOptions, type DownloadedFile, type DownloadProgress } from './data/download.js';
@@ -60,6 +61,7 @@ export * from './stages/stage.js';
 export * from './stages/read.js';
 export * from './stages/shuffle.js';
 export * from './stages/batch.js';
+export * from './stages/augment.js';
 export * from './stages/epochs.js';
 export * from './stages/trainStep.js';
 export * from './stages/evaluate.js';

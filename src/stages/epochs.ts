@@ -11,6 +11,8 @@
  */
 import { AsyncIterableX } from 'ix/asynciterable';
 import type { Dataset } from '../data/dataset.js';
+import type { DistortSpec } from '../data/distort.js';
+import { augment } from './augment.js';
 import { batch, toBatch, type LabeledBatch } from './batch.js';
 import { readDataset, type Example } from './read.js';
 import { epochOrder } from './shuffle.js';
@@ -30,6 +32,8 @@ export interface EpochPlan {
   readonly shuffle?: boolean;
   /** Where to start: epoch, and batches of it already done (default 0, 0). */
   readonly start?: { readonly epoch: number; readonly batch: number };
+  /** Distort each example's image between shuffle and batch (see `augment`; default none). */
+  readonly augment?: DistortSpec;
   /** Yield to the event loop at least this often, in milliseconds (default 20). */
   readonly yieldEveryMs?: number;
 }
@@ -79,9 +83,9 @@ export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
       for (let epoch = start.epoch; epoch < epochs; epoch++) {
         const skip = epoch === start.epoch ? start.batch : 0;
         const order = plan.shuffle === false ? Uint32Array.from({ length: dataset.count }, (_, i) => i) : epochOrder(seed, epoch, dataset.count);
-        const groups = ixSync(batch<Example>(batchSize, { keepLast }))(
-          readDataset(dataset, order.subarray(Math.min(order.length, skip * batchSize))),
-        );
+        const read = readDataset(dataset, order.subarray(Math.min(order.length, skip * batchSize)));
+        const examples = plan.augment ? ixSync(augment(plan.augment, { seed, epoch, rows: dataset.rows, cols: dataset.cols }))(read) : read;
+        const groups = ixSync(batch<Example>(batchSize, { keepLast }))(examples);
         let b = skip;
         for (const group of groups) {
           yield { ...toBatch(group, classes), epoch, batchInEpoch: b, lastInEpoch: b === total - 1 };
