@@ -34,9 +34,10 @@ export * from './nn/network.js';
 export * from './nn/init.js';
 export * from './nn/loss.js';
 export { forward, predict, type Forward } from './nn/forward.js';
+export { dropoutMasks, type Dropout, type DropoutMasks, type DropoutStep } from './nn/dropout.js';
 export { grad, backprop, type Batch, type Backprop } from './nn/grad.js';
 export * from './nn/gradient.js';
-export { rng, permutation, type Rng } from './nn/random.js';
+export { rng, keyedRng, permutation, type Rng } from './nn/random.js';
 
 // optim
 export * from './optim/optimizer.js';

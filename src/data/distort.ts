@@ -18,7 +18,8 @@
  *   pixels and the fill value
  * - same seed gives the same images (for the same epoch and example index)
  */
-import { rng } from '../nn/random.js';
+
+import { keyedRng } from '../nn/random.js';
 
 /** Bounds of the random affine part; each parameter is drawn uniformly in [-bound, bound]. */
 export interface AffineBounds {
@@ -105,7 +106,8 @@ export const drawWarp = (spec: DistortSpec, rows: number, cols: number, key: Dis
   for (const [name, v] of [['shift', a.shift], ['rotation', a.rotation], ['scale', a.scale], ['shear', a.shear], ['alpha', spec.elastic?.alpha], ['sigma', spec.elastic?.sigma]] as const) {
     if (v !== undefined && !(v >= 0 && Number.isFinite(v))) throw new RangeError(`distortImage: ${name} must be a finite number >= 0, got ${v}`);
   }
-  const r = rng(key.seed, 'distort', key.epoch, key.index);
+  // one generator per image, from (seed, epoch, index) only (a seedrandom one costs ~20 us to make)
+  const r = keyedRng(key.seed, key.epoch, key.index);
   const uniform = (bound: number | undefined) => (bound ? (2 * r() - 1) * bound : 0);
   // the affine part, drawn first so that adding the elastic part leaves it unchanged
   const tx = uniform(a.shift);
@@ -151,6 +153,7 @@ export const warpImage = (image: Uint8Array, rows: number, cols: number, warp: W
   const cx = (cols - 1) / 2;
   const cy = (rows - 1) / 2;
   const at = (x: number, y: number): number => (x >= 0 && x < cols && y >= 0 && y < rows ? image[y * cols + x]! : fill);
+  const inside = (x0: number, y0: number) => x0 >= 0 && x0 < cols - 1 && y0 >= 0 && y0 < rows - 1;
   const out = new Uint8Array(n);
   for (let y = 0; y < rows; y++) {
     const py = y - cy;
@@ -169,7 +172,20 @@ export const warpImage = (image: Uint8Array, rows: number, cols: number, warp: W
       const fy = sy - y0;
       // a convex combination of four pixels (or the fill): stays within their range, and is exact when
       // the sample falls on a pixel (fx = fy = 0), which makes zero magnitude the identity
-      const v = (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+      let p00, p10, p01, p11;
+      if (inside(x0, y0)) {
+        const o = y0 * cols + x0;
+        p00 = image[o]!;
+        p10 = image[o + 1]!;
+        p01 = image[o + cols]!;
+        p11 = image[o + cols + 1]!;
+      } else {
+        p00 = at(x0, y0);
+        p10 = at(x0 + 1, y0);
+        p01 = at(x0, y0 + 1);
+        p11 = at(x0 + 1, y0 + 1);
+      }
+      const v = (1 - fy) * ((1 - fx) * p00 + fx * p10) + fy * ((1 - fx) * p01 + fx * p11);
       out[i] = Math.round(v);
     }
   }
