@@ -140,10 +140,10 @@ export const drawWarp = (spec: DistortSpec, rows: number, cols: number, key: Dis
 };
 
 /**
- * Resamples a rows x cols uint8 image through `warp` (bilinear; `fill` outside the image; rounded to uint8).
- * Pure: `image` is not written.
+ * Resamples a rows x cols image through `warp` (bilinear; `fill` outside the image): a uint8 image comes
+ * back rounded to uint8, a float32 image as float32. Pure: `image` is not written.
  */
-export const warpImage = (image: Uint8Array, rows: number, cols: number, warp: Warp, fill = 0): Uint8Array => {
+export const warpImage = <I extends Uint8Array | Float32Array>(image: I, rows: number, cols: number, warp: Warp, fill = 0): I => {
   const n = rows * cols;
   if (image.length !== n) throw new RangeError(`distortImage: the image has ${image.length} pixels, ${rows}x${cols} needs ${n}`);
   const [a00, a01, a10, a11] = warp.matrix;
@@ -154,7 +154,8 @@ export const warpImage = (image: Uint8Array, rows: number, cols: number, warp: W
   const cy = (rows - 1) / 2;
   const at = (x: number, y: number): number => (x >= 0 && x < cols && y >= 0 && y < rows ? image[y * cols + x]! : fill);
   const inside = (x0: number, y0: number) => x0 >= 0 && x0 < cols - 1 && y0 >= 0 && y0 < rows - 1;
-  const out = new Uint8Array(n);
+  const bytes = image instanceof Uint8Array;
+  const out = bytes ? new Uint8Array(n) : new Float32Array(n);
   for (let y = 0; y < rows; y++) {
     const py = y - cy;
     for (let x = 0; x < cols; x++) {
@@ -186,10 +187,10 @@ export const warpImage = (image: Uint8Array, rows: number, cols: number, warp: W
         p11 = at(x0 + 1, y0 + 1);
       }
       const v = (1 - fy) * ((1 - fx) * p00 + fx * p10) + fy * ((1 - fx) * p01 + fx * p11);
-      out[i] = Math.round(v);
+      out[i] = bytes ? Math.round(v) : v;
     }
   }
-  return out;
+  return out as I;
 };
 
 /**
@@ -214,5 +215,5 @@ export const warpImage = (image: Uint8Array, rows: number, cols: number, warp: W
  * assert.deepEqual(distortImage(image, 28, 28, {}, { seed: 1, epoch: 0, index: 5 }), image); // zero magnitude
  * ```
  */
-export const distortImage = (image: Uint8Array, rows: number, cols: number, spec: DistortSpec, key: DistortKey): Uint8Array =>
+export const distortImage = <I extends Uint8Array | Float32Array>(image: I, rows: number, cols: number, spec: DistortSpec, key: DistortKey): I =>
   warpImage(image, rows, cols, drawWarp(spec, rows, cols, key), spec.fill);
