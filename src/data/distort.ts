@@ -217,3 +217,29 @@ export const warpImage = <I extends Uint8Array | Float32Array>(image: I, rows: n
  */
 export const distortImage = <I extends Uint8Array | Float32Array>(image: I, rows: number, cols: number, spec: DistortSpec, key: DistortKey): I =>
   warpImage(image, rows, cols, drawWarp(spec, rows, cols, key), spec.fill);
+
+/** A group of images to distort together (what a worker receives): `images` holds them one after another. */
+export interface DistortTask<I extends Uint8Array | Float32Array = Uint8Array | Float32Array> {
+  readonly images: I;
+  /** The example index of each image (its key with `seed` and `epoch`). */
+  readonly indices: ArrayLike<number>;
+  readonly rows: number;
+  readonly cols: number;
+  readonly spec: DistortSpec;
+  readonly seed: number;
+  readonly epoch: number;
+}
+
+/**
+ * `distortImage` of every image of a task, one after another in a new buffer: image j gets the key (seed,
+ * epoch, indices[j]), so the result is the same whether the group is distorted here or in a worker.
+ */
+export const distortMany = <I extends Uint8Array | Float32Array>(t: DistortTask<I>): I => {
+  const size = t.rows * t.cols;
+  const out = (t.images instanceof Uint8Array ? new Uint8Array(t.images.length) : new Float32Array(t.images.length)) as I;
+  for (let j = 0; j < t.indices.length; j++) {
+    const key = { seed: t.seed, epoch: t.epoch, index: t.indices[j]! };
+    out.set(distortImage(t.images.subarray(j * size, (j + 1) * size) as I, t.rows, t.cols, t.spec, key), j * size);
+  }
+  return out;
+};

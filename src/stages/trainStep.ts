@@ -14,6 +14,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { divergence, monitorStep, type Magnitudes } from '../diagnostics/monitor.js';
+import type { Dropout } from '../nn/dropout.js';
 import type { LossName } from '../nn/loss.js';
 import { descend, stepBuffers, type Descended, type StepBuffers } from '../optim/descend.js';
 import type { OptimizerConfig } from '../optim/optimizer.js';
@@ -39,6 +40,8 @@ export interface TrainConfig {
    * the second step after it; `snapshot` keeps one longer.
    */
   readonly reuseBuffers?: boolean;
+  /** Inverted dropout on the hidden layers, masks drawn from (seed, the state's step) (default none). */
+  readonly dropout?: Dropout;
 }
 
 const HISTORY = 5;
@@ -78,7 +81,7 @@ export const trainingStep = (config: TrainConfig, buffers: StepBuffers) => {
   return (s: StateView, b: LabeledBatch): StateView => {
     if (s.divergence) return s;
     const lr = learningRateAt(schedule, config.optimizer.lr, b.epoch, config.batchesPerEpoch ? b.batchInEpoch / config.batchesPerEpoch : 0, config.epochs ?? 1);
-    const moved = core(s.network, s.optimizer, b, lr);
+    const moved = core(s.network, s.optimizer, b, lr, s.step);
     return E.isLeft(moved)
       ? { ...s, divergence: divergence(s.step + 1, b.epoch, moved.left, s.recent) }
       : { ...advance(s, b, moved.right, lr), buffers: tag };
