@@ -57,7 +57,7 @@ export * from './diagnostics/monitor.js';
 
 // data
 export { loadDataset, loadMnist, type Dataset, type DatasetOptions, type Inputs } from './data/dataset.js';
-export { distortImage, drawWarp, warpImage, type DistortKey, type Warp } from './data/distort.js';
+export { distortImage, distortMany, drawWarp, warpImage, type DistortKey, type DistortTask, type Warp } from './data/distort.js';
 export { floatDataset, scalingOf, type FloatDatasetInput } from './data/floatDataset.js';
 export type { InputScaling } from './data/scaling.js';
 export { checkFits } from './data/fits.js';
@@ -76,9 +76,13 @@ export * from './stages/epochs.js';
 export * from './stages/trainStep.js';
 export * from './stages/evaluate.js';
 export * from './stages/validate.js';
+export * from './stages/heldOut.js';
 export * from './stages/stopWhen.js';
 export * from './stages/report.js';
 export * from './stages/checkpoint.js';
+export * from './stages/prefetch.js';
+export * from './stages/parallel.js';
+export type { StartWorker, WorkerPort } from './platform/worker.js';
 
 // io
 export { saveModel, loadModel, type LoadedModel, type ModelMeta } from './io/model.js';
