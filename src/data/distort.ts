@@ -12,11 +12,9 @@
  * Platt (2003)'s elastic distortion. One bilinear resampling covers both parts (two successive resamplings
  * would blur twice); samples outside the image read `fill`, and values are rounded back to uint8.
  *
- * Laws:
- * - zero magnitude is the identity
- * - pixel range is preserved: every output pixel lies between the smallest and largest of the input
- *   pixels and the fill value
- * - same seed gives the same images (for the same epoch and example index)
+ * Its laws are stated (and tested) with the stage that uses it, `augment` (src/stages/augment.ts): zero
+ * magnitude gives the image back, every output pixel lies between the smallest and largest input pixel and
+ * the fill value, and the same (seed, epoch, index) gives the same image.
  */
 
 import { keyedRng } from '../nn/random.js';
@@ -196,11 +194,6 @@ export const warpImage = <I extends Uint8Array | Float32Array>(image: I, rows: n
 /**
  * The distorted copy of one rows x cols uint8 image: `warpImage` of `drawWarp` (see the module comment for
  * the mapping). Pure: the result depends only on the arguments, and `image` is not written.
- *
- * Laws:
- * - zero magnitude is the identity
- * - pixel range is preserved
- * - same seed gives the same images
  *
  * @example
  * ```ts

@@ -33,7 +33,7 @@ export type DropoutMasks<F extends Float> = readonly (F | undefined)[];
  * The masks of step `d.step` for a batch of `rows` examples through `net`: per hidden layer a rows x units
  * buffer of factors 0 (dropped, probability p) or 1 / (1 - p); none at all when p = 0.
  *
- * Laws: p = 0 is the identity; expectation preserved: each mask factor has mean 1.
+ * (The module's laws hold: a rate of 0 draws no masks; each factor has mean 1.)
  *
  * @example
  * ```ts

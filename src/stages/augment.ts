@@ -2,13 +2,8 @@
  * Augmentation: each example of an epoch replaced by a randomly distorted copy of its image (affine and/or
  * elastic, see data/distort), its label and index untouched. It sits between shuffle and batch; the
  * distortion of an example depends only on (seed, epoch, example index), so neither the order, the batch
- * size nor the thread that runs `distortImage` changes a bit of it.
- *
- * Laws:
- * - zero magnitude is the identity
- * - pixel range is preserved
- * - same seed gives the same images, whatever the order of the examples
- * - the labels of the output equal the labels of the input
+ * size nor the thread that runs `distortImage` changes a bit of it (`epochBatches` can run it on worker
+ * threads, `augmentWorkers`, with the same bits).
  */
 import { distortImage, type DistortSpec } from '../data/distort.js';
 import type { Example } from './read.js';
