@@ -1,11 +1,13 @@
 /**
  * The systems the training benchmark compares, each able to run a `Job`: gradpipe's backends (ts, wasm and
- * native on 1 and all threads), TensorFlow.js (WASM and CPU backends) and numpy (1 and all threads). What
+ * native on 1 and all threads; native again on each other GEMM library its addon linked, e.g.
+ * `native-openblas-2` beside oneDNN's `native-2`), TensorFlow.js (WASM and CPU backends) and numpy (1 and all threads). What
  * cannot start here is listed in `skipped` with the reason.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import type { Backend } from '../../src/tensor/backend.js';
+import { loadAddon } from '../../src/tensor/native/addon.js';
 import { createNativeBackend } from '../../src/tensor/native/index.js';
 import { createTsBackend } from '../../src/tensor/ts.js';
 import { createWasmBackend } from '../../src/tensor/wasm/index.js';
@@ -52,9 +54,9 @@ export const startSystems = async (machine: Machine): Promise<Systems> => {
   const backends: Backend[] = [];
   const out: System[] = [];
 
-  const add = (id: string, b: Backend, small = false) => {
+  const add = (id: string, b: Backend, small = false, variant = '') => {
     backends.push(b);
-    const label = b.name === 'ts' ? 'gradpipe ts' : `gradpipe ${b.name}, ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
+    const label = b.name === 'ts' ? 'gradpipe ts' : `gradpipe ${b.name}${variant}, ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
     out.push({ id, family: 'gradpipe', label, description: b.description, threads: b.threads, small, run: (job, ctx) => runGradpipe(b, ctx.train, job) });
   };
   add('ts', createTsBackend(), true);
@@ -67,6 +69,14 @@ export const startSystems = async (machine: Machine): Promise<Systems> => {
     const n = createNativeBackend({ threads: t });
     if (E.isRight(n)) add(`native-${t}`, n.right);
     else skipped.push(`gradpipe native ${t} thread(s): ${n.left.message}`);
+  }
+  const loaded = loadAddon();
+  for (const lib of E.isRight(loaded) ? loaded.right.addon.gemmLibraries().slice(1) : []) {
+    for (const t of threadCounts) {
+      const n = createNativeBackend({ threads: t, gemmLibrary: lib });
+      if (E.isRight(n)) add(`native-${lib}-${t}`, n.right, false, ` (${lib})`);
+      else skipped.push(`gradpipe native on ${lib}, ${t} thread(s): ${n.left.message}`);
+    }
   }
 
   for (const kind of ['wasm', 'cpu'] as const) {

@@ -13,6 +13,9 @@ import { optionError, type GradpipeError } from '../../errors.js';
 /** A pool of threads and its tuning, owned by one native backend (an opaque Node-API external). */
 export type NativeHandle = { readonly __nativeHandle: unique symbol };
 
+/** The GEMM libraries the addon can be linked with (gemm.c): oneDNN's dnnl_sgemm, OpenBLAS's cblas_sgemm. */
+export type GemmLibrary = 'onednn' | 'openblas';
+
 /** How the native backend cuts its work (see gemm.c and update.c). */
 export interface NativeTuning {
   /** A GEMM is cut into blocks of C of at least this many flops (2 m n k) each ... */
@@ -38,32 +41,37 @@ export interface NativeTuning {
   readonly spinMicroseconds: number;
 }
 
-type Gemm<H> = (
-  handle: H,
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: Float32Array,
-  b: Float32Array,
-  beta: number,
-  c: Float32Array,
+type Gemm<H extends unknown[]> = (
+  ...args: [
+    ...H,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    b: Float32Array,
+    beta: number,
+    c: Float32Array,
+  ]
 ) => void;
 
 /** What gradpipe_native.c exports. Argument errors throw TypeError/RangeError (programmer errors). */
 export interface NativeAddon {
-  /** A handle owning `threads` threads (the caller included); throws when threads cannot be started. */
-  createBackend(threads: number, tuning: NativeTuning): NativeHandle;
+  /**
+   * A handle owning `threads` threads (the caller included) whose GEMMs call `library` (one of
+   * `gemmLibraries()`); throws when threads cannot be started.
+   */
+  createBackend(threads: number, tuning: NativeTuning, library: GemmLibrary): NativeHandle;
   /** Stops and joins the handle's threads; idempotent. Any other use of the handle then throws. */
   dispose(handle: NativeHandle): void;
   /** Row-major C = alpha op(A) op(B) + beta C over blocks of C; the same bits for any thread count. */
-  sgemm: Gemm<NativeHandle>;
+  sgemm: Gemm<[handle: NativeHandle]>;
   /** How `sgemm` cuts an m x n x k product (for descriptions and benchmarks). */
   gemmBlocks(handle: NativeHandle, m: number, n: number, k: number): { byRows: boolean; blocks: number; serial: boolean };
-  /** One whole cblas_sgemm with OpenBLAS's own threading (benchmarks only; bits depend on `threads`). */
-  openblasSgemm: Gemm<number>;
+  /** One whole call of `library` with its own threading (benchmarks only; bits depend on `threads`). */
+  wholeSgemm: Gemm<[library: GemmLibrary, threads: number]>;
   sgdUpdate(handle: NativeHandle, w: Float32Array, g: Float32Array, clip: number, decay: number, lr: number, w2: Float32Array): number;
   momentumUpdate(
     handle: NativeHandle, w: Float32Array, g: Float32Array, v: Float32Array, clip: number, decay: number, lr: number,
@@ -75,7 +83,10 @@ export interface NativeAddon {
   ): number;
   biasActivation(z: Float32Array, bias: Float32Array, rows: number, cols: number, act: number, out: Float32Array): void;
   activationBackward(delta: Float32Array, a: Float32Array, act: number, out: Float32Array): void;
-  blasInfo(): { config: string; corename: string };
+  /** The GEMM libraries this build linked, best first. */
+  gemmLibraries(): GemmLibrary[];
+  /** "oneDNN 2.6.3 dnnl_sgemm (OpenMP runtime, ISA avx2)", "OpenBLAS 0.3.21 cblas_sgemm (DYNAMIC_ARCH, core Haswell)". */
+  gemmInfo(library: GemmLibrary): string;
 }
 
 export interface LoadedAddon {
@@ -95,14 +106,14 @@ export const addonCandidates = (): readonly string[] => [
   join(here, '..', '..', '..', 'native', ADDON),
 ];
 
-const NOT_BUILT_HINT = 'run `npm run build:native` (needs a C compiler and libopenblas-dev), or choose --backend wasm or ts';
+const NOT_BUILT_HINT = 'run `npm run build:native` (needs a C compiler and libdnnl-dev or libopenblas-dev), or choose --backend wasm or ts';
 
 const isAddon = (u: unknown): u is NativeAddon =>
   typeof u === 'object' &&
   u !== null &&
   [
-    'createBackend', 'dispose', 'sgemm', 'gemmBlocks', 'openblasSgemm', 'sgdUpdate', 'momentumUpdate', 'adamUpdate',
-    'biasActivation', 'activationBackward', 'blasInfo',
+    'createBackend', 'dispose', 'sgemm', 'gemmBlocks', 'wholeSgemm', 'sgdUpdate', 'momentumUpdate', 'adamUpdate',
+    'biasActivation', 'activationBackward', 'gemmLibraries', 'gemmInfo',
   ].every(
     (f) => typeof (u as Record<string, unknown>)[f] === 'function',
   );
