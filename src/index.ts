@@ -67,6 +67,9 @@ export * from './stages/validate.js';
 export * from './stages/stopWhen.js';
 export * from './stages/report.js';
 export * from './stages/checkpoint.js';
+export * from './stages/prefetch.js';
+export * from './stages/parallel.js';
+export type { StartWorker, WorkerPort } from './platform/worker.js';
 
 // io
 export { saveModel, loadModel, type LoadedModel, type ModelMeta } from './io/model.js';
