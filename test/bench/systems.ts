@@ -1,7 +1,8 @@
 /**
  * The systems the training benchmark compares, each able to run a `Job`: gradpipe's backends (ts, wasm and
  * native on 1 and all threads; native again on each other GEMM library its addon linked, e.g.
- * `native-openblas-2` beside oneDNN's `native-2`), TensorFlow.js (WASM and CPU backends) and numpy (1 and all threads). What
+ * `native-openblas-2` beside oneDNN's `native-2`), TensorFlow.js (WASM and CPU backends), jax-js (wasm
+ * device, jit(valueAndGrad)) and numpy (1 and all threads). What
  * cannot start here is listed in `skipped` with the reason.
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -15,9 +16,10 @@ import { collectBatches, flatten, initialNetwork, type Job, type Measurement } f
 import { runGradpipe } from './gradpipe.js';
 import type { Machine } from './machine.js';
 import { numpyInputs, numpyVersion, runNumpy, type NumpyInputs } from './numpy.js';
+import { runJax, useJax } from './jaxjs.js';
 import { runTf, useTf } from './tfjs.js';
 
-export type Family = 'gradpipe' | 'tfjs' | 'numpy';
+export type Family = 'gradpipe' | 'tfjs' | 'jaxjs' | 'numpy';
 
 export interface System {
   /** `ts`, `wasm-2`, `tfjs-cpu`, `numpy-1`, ... */
@@ -97,6 +99,20 @@ export const startSystems = async (machine: Machine): Promise<Systems> => {
         if (typeof tf === 'string') throw new Error(tf);
         return runTf(tf.tf, flatten(initialNetwork(job.hidden)), await ctx.batches(), job);
       },
+    });
+  }
+
+  const jax = await useJax();
+  if (typeof jax === 'string') skipped.push(`jax-js: ${jax}`);
+  else {
+    out.push({
+      id: 'jaxjs-wasm',
+      family: 'jaxjs',
+      label: 'jax-js wasm',
+      description: jax.description,
+      threads: 1,
+      small: false,
+      run: async (job, ctx) => runJax(jax.jax, flatten(initialNetwork(job.hidden)), await ctx.batches(), job),
     });
   }
 
