@@ -51,6 +51,20 @@ export interface Backend {
     act: PointwiseActivation,
     out: Float32Array,
   ): void;
+  /**
+   * Optional: `biasActivation`, and absRange(out) (src/tensor/reduce.ts) into `range`, in one pass over out
+   * while it is in cache: the activation scan of a training step moved into the kernel's epilogue. Same bits
+   * in out as `biasActivation`, same range as absRange.
+   */
+  biasActivationRange?(
+    z: Float32Array,
+    bias: Float32Array,
+    rows: number,
+    cols: number,
+    act: PointwiseActivation,
+    out: Float32Array,
+    range: Float64Array,
+  ): void;
   /** out = delta * act'(z) written through a = act(z); out may alias delta. */
   activationBackward(delta: Float32Array, a: Float32Array, act: PointwiseActivation, out: Float32Array): void;
   /**

@@ -25,6 +25,7 @@ import { descend, initialTrainState, type TrainState } from '../../src/stages/tr
 import type { Backend, OptimizerUpdates } from '../../src/tensor/backend.js';
 import { matrix } from '../../src/tensor/matrix.js';
 import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
+import { absRange } from '../../src/tensor/reduce.js';
 import { loadAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
 import { createNativeBackend, createTunedNativeBackend, DEFAULT_NATIVE_TUNING, nativeTuningFor, type GemmLibrary } from '../../src/tensor/native/index.js';
 import { unwrap } from '../arb/network.js';
@@ -194,6 +195,21 @@ describe.each(LIBRARIES)('native backend on %s through Node-API', (library) => {
     one.biasActivation(inPlace, bias, rows, cols, act, inPlace);
     expectKernelEqual(act, inPlace, want);
   });
+
+  test.prop([arbBias], { numRuns: 300 })(
+    'biasActivationRange writes the bits of biasActivation and the absRange of what it wrote (NaN, infinities, zeros included)',
+    ({ rows, cols, act, z, bias }) => {
+      const out = new Float32Array(rows * cols);
+      const range = new Float64Array([7, 7]);
+      one.biasActivationRange!(z, bias, rows, cols, act, out, range);
+      const plain = new Float32Array(rows * cols);
+      one.biasActivation(z, bias, rows, cols, act, plain);
+      expect(sameBits(out, plain)).toBe(true);
+      const want = absRange(out, new Float64Array(2));
+      expect([Object.is(range[0], want[0]) || range[0] === want[0], Object.is(range[1], want[1]) || range[1] === want[1]]).toEqual([true, true]);
+      expect(() => one.biasActivationRange!(z, bias, rows, cols, act, out, new Float64Array(1))).toThrow(TypeError);
+    },
+  );
 
   const arbBackward = fc
     .tuple(fc.integer({ min: 0, max: 40 }), fc.constantFrom(...ACTS))

@@ -81,7 +81,8 @@ export interface NativeAddon {
     handle: NativeHandle, w: Float32Array, g: Float32Array, m: Float32Array, s: Float32Array, clip: number, decay: number,
     lr: number, b1: number, b2: number, c1: number, c2: number, eps: number, w2: Float32Array, m2: Float32Array, s2: Float32Array,
   ): number;
-  biasActivation(z: Float32Array, bias: Float32Array, rows: number, cols: number, act: number, out: Float32Array): void;
+  /** With `range`, also absRange(out) into it (src/tensor/reduce.ts), scanned as the rows are written. */
+  biasActivation(z: Float32Array, bias: Float32Array, rows: number, cols: number, act: number, out: Float32Array, range?: Float64Array): void;
   activationBackward(delta: Float32Array, a: Float32Array, act: number, out: Float32Array): void;
   /** The GEMM libraries this build linked, best first. */
   gemmLibraries(): GemmLibrary[];

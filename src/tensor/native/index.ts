@@ -122,6 +122,7 @@ export const createTunedNativeBackend = (
         `shared by ${threads} thread${threads === 1 ? '' : 's'} (same bits for any thread count)`,
       gemm: (transA, transB, m, n, k, alpha, a, b, beta, c) => addon.sgemm(h, transA, transB, m, n, k, alpha, a, b, beta, c),
       biasActivation: (z, bias, rows, cols, act, out) => addon.biasActivation(z, bias, rows, cols, ACT_CODE[act], out),
+      biasActivationRange: (z, bias, rows, cols, act, out, range) => addon.biasActivation(z, bias, rows, cols, ACT_CODE[act], out, range),
       activationBackward: (delta, a, act, out) => addon.activationBackward(delta, a, ACT_CODE[act], out),
       optimizerUpdates: {
         sgd: (w, g, clip, decay, lr, w2) => addon.sgdUpdate(h, w, g, clip, decay, lr, w2),
