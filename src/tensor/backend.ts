@@ -56,15 +56,7 @@ export interface Backend {
    * while it is in cache: the activation scan of a training step moved into the kernel's epilogue. Same bits
    * in out as `biasActivation`, same range as absRange.
    */
-  biasActivationRange?(
-    z: Float32Array,
-    bias: Float32Array,
-    rows: number,
-    cols: number,
-    act: PointwiseActivation,
-    out: Float32Array,
-    range: Float64Array,
-  ): void;
+  biasActivationRange?(...args: [...Parameters<Backend['biasActivation']>, range: Float64Array]): void;
   /** out = delta * act'(z) written through a = act(z); out may alias delta. */
   activationBackward(delta: Float32Array, a: Float32Array, act: PointwiseActivation, out: Float32Array): void;
   /**

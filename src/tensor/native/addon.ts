@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { optionError, type GradpipeError } from '../../errors.js';
+import type { Backend } from '../backend.js';
 
 /** A pool of threads and its tuning, owned by one native backend (an opaque Node-API external). */
 export type NativeHandle = { readonly __nativeHandle: unique symbol };
@@ -41,21 +42,8 @@ export interface NativeTuning {
   readonly spinMicroseconds: number;
 }
 
-type Gemm<H extends unknown[]> = (
-  ...args: [
-    ...H,
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    b: Float32Array,
-    beta: number,
-    c: Float32Array,
-  ]
-) => void;
+/** The backend's gemm with leading arguments `H` (a handle, or a library and a thread count). */
+type Gemm<H extends unknown[]> = (...args: [...H, ...Parameters<Backend['gemm']>]) => void;
 
 /** What gradpipe_native.c exports. Argument errors throw TypeError/RangeError (programmer errors). */
 export interface NativeAddon {
