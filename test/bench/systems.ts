@@ -32,6 +32,8 @@ export interface System {
   /** Runs on the small sample counts (slow systems). */
   readonly small: boolean;
   readonly run: (job: Job, ctx: JobContext) => Promise<Measurement>;
+  /** gradpipe's systems: the backend they run on (to profile it). */
+  readonly backend?: Backend;
 }
 
 /** What the systems share for one job: the data, and the job's batches materialised once when needed. */
@@ -59,7 +61,7 @@ export const startSystems = async (machine: Machine): Promise<Systems> => {
   const add = (id: string, b: Backend, small = false, variant = '') => {
     backends.push(b);
     const label = b.name === 'ts' ? 'gradpipe ts' : `gradpipe ${b.name}${variant}, ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
-    out.push({ id, family: 'gradpipe', label, description: b.description, threads: b.threads, small, run: (job, ctx) => runGradpipe(b, ctx.train, job) });
+    out.push({ id, family: 'gradpipe', label, description: b.description, threads: b.threads, small, run: (job, ctx) => runGradpipe(b, ctx.train, job), backend: b });
   };
   add('ts', createTsBackend(), true);
   for (const t of threadCounts) {
