@@ -1,44 +1,39 @@
 /**
- * The canonical MNIST pipeline: read -> shuffle -> batch -> train step -> validate -> report -> stop, with
- * a checkpoint at every epoch end, then a test evaluation. This file only composes stages and
- * configuration; logic a pipeline needs lives in src/ as a stage.
+ * The canonical MNIST pipeline: read -> shuffle -> batch -> train step -> validate -> report -> stop ->
+ * checkpoint (at every epoch end and at the stop), then a test evaluation. This file only composes stages
+ * and configuration; logic a pipeline needs lives in src/ as a stage.
  *
  * The default network is the one the original Haskell question failed with, 784-1000-10, made sound:
  * ReLU hidden units with He initialisation, softmax cross-entropy on logits.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { concatMap, from, lastValueFrom, map } from 'rxjs';
+import { pipe } from 'fp-ts/lib/function.js';
+import { from, lastValueFrom, type Observable } from 'rxjs';
 import type { Dataset } from '../src/data/dataset.js';
+import type { DoctorSetup } from '../src/diagnostics/doctor.js';
+import type { StepFinding } from '../src/diagnostics/monitor.js';
 import { modelError, type GradpipeError } from '../src/errors.js';
-import { saveCheckpoint, type Checkpoint } from '../src/io/checkpoint.js';
+import type { Checkpoint } from '../src/io/checkpoint.js';
 import type { Activation, PointwiseActivation } from '../src/nn/activation.js';
 import { initNetwork, type Init } from '../src/nn/init.js';
 import { checkLossPairing, type LossName } from '../src/nn/loss.js';
 import type { Network } from '../src/nn/network.js';
 import { defaultOptimizer, type OptimizerConfig } from '../src/optim/optimizer.js';
 import type { Schedule } from '../src/optim/schedule.js';
-import { fromCheckpoint, toCheckpoint } from '../src/stages/checkpoint.js';
-import { batchesPerEpoch, epochBatches } from '../src/stages/epochs.js';
+import { initialTrainState, snapshot, type StateView, type TrainState } from '../src/optim/trainState.js';
+import { checkpoint, checkpointWriter, fromCheckpoint } from '../src/stages/checkpoint.js';
+import { batchesPerEpoch, epochBatches, resumePoint } from '../src/stages/epochs.js';
 import { evaluate, type Evaluation } from '../src/stages/evaluate.js';
 import { takeDataset } from '../src/stages/read.js';
 import { report, warnings, type EpochEvent, type StepEvent } from '../src/stages/report.js';
-import { cat, rx } from '../src/stages/stage.js';
-import { anyOf, diverged, earlyStopping, maxEpochs, maxSteps, stopWhen, targetAccuracy, timeLimit, type StopCondition } from '../src/stages/stopWhen.js';
-import { initialTrainState, snapshot, trainStep, type TrainState } from '../src/stages/trainStep.js';
-import { validate } from '../src/stages/validate.js';
+import { rx } from '../src/stages/stage.js';
+import { anyOf, diverged, earlyStopping, maxEpochs, maxSteps, stopReason, stopWhen, targetAccuracy, timeLimit, type StopCondition, type Stopped } from '../src/stages/stopWhen.js';
+import { trainStep } from '../src/stages/trainStep.js';
+import { chosenNetwork, validate, type Validated, type ValidationState } from '../src/stages/validate.js';
 import { getBackend } from '../src/tensor/registry.js';
 
-export interface TrainOptions {
-  /** Layer sizes, input first. */
-  readonly layers: readonly number[];
-  readonly activation: PointwiseActivation;
-  readonly output: Activation;
-  readonly loss: LossName;
-  readonly init: Init;
-  readonly optimizer: OptimizerConfig;
-  readonly schedule: Schedule;
-  readonly batchSize: number;
-  readonly epochs: number;
+/** The training options: the configuration the doctor examines (layers, activations, loss, init, optimiser, schedule, batch size, epochs, seed), and how the run is stopped and fed. */
+export interface TrainOptions extends DoctorSetup {
   readonly maxSteps?: number;
   /** Examples held out of the end of the training set for validation (stopping decisions); 0 for none. */
   readonly validation: number;
@@ -77,18 +72,23 @@ export interface RunHooks {
   readonly onEpoch?: (e: EpochEvent) => void;
   /** A step event every this many steps (default 50). */
   readonly stepEvery?: number;
-  /** Where to write the checkpoint, at every epoch end and when stopping. */
-  readonly checkpointDir?: string;
-  /** Polled after every step; a reason stops training after the current step (e.g. SIGINT). */
+  /** Writes the checkpoint of every epoch end and of the stop (e.g. `saveCheckpoint(dir, c)`); none when absent. */
+  readonly saveCheckpoint?: (c: Checkpoint) => Promise<E.Either<GradpipeError, void>>;
+  /** Runs before each checkpoint is written (e.g. flushing the metrics it covers). */
+  readonly beforeCheckpoint?: () => Promise<void>;
+  /** Polled after every step, after the run's own conditions; a reason stops training after that step (e.g. SIGINT). */
   readonly shouldStop?: () => string | undefined;
-  /** Called once for each overflow/underflow warning, when it first appears. */
-  readonly onWarning?: (w: string) => void;
+  /** Called once for each finding of the training monitor (overflow or underflow on the way), when it first appears. */
+  readonly onFinding?: (f: StepFinding) => void;
   /** Called when a checkpoint could not be written (training goes on). */
   readonly onCheckpointError?: (e: GradpipeError) => void;
 }
 
+/** A run's final state: a value, with its validation record when the run validated. */
+export type FinalState = TrainState & { readonly validation?: ValidationState | undefined };
+
 export interface RunResult {
-  readonly state: TrainState;
+  readonly state: FinalState;
   /** The network to keep: the final one, or the best validated one when early stopping restored it. */
   readonly network: Network;
   readonly stoppedBecause: string;
@@ -98,15 +98,28 @@ export interface RunResult {
   readonly trainSeconds: number;
   readonly samplesPerSecond: number;
   readonly backend: string;
+  /** The first checkpoint that could not be written, if any (training went on). */
+  readonly checkpointError: GradpipeError | undefined;
 }
 
 /** The options stored in a checkpoint (see `trainMnist`'s `resume`). */
-export const resumeOptions = (c: Checkpoint, file: string): E.Either<GradpipeError, TrainOptions> => {
-  const r = fromCheckpoint(c, file);
-  if (E.isLeft(r)) return r;
-  const cfg = r.right.config as { options?: TrainOptions } | undefined;
-  return cfg?.options ? E.right(cfg.options) : E.left(modelError(file, 'holds no training options', 'resume from a checkpoint written by gradpipe train'));
-};
+export const resumeOptions = (c: Checkpoint, file: string): E.Either<GradpipeError, TrainOptions> =>
+  pipe(
+    fromCheckpoint(c, file),
+    E.chain(({ config }) => {
+      const options = (config as { options?: TrainOptions } | undefined)?.options;
+      return options ? E.right(options) : E.left(modelError(file, 'holds no training options', 'resume from a checkpoint written by gradpipe train'));
+    }),
+  );
+
+/** Where a run starts: a new network, or a checkpoint's state and validation record. */
+const startOf = (opts: TrainOptions, resume: Checkpoint | undefined): E.Either<GradpipeError, { state: TrainState; validation: ValidationState | undefined }> =>
+  resume
+    ? fromCheckpoint(resume, 'checkpoint')
+    : pipe(
+        initNetwork({ sizes: opts.layers, hidden: opts.activation, output: opts.output }, opts.init, opts.seed),
+        E.map((net) => ({ state: initialTrainState(net, opts.optimizer), validation: undefined })),
+      );
 
 /** Trains on `data.train` (minus the validation split) and evaluates on `data.test`. */
 export const trainMnist = async (
@@ -115,74 +128,80 @@ export const trainMnist = async (
   hooks: RunHooks = {},
   resume?: Checkpoint,
 ): Promise<E.Either<GradpipeError, RunResult>> => {
-  const pairing = checkLossPairing(opts.loss, opts.output);
-  if (E.isLeft(pairing)) return pairing;
+  const started = pipe(
+    checkLossPairing(opts.loss, opts.output),
+    E.chain(() => startOf(opts, resume)),
+  );
+  if (E.isLeft(started)) return started;
+  const start = started.right;
   const all = opts.trainLimit === undefined ? data.train : takeDataset(data.train, 0, opts.trainLimit);
   const test = opts.testLimit === undefined ? data.test : takeDataset(data.test, 0, opts.testLimit);
   const trainSet = takeDataset(all, 0, all.count - opts.validation);
   const validationSet = takeDataset(all, all.count - opts.validation, all.count);
   const classes = opts.layers[opts.layers.length - 1]!;
-
-  let start: TrainState;
-  if (resume) {
-    const r = fromCheckpoint(resume, 'checkpoint');
-    if (E.isLeft(r)) return r;
-    start = r.right.state;
-  } else {
-    const net = initNetwork({ sizes: opts.layers, hidden: opts.activation, output: opts.output }, opts.init, opts.seed);
-    if (E.isLeft(net)) return net;
-    start = initialTrainState(net.right, opts.optimizer);
-  }
-
   const perEpoch = batchesPerEpoch(trainSet.count, opts.batchSize);
-  const begin = start.batchInEpoch >= perEpoch ? { epoch: start.epoch + 1, batch: 0 } : { epoch: start.epoch, batch: start.batchInEpoch };
   const startedAt = performance.now();
-  const stop: StopCondition<TrainState> = anyOf(
+  const epochs: EpochEvent[] = [];
+
+  const writer = checkpointWriter({
+    save: hooks.saveCheckpoint ?? (() => Promise.resolve(E.right(undefined))),
+    config: { options: opts },
+    before: hooks.beforeCheckpoint,
+    onError: hooks.onCheckpointError,
+  });
+  const common: StopCondition<StateView>[] = [
     diverged,
     maxEpochs(opts.epochs),
     ...(opts.maxSteps === undefined ? [] : [maxSteps(opts.maxSteps)]),
-    ...(opts.targetAccuracy === undefined ? [] : [targetAccuracy(opts.targetAccuracy)]),
-    ...(opts.patience === undefined ? [] : [earlyStopping(opts.patience)]),
     ...(opts.timeLimit === undefined ? [] : [timeLimit(opts.timeLimit, startedAt)]),
-    () => hooks.shouldStop?.(),
-  );
-  const epochs: EpochEvent[] = [];
-  const checkpoint = async (s: TrainState) => {
-    if (hooks.checkpointDir === undefined) return;
-    const saved = await saveCheckpoint(hooks.checkpointDir, toCheckpoint(s, { options: opts }));
-    if (E.isLeft(saved)) hooks.onCheckpointError?.(saved.left);
-  };
+  ];
+  const external: StopCondition<StateView> = () => hooks.shouldStop?.();
+  /** report -> warnings -> stop -> checkpoint, for states with or without validation. */
+  const finish =
+    <S extends StateView & { readonly validation?: ValidationState | undefined }>(stop: StopCondition<S>) =>
+    (states: Observable<S>): Observable<Stopped<S>> =>
+      states.pipe(
+        rx(report<S>({ onStep: (e) => hooks.onStep?.(e), onEpoch: (e) => (epochs.push(e), hooks.onEpoch?.(e)), every: hooks.stepEvery ?? 50 })),
+        rx(warnings<S>((f) => hooks.onFinding?.(f))),
+        rx(stopWhen(stop)),
+        rx(checkpoint<S>(writer)),
+      );
 
-  const states = from(epochBatches({ dataset: trainSet, seed: opts.seed, batchSize: opts.batchSize, epochs: opts.epochs, classes, start: begin })).pipe(
-    // the step reuses two sets of parameter buffers (no per-step allocation): states kept past the next
-    // step are snapshots (validate copies its best network; the checkpointed states are copied below)
-    rx(trainStep({ loss: opts.loss, optimizer: opts.optimizer, schedule: opts.schedule, epochs: opts.epochs, batchesPerEpoch: perEpoch, reuseBuffers: true }, start)),
-    rx(opts.validation > 0 ? validate(validationSet, { loss: opts.loss, batchSize: EVAL_BATCH }) : cat<TrainState>()),
-    rx(report({ onStep: (e) => hooks.onStep?.(e), onEpoch: (e) => (epochs.push(e), hooks.onEpoch?.(e)), every: hooks.stepEvery ?? 50 })),
-    rx(warnings((w) => hooks.onWarning?.(w))),
-    rx(stopWhen(stop)),
-    // the checkpoint is written while training goes on: it gets a copy the next steps cannot touch
-    map((s) => (s.endOfEpoch || stop(s) !== undefined ? snapshot(s) : s)),
-    concatMap(async (s) => {
-      // the checkpoint of a diverged state holds its last finite network (trainStep never applies a bad step)
-      if (s.endOfEpoch || stop(s) !== undefined) await checkpoint(s);
-      return s;
-    }),
+  // the step reuses two sets of parameter buffers (no per-step allocation): the states are borrowed, and
+  // every stage that keeps one keeps a snapshot (validate its best network, checkpoint what it saves)
+  const states = from(epochBatches({ dataset: trainSet, seed: opts.seed, batchSize: opts.batchSize, epochs: opts.epochs, classes, start: resumePoint(start.state, perEpoch) })).pipe(
+    rx(trainStep({ loss: opts.loss, optimizer: opts.optimizer, schedule: opts.schedule, epochs: opts.epochs, batchesPerEpoch: perEpoch, reuseBuffers: true }, start.state)),
   );
-  const last = await lastValueFrom(states, { defaultValue: start });
+  const run: Observable<Stopped<StateView & { readonly validation?: ValidationState | undefined }>> =
+    opts.validation > 0
+      ? states.pipe(
+          rx(validate(validationSet, { loss: opts.loss, batchSize: EVAL_BATCH, minDelta: opts.minDelta }, start.validation)),
+          finish(
+            anyOf<Validated<StateView>>(
+              ...common,
+              ...(opts.targetAccuracy === undefined ? [] : [targetAccuracy(opts.targetAccuracy)]),
+              ...(opts.patience === undefined ? [] : [earlyStopping(opts.patience)]),
+              external,
+            ),
+          ),
+        )
+      : states.pipe(finish(anyOf(...common, external)));
+  const last = await lastValueFrom(run, { defaultValue: { state: { ...start.state, validation: start.validation }, reason: undefined } });
+  const saved = await writer.settled();
   const trainSeconds = (performance.now() - startedAt) / 1000;
-  const reason = stop(last) ?? `reached ${opts.epochs} epochs`;
-  const network = opts.patience !== undefined && last.validation ? last.validation.best.network : last.network;
-  const seen = last.examplesSeen - start.examplesSeen;
+  const final: FinalState = snapshot(last.state);
+  const network = chosenNetwork(final, opts.patience !== undefined);
+  const seen = final.examplesSeen - start.state.examplesSeen;
   return E.right({
-    state: last,
+    state: final,
     network,
-    stoppedBecause: reason,
-    diverged: last.divergence !== undefined,
+    stoppedBecause: stopReason(last),
+    diverged: final.divergence !== undefined,
     test: evaluate(network, test, { loss: opts.loss, batchSize: EVAL_BATCH }),
     epochs,
     trainSeconds,
     samplesPerSecond: trainSeconds > 0 ? seen / trainSeconds : 0,
     backend: getBackend().name,
+    checkpointError: E.isLeft(saved) ? saved.left : undefined,
   });
 };

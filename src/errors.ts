@@ -10,8 +10,7 @@ export type ErrorTag =
   | 'OptionError' // a hyperparameter or command-line option
   | 'DataError' // a data file (IDX, MNIST layout, images)
   | 'ModelError' // a model or checkpoint file
-  | 'IOError' // the file system
-  | 'DivergenceError'; // a non-finite value during training
+  | 'IOError'; // the file system
 
 /** An error at a boundary: its kind, what it concerns, what is wrong and what to do about it. */
 export interface GradpipeError {

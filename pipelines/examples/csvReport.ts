@@ -9,13 +9,13 @@ import * as g from '../../src/index.js';
 export const CSV_HEADER = 'epoch,step,examples,train_loss,train_accuracy,lr';
 
 /** A tap that writes one CSV line per epoch (epochs counted from 1) to `write`. */
-export const csvReport = (write: (line: string) => void): g.Stage<g.TrainState, g.TrainState> =>
+export const csvReport = (write: (line: string) => void): g.Stage<g.StateView, g.StateView> =>
   g.report({
     onEpoch: (e) => write([e.epoch + 1, e.step, e.examplesSeen, e.trainLoss.toFixed(6), e.trainAccuracy.toFixed(4), e.lr].join(',')),
   });
 
 /** A tap that pushes every `every`-th step event into `into`. */
-export const collectSteps = (into: g.StepEvent[], every: number): g.Stage<g.TrainState, g.TrainState> =>
+export const collectSteps = (into: g.StepEvent[], every: number): g.Stage<g.StateView, g.StateView> =>
   g.report({ onStep: (e) => into.push(e), every });
 
 export interface CsvOptions {

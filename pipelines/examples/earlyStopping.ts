@@ -1,8 +1,8 @@
 /**
  * Early stopping with the best network restored. At every epoch end the network is evaluated on a validation
- * split (never the test set) and the best one so far is recorded in the state; `earlyStopping(patience)` stops
- * once the validation metric has not improved for `patience` epochs; the network to keep is then
- * `state.validation.best.network`, not the last one.
+ * split (never the test set) and the best one so far is recorded in the validated state; `earlyStopping(patience)`
+ * (which accepts only validated states) stops once the validation metric has not improved for `patience`
+ * epochs; `chosenNetwork` then gives the best network, not the last one.
  */
 import { from, lastValueFrom } from 'rxjs';
 import * as g from '../../src/index.js';
@@ -25,13 +25,12 @@ export const trainWithEarlyStopping = async (data: { readonly train: g.Dataset; 
   const net = g.orThrow(g.initNetwork({ sizes, hidden: 'relu', output: 'softmax' }, { kind: 'he' }, o.seed));
   const opt = g.orThrow(g.optimizer({ kind: 'momentum', lr: o.lr, momentum: 0.9 }));
   const stop = g.anyOf(g.diverged, g.earlyStopping(o.patience), g.maxEpochs(o.maxEpochs));
-  const last = await lastValueFrom(
+  const { state: last, reason } = await lastValueFrom(
     from(g.epochBatches({ dataset: train, seed: o.seed, batchSize: o.batchSize, epochs: o.maxEpochs })).pipe(
       g.rx(g.trainStep({ loss: 'cross-entropy', optimizer: opt }, g.initialTrainState(net, opt))),
       g.rx(g.validate(validation, { loss: 'cross-entropy', metric: 'loss' })),
       g.rx(g.stopWhen(stop)),
     ),
   );
-  const best = last.validation?.best;
-  return { last, best, network: best?.network ?? last.network, stoppedBecause: stop(last) ?? 'the data ran out' };
+  return { last, best: last.validation?.best, network: g.chosenNetwork(last, true), stoppedBecause: reason ?? 'the data ran out' };
 };

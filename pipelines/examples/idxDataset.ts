@@ -35,7 +35,7 @@ export const trainOnIdx = async (files: IdxFiles, o: IdxOptions = idxDefaults): 
   const net = g.initNetwork({ sizes: [rows * cols, o.hidden, classes], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, o.seed);
   if (E.isLeft(net)) return net;
   const opt = g.orThrow(g.optimizer({ kind: 'adam', lr: 0.01 }));
-  const last = await lastValueFrom(
+  const { state: last } = await lastValueFrom(
     from(g.epochBatches({ dataset: train.right, seed: o.seed, batchSize: o.batchSize, epochs: o.epochs })).pipe(
       g.rx(g.trainStep({ loss: 'cross-entropy', optimizer: opt }, g.initialTrainState(net.right, opt))),
       g.rx(g.stopWhen(g.anyOf(g.diverged, g.maxEpochs(o.epochs)))),

@@ -1,8 +1,8 @@
 /**
  * Learning-rate schedules. The built-in ones (`constant`, `step:EPOCHS,GAMMA`, `cosine`) are part of the
  * training step's configuration; `cosine` needs the run's epochs and batches per epoch to know how far along
- * it is. Any other schedule is a small stage around `descend`, the pure training step: `trainStepWithRate`
- * asks a function for each step's rate, here a linear warm-up followed by cosine decay.
+ * it is. Any other schedule is a small stage around `trainingStep`, one step on a run's buffers:
+ * `trainStepWithRate` asks a function for each step's rate, here a linear warm-up followed by cosine decay.
  */
 import { from, lastValueFrom } from 'rxjs';
 import * as g from '../../src/index.js';
@@ -37,12 +37,13 @@ export const trainStepWithRate = (
   rateAt: (stepsDone: number, b: g.LabeledBatch) => number,
   config: g.TrainConfig,
   initial: g.TrainState,
-): g.Stage<g.LabeledBatch, g.TrainState, { s: g.TrainState }> => ({
-  init: () => ({ s: initial }),
+): g.Stage<g.LabeledBatch, g.TrainState, { s: g.TrainState; buffers: g.StepBuffers }> => ({
+  // the run's buffers: new ones for each run of the stage
+  init: () => ({ s: initial, buffers: g.stepBuffers(config, initial.network, false) }),
   step: (st, b) => {
-    // descend is cheap to build; a constant schedule at the chosen rate makes it use exactly that rate
+    // a constant schedule at the chosen rate makes the step use exactly that rate
     const lr = rateAt(st.s.step, b);
-    st.s = g.descend({ ...config, schedule: { kind: 'constant' }, optimizer: { ...config.optimizer, lr } })(st.s, b);
+    st.s = g.trainingStep({ ...config, schedule: { kind: 'constant' }, optimizer: { ...config.optimizer, lr } }, st.buffers)(st.s, b) as g.TrainState; // no reuse: a value
     return { state: st, out: [st.s], done: st.s.divergence !== undefined };
   },
   flush: () => [],

@@ -9,7 +9,7 @@ import * as g from '../../src/index.js';
 
 /** Stops once the mean loss of the last `window` steps (at most five, as the state keeps) is at most `target`. */
 export const smoothedLossBelow =
-  (target: number, window = 5): g.StopCondition<g.TrainState> =>
+  (target: number, window = 5): g.StopCondition<g.StateView> =>
   (s) => {
     if (s.recent.length < window) return undefined;
     const mean = s.recent.slice(-window).reduce((sum, m) => sum + m.loss, 0) / window;
@@ -27,7 +27,7 @@ export interface StopOptions {
 export const stopDefaults: StopOptions = { target: 0.05, minEpochs: 1, maxEpochs: 30, seed: 1 };
 
 /** The condition this example stops on: never before `minEpochs`, then as soon as the loss is low enough. */
-export const stopRule = (o: StopOptions): g.StopCondition<g.TrainState> =>
+export const stopRule = (o: StopOptions): g.StopCondition<g.StateView> =>
   g.anyOf(g.diverged, g.allOf(g.maxEpochs(o.minEpochs), smoothedLossBelow(o.target)), g.maxEpochs(o.maxEpochs));
 
 /** Trains until `stopRule` holds; returns the last state and why it stopped. */
@@ -35,12 +35,11 @@ export const trainUntilLossLow = async (train: g.Dataset, o: StopOptions = stopD
   const sizes = [train.rows * train.cols, 32, train.classes];
   const net = g.orThrow(g.initNetwork({ sizes, hidden: 'relu', output: 'softmax' }, { kind: 'he' }, o.seed));
   const opt = g.orThrow(g.optimizer({ kind: 'adam', lr: 0.005 }));
-  const stop = stopRule(o);
-  const last = await lastValueFrom(
+  const { state: last, reason } = await lastValueFrom(
     from(g.epochBatches({ dataset: train, seed: o.seed, batchSize: 32, epochs: o.maxEpochs })).pipe(
       g.rx(g.trainStep({ loss: 'cross-entropy', optimizer: opt }, g.initialTrainState(net, opt))),
-      g.rx(g.stopWhen(stop)),
+      g.rx(g.stopWhen(stopRule(o))),
     ),
   );
-  return { last, stoppedBecause: stop(last) ?? 'the data ran out' };
+  return { last, stoppedBecause: reason ?? 'the data ran out' };
 };

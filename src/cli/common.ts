@@ -18,10 +18,10 @@ import { helpText, type CommandSpec } from './args.js';
 /** Exit codes: documented in `gradpipe --help`. */
 export const EXIT = { ok: 0, usage: 1, internal: 2, diverged: 3, problems: 4, interrupted: 130 } as const;
 
-/** Prints `e` as its one line on stderr and returns the exit code for it. */
+/** Prints `e` as its one line on stderr and returns the exit code for it (a divergence is not an error: see train). */
 export const fail = (io: CliIo, e: GradpipeError): number => {
   io.stderr.write(`${formatError(e)}\n`);
-  return e._tag === 'DivergenceError' ? EXIT.diverged : EXIT.usage;
+  return EXIT.usage;
 };
 
 /** Prints the command's help on stdout. */

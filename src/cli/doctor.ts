@@ -2,30 +2,18 @@
  * `gradpipe doctor [train options]`: a health report of a training configuration on real data.
  *
  * 1. The options are the training options (same parser, same checks, same data resolution as train).
- * 2. The configured network is built with its seed; a probe of training examples is scanned (forward and
- *    backward): per-layer statistics of weights, activations and gradients, saturated and dead units,
- *    tiny (below 1e-30) and non-finite values.
- * 3. Backprop is checked against central finite differences in float64 on a few examples, sampling a few
- *    entries of every tensor (a big network has too many to check them all).
- * 4. A few training steps run with the configured optimiser on the first batches the training run would
- *    see; the probe is scanned again, and its loss compared with the loss before.
- * 5. Every finding carries a plain-language hint. Exit 0 when no problem was found, 4 when one was
- *    (warnings alone keep 0), 1 for bad options or data.
+ * 2. The engine (diagnostics/doctor.ts) examines it: gradient check, scans of a probe before and after a
+ *    few training steps, findings with hints.
+ * 3. The report is printed (text, --quiet one line per finding, or --json). Exit 0 when no problem was
+ *    found, 4 when one was (warnings alone keep 0), 1 for bad options or data.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { gradientCheck, type GradCheckReport } from '../diagnostics/gradcheck.js';
-import { findingText, healthFindings, healthScan, pairingFinding, type Finding, type HealthReport, type LayerHealth, type PairingEvidence, type Stats } from '../diagnostics/health.js';
-import { describeLocation, DIVERGENCE_HINTS } from '../diagnostics/nonfinite.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import { diagnose, DOCTOR_DEFAULTS as DEFAULTS, GRADCHECK_TOLERANCE, type Diagnosis, type DoctorOptions, type Scan } from '../diagnostics/doctor.js';
+import { findingText, type LayerHealth, type Stats } from '../diagnostics/health.js';
 import { optionError, type GradpipeError } from '../errors.js';
 import { toJson } from '../io/json.js';
-import { forward } from '../nn/forward.js';
-import { initNetwork } from '../nn/init.js';
-import type { Network } from '../nn/network.js';
-import { toBatch } from '../stages/batch.js';
-import { batchesPerEpoch, epochBatches } from '../stages/epochs.js';
-import { readDataset, takeDataset } from '../stages/read.js';
-import { descend, initialTrainState, type TrainState } from '../stages/trainStep.js';
-import { argmaxRows, sliceRows } from '../tensor/matrix.js';
+import { takeDataset } from '../stages/read.js';
 import type { Resolved } from '../tensor/select.js';
 import { parseInteger, str, type CommandSpec } from './args.js';
 import { EXIT, fail, loadData, printHelp, withBackend, type LoadedData } from './common.js';
@@ -36,7 +24,15 @@ import { packageInfo } from './version.js';
 /** Exit code when the report found a problem. */
 export const EXIT_PROBLEMS = EXIT.problems;
 
-const DEFAULTS = { steps: 50, probe: 256, checkExamples: 4, checkEntries: 10 } as const;
+/** Everything `gradpipe doctor` measured and concluded (its --json output): the diagnosis and its setting. */
+export interface DoctorReport extends Diagnosis {
+  readonly gradpipe: string;
+  readonly config: Record<string, string>;
+  readonly data: string;
+  readonly backend: string;
+  readonly threads: number;
+  readonly exitCode: number;
+}
 
 /** The options and help of `gradpipe doctor`: the training options plus the doctor's own. */
 export const DOCTOR_SPEC: CommandSpec = {
@@ -58,173 +54,32 @@ export const DOCTOR_SPEC: CommandSpec = {
   ],
 };
 
-interface DoctorOptions {
-  readonly steps: number;
-  readonly probe: number;
-  readonly checkExamples: number;
-  readonly checkEntries: number;
-}
-
 const doctorOptions = (a: TrainArgs): E.Either<GradpipeError, DoctorOptions> => {
   const int = (name: string, fallback: number, min: number) => {
     const t = str(a.values, name);
     return t === undefined ? E.right(fallback) : parseInteger(`--${name}`, t, min, String(fallback));
   };
-  const steps = int('steps', DEFAULTS.steps, 0);
-  if (E.isLeft(steps)) return steps;
-  const probe = int('probe', DEFAULTS.probe, 1);
-  if (E.isLeft(probe)) return probe;
-  const checkExamples = int('check-examples', DEFAULTS.checkExamples, 1);
-  if (E.isLeft(checkExamples)) return checkExamples;
-  const checkEntries = int('check-entries', DEFAULTS.checkEntries, 1);
-  if (E.isLeft(checkEntries)) return checkEntries;
-  return E.right({ steps: steps.right, probe: probe.right, checkExamples: checkExamples.right, checkEntries: checkEntries.right });
+  return pipe(
+    E.Do,
+    E.apS('steps', int('steps', DEFAULTS.steps, 0)),
+    E.apS('probe', int('probe', DEFAULTS.probe, 1)),
+    E.apS('checkExamples', int('check-examples', DEFAULTS.checkExamples, 1)),
+    E.apS('checkEntries', int('check-entries', DEFAULTS.checkEntries, 1)),
+  );
 };
 
-/** A finding and when it was first seen. */
-export type DoctorFinding = Finding & { readonly when: string; readonly evidence?: PairingEvidence };
-
-/** A scan of the probe: the health report, with the probe's loss and accuracy. */
-export interface Scan {
-  readonly loss: number;
-  readonly accuracy: number;
-  readonly layers: HealthReport['layers'];
-}
-
-/** Everything `gradpipe doctor` measured and concluded (its --json output). */
-export interface DoctorReport {
-  readonly gradpipe: string;
-  readonly config: Record<string, string>;
-  readonly data: string;
-  readonly trainExamples: number;
-  readonly backend: string;
-  readonly threads: number;
-  readonly probeExamples: number;
-  readonly gradientCheck: GradCheckReport & { readonly examples: number; readonly entriesPerTensor: number };
-  readonly initial: Scan;
-  readonly training: {
-    readonly steps: number;
-    /** Loss of every step run. */
-    readonly losses: readonly number[];
-    readonly gradientNorms: readonly number[];
-    readonly warnings: readonly string[];
-    readonly divergence: string | null;
-  };
-  readonly final: Scan;
-  /** Problems first; each says when it was seen (at initialisation, during training, after the steps). */
-  readonly findings: readonly DoctorFinding[];
-  readonly problems: number;
-  readonly warnings: number;
-  readonly healthy: boolean;
-  readonly exitCode: number;
-}
-
-/**
- * Relative error above which backprop and finite differences disagree. In float64 a correct backprop gives
- * 1e-10 to 1e-5 on MNIST networks: the floor is the rounding of the logits (ulp(500) ~ 1e-13 for U(0,1)
- * weights) divided by the step.
- */
-const GRADCHECK_TOLERANCE = 1e-4;
-
-const diagnose = async (a: TrainArgs, d: DoctorOptions, data: LoadedData, backend: Resolved): Promise<DoctorReport> => {
+const report = async (a: TrainArgs, d: DoctorOptions, data: LoadedData, backend: Resolved): Promise<DoctorReport> => {
   const o = a.options;
-  const classes = o.layers[o.layers.length - 1]!;
   const all = o.trainLimit === undefined ? data.train : takeDataset(data.train, 0, o.trainLimit);
-  const trainSet = takeDataset(all, 0, all.count - o.validation);
-  const probe = toBatch([...readDataset(takeDataset(trainSet, 0, d.probe))], classes);
-  const net0 = initNetwork({ sizes: o.layers, hidden: o.activation, output: o.output }, o.init, o.seed);
-  if (E.isLeft(net0)) throw new RangeError(`doctor: options were checked, yet the network failed: ${net0.left.message}`);
-
-  const scan = (net: Network): { scan: Scan; findings: (Finding & { readonly evidence?: PairingEvidence })[] } => {
-    const report = healthScan(net, probe.inputs, { loss: o.loss, targets: probe.targets });
-    const fw = forward(net, probe.inputs);
-    const predicted = argmaxRows(fw.outputs[fw.outputs.length - 1]!);
-    let correct = 0;
-    for (let i = 0; i < predicted.length; i++) if (predicted[i] === probe.labels[i]) correct++;
-    const pairing = pairingFinding(o.loss, o.output, { logits: fw.logits, targets: probe.targets });
-    return {
-      scan: { loss: report.loss ?? NaN, accuracy: correct / probe.labels.length, layers: report.layers },
-      findings: [...(pairing ? [pairing] : []), ...healthFindings(report)],
-    };
-  };
-
-  const before = scan(net0.right);
-  const n = Math.min(d.checkExamples, probe.inputs.rows);
-  const check = gradientCheck(o.loss, net0.right, { inputs: sliceRows(probe.inputs, 0, n), targets: sliceRows(probe.targets, 0, n) }, { maxPerTensor: d.checkEntries, seed: o.seed });
-
-  // The first batches the training run would see, through the training step it would run.
-  const perEpoch = batchesPerEpoch(trainSet.count, o.batchSize);
-  const step = descend({ loss: o.loss, optimizer: o.optimizer, schedule: o.schedule, epochs: o.epochs, batchesPerEpoch: perEpoch });
-  let s: TrainState = initialTrainState(net0.right, o.optimizer);
-  const losses: number[] = [];
-  const norms: number[] = [];
-  if (d.steps > 0) {
-    for await (const b of epochBatches({ dataset: trainSet, seed: o.seed, batchSize: o.batchSize, epochs: Math.max(o.epochs, Math.ceil(d.steps / perEpoch)), classes })) {
-      s = step(s, b);
-      if (s.divergence) break;
-      losses.push(s.loss);
-      norms.push(s.recent[s.recent.length - 1]?.gradientNorm ?? NaN);
-      if (losses.length >= d.steps) break;
-    }
-  }
-  const after = scan(s.network);
-
-  const findings: DoctorFinding[] = [];
-  const seen = new Set<string>();
-  const keep = (f: Finding & { readonly evidence?: PairingEvidence }, when: string) => {
-    const key = `${f.code}/${f.layer ?? ''}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    findings.push({ ...f, when });
-  };
-  if (!(check.worst <= GRADCHECK_TOLERANCE)) {
-    keep({ code: 'gradient-check', severity: 'problem', layer: undefined, where: 'gradient check', message: `backprop disagrees with finite differences (worst relative error ${check.worst.toExponential(2)})`, hint: 'a backward pass is wrong: report it with this configuration' }, 'at initialisation');
-  }
-  before.findings.forEach((f) => keep(f, 'at initialisation'));
-  const steps = losses.length;
-  const stepsText = `after ${steps} training step${steps === 1 ? '' : 's'}`;
-  if (s.divergence) {
-    keep({ code: 'non-finite', severity: 'problem', layer: s.divergence.where.layer, where: `training step ${s.divergence.step}`, message: describeLocation(s.divergence.where), hint: DIVERGENCE_HINTS.join('; ') }, 'training stopped there');
-  }
-  for (const w of s.warnings) {
-    const tiny = w.includes('below 1e-30');
-    const layer = Number(/^layer (\d+)/.exec(w)?.[1]);
-    keep({ code: tiny ? 'tiny-values' : 'huge-values', severity: 'problem', layer: Number.isFinite(layer) ? layer : undefined, where: w.split(':')[0]!, message: w.slice(w.indexOf(':') + 2), hint: tiny ? 'use fan-in-scaled initialisation (he or glorot) and a loss computed from logits' : 'lower the learning rate or clip the gradient norm (--clip-norm 5)' }, 'during training');
-  }
-  if (steps > 0) {
-    after.findings.forEach((f) => keep(f, stepsText));
-    const l0 = before.scan.loss;
-    const l1 = after.scan.loss;
-    if (!s.divergence && Number.isFinite(l0) && Number.isFinite(l1) && l1 > l0 * 0.95) {
-      const rose = l1 > l0 * 1.1;
-      keep({
-        code: 'not-learning',
-        severity: rose ? 'problem' : 'warning',
-        layer: undefined,
-        where: 'training',
-        message: `the probe loss went from ${l0.toPrecision(4)} to ${l1.toPrecision(4)}${rose ? ': it rose' : ', less than 5% lower'} (accuracy ${pct(before.scan.accuracy)} -> ${pct(after.scan.accuracy)})`,
-        hint: rose ? 'lower the learning rate (e.g. divide --lr by 10) or clip the gradient norm' : 'fix the problems above first; otherwise raise the learning rate or use --optimizer momentum',
-      }, stepsText);
-    }
-  }
-  const problems = findings.filter((f) => f.severity === 'problem').length;
+  const diagnosis = await diagnose(o, d, takeDataset(all, 0, all.count - o.validation));
   return {
     gradpipe: packageInfo().version,
     config: optionsRecord(o),
     data: data.dir.dir,
-    trainExamples: trainSet.count,
     backend: backend.backend.name,
     threads: backend.backend.threads,
-    probeExamples: probe.inputs.rows,
-    gradientCheck: { ...check, examples: n, entriesPerTensor: d.checkEntries },
-    initial: before.scan,
-    training: { steps, losses, gradientNorms: norms, warnings: s.warnings, divergence: s.divergence ? s.divergence.message : null },
-    final: after.scan,
-    findings: [...findings.filter((f) => f.severity === 'problem'), ...findings.filter((f) => f.severity !== 'problem')],
-    problems,
-    warnings: findings.length - problems,
-    healthy: problems === 0,
-    exitCode: problems === 0 ? EXIT.ok : EXIT_PROBLEMS,
+    ...diagnosis,
+    exitCode: diagnosis.healthy ? EXIT.ok : EXIT_PROBLEMS,
   };
 };
 
@@ -293,11 +148,11 @@ export const runDoctor = async (argv: readonly string[], io: CliIo = processIo()
   if (a.options.validation >= trainCount) {
     return fail(io, optionError('--validation', `${a.options.validation} examples would leave none of the ${trainCount} training examples`, `give --validation below ${trainCount}`));
   }
-  const ran = await withBackend(a.backend, a.threads, (backend) => diagnose(a, d.right, data.right, backend));
+  const ran = await withBackend(a.backend, a.threads, (backend) => report(a, d.right, data.right, backend));
   if (E.isLeft(ran)) return fail(io, ran.left);
-  const report = ran.right;
-  if (a.json) io.stdout.write(`${toJson(report, 2)}\n`);
-  else if (a.quiet) io.stdout.write(`${report.findings.map((f) => `${f.severity}: ${findingText(f)}`).concat(report.healthy ? ['healthy'] : []).join('\n')}\n`);
-  else io.stdout.write(formatReport(report));
-  return report.exitCode;
+  const r = ran.right;
+  if (a.json) io.stdout.write(`${toJson(r, 2)}\n`);
+  else if (a.quiet) io.stdout.write(`${r.findings.map((f) => `${f.severity}: ${findingText(f)}`).concat(r.healthy ? ['healthy'] : []).join('\n')}\n`);
+  else io.stdout.write(formatReport(r));
+  return r.exitCode;
 };

@@ -155,8 +155,14 @@ const fold = (values: Values, base: TrainOptions): E.Either<GradpipeError, Train
   const kindChanged = opt.kind !== undefined && opt.kind !== base.optimizer.kind;
   const lr = opt.lr ?? (kindChanged && opt.kind === 'adam' ? 0.001 : base.optimizer.lr);
   const full = optimizer({ ...base.optimizer, ...opt, lr });
-  if (E.isLeft(full)) return full;
+  if (E.isLeft(full)) return E.left({ ...full.left, where: optimizerFlag(full.left.where) });
   return E.right({ ...o, optimizer: full.right });
+};
+
+/** The flag for a field `optimizer` names in its errors: optimizer.kind -> --optimizer, optimizer.weightDecay -> --weight-decay. */
+export const optimizerFlag = (where: string): string => {
+  const field = where.replace(/^optimizer\./, '');
+  return field === 'kind' ? '--optimizer' : `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 };
 
 /** Checks the options as a whole (each one alone is already valid). */

@@ -6,8 +6,10 @@
  *    used, and command-line options that contradict them are refused.
  * 2. The data is found (--data, GRADPIPE_DATA, data/mnist, ../shared/datasets/mnist) and loaded.
  * 3. Training runs with a checkpoint in the output folder at every epoch end; metrics.jsonl grows as it goes.
- * 4. SIGINT/SIGTERM stop after the current step: the checkpoint is written, the way to resume printed,
- *    exit 130. A second signal quits at once.
+ * 4. SIGINT/SIGTERM stop after the current step: one checkpoint of exactly that step is written, the way
+ *    to resume printed, exit 130. A second signal quits once that checkpoint is written, a third at once:
+ *    checkpoints are replaced by rename, so the files under their real names are whole ones. A signal after
+ *    the last epoch's step changes nothing: the run completes (exit 0).
  * 5. Divergence: exit 3 with the report on stderr; the last finite checkpoint and the metrics are on disk.
  * 6. Otherwise the model, summary, curves and confusion matrix are written and the final line (or, with
  *    --json, the summary) printed.
@@ -15,15 +17,18 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
 import { gradpipeError, optionError, type GradpipeError } from '../errors.js';
-import { CHECKPOINT_FILE, loadCheckpoint, type Checkpoint } from '../io/checkpoint.js';
+import { CHECKPOINT_FILE, cleanCheckpointTemporaries, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../io/checkpoint.js';
 import { parseJson, toJson } from '../io/json.js';
 import { formatInit } from '../nn/init.js';
 import { DATA_ENV } from '../data/resolve.js';
 import { batchesPerEpoch } from '../stages/epochs.js';
 import { fromCheckpoint } from '../stages/checkpoint.js';
 import type { EpochEvent, StepEvent } from '../stages/report.js';
-import type { Divergence, TrainState } from '../stages/trainStep.js';
+import type { Divergence } from '../diagnostics/monitor.js';
+import { stepFindingText } from '../diagnostics/monitor.js';
+import type { TrainState } from '../optim/trainState.js';
 import type { Resolved } from '../tensor/select.js';
 import { resumeOptions, trainMnist, type RunResult, type TrainOptions } from '../../pipelines/mnist.js';
 import { str, type CommandSpec } from './args.js';
@@ -102,21 +107,25 @@ const plan = async (io: CliIo, args: TrainArgs): Promise<E.Either<GradpipeError,
   const dir = resolvePath(io, resumeArg);
   if (!existsSync(dir)) return E.left(optionError('--resume', `${resumeArg} does not exist`, 'give the output folder of an earlier gradpipe train run'));
   const checkpoint = await loadCheckpoint(dir);
-  if (E.isLeft(checkpoint)) return checkpoint;
+  if (E.isRight(checkpoint)) await cleanCheckpointTemporaries(dir); // what a run killed while saving left behind
   const file = join(dir, CHECKPOINT_FILE);
-  const stored = resumeOptions(checkpoint.right, file);
-  if (E.isLeft(stored)) return stored;
-  const state = fromCheckpoint(checkpoint.right, file);
-  if (E.isLeft(state)) return state;
-  const options = resumedOptions(stored.right, args, shown(io, dir), state.right.state.epochsCompleted);
-  if (E.isLeft(options)) return options;
   const out = outArg === undefined ? dir : resolvePath(io, outArg);
-  const o = options.right;
-  const notes =
-    o.epochs !== stored.right.epochs && o.schedule.kind === 'cosine'
-      ? [`note: the cosine learning-rate schedule now decays over ${o.epochs} epochs instead of ${stored.right.epochs}, so the rate rises again; the result differs from a run planned for ${o.epochs} epochs from the start`]
-      : [];
-  return E.right({ options: o, out, resume: { dir, checkpoint: checkpoint.right }, notes });
+  return pipe(
+    E.Do,
+    E.apS('checkpoint', checkpoint),
+    E.bind('stored', ({ checkpoint }) => resumeOptions(checkpoint, file)),
+    E.bind('state', ({ checkpoint }) => fromCheckpoint(checkpoint, file)),
+    E.bind('options', ({ stored, state }) => resumedOptions(stored, args, shown(io, dir), state.state.epochsCompleted)),
+    E.map(({ checkpoint, stored, options: o }) => ({
+      options: o,
+      out,
+      resume: { dir, checkpoint },
+      notes:
+        o.epochs !== stored.epochs && o.schedule.kind === 'cosine'
+          ? [`note: the cosine learning-rate schedule now decays over ${o.epochs} epochs instead of ${stored.epochs}, so the rate rises again; the result differs from a run planned for ${o.epochs} epochs from the start`]
+          : [],
+    })),
+  );
 };
 
 /**
@@ -132,6 +141,9 @@ const recordedData = (io: CliIo, dir: string): string | undefined => {
     return undefined;
   }
 };
+
+/** The stop reason of an interruption by `signal`. */
+const interruptedBy = (signal: Signal): string => `interrupted by ${signal}`;
 
 const sci = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x));
 
@@ -200,16 +212,24 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     `${resume ? `resuming ${shown(io, resume.dir)} at epoch ${(before?.epochsCompleted ?? 0) + 1} (step ${before?.step ?? 0}):` : 'training'} ${options.layers.join('-')} on ${trainExamples} examples from ${shown(io, data.dir.dir)}; ${backend.why}; output in ${shown(io, out)}`,
   );
 
-  let stopRequested: Signal | undefined;
-  const unsubscribe = io.onSignal((signal) => {
-    if (stopRequested !== undefined) {
-      io.stderr.write(`\ngradpipe: ${signal} again: quitting without a new checkpoint\n`);
+  // the signal that stopped training, if one came before the run's own end; later signals: the first waits
+  // for the stop checkpoint (or, after training, for the outputs), the next quits at once
+  let stopSignal: Signal | undefined;
+  let trained = false;
+  let later = 0;
+  const unsubscribe = io.onSignal((signal: Signal) => {
+    const again = `${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once`;
+    if (stopSignal === undefined && !trained) {
+      stopSignal = signal;
+      progress.note(`${signal}: stopping after the current step and writing a checkpoint (${again})`);
+    } else if (later++ === 0) {
+      io.stderr.write(`\ngradpipe: ${signal}: ${stopSignal === undefined ? 'training is complete; finishing its outputs' : 'quitting once the checkpoint is written'} (${again})\n`);
+    } else {
+      io.stderr.write(`\ngradpipe: ${signal} again: quitting now; the checkpoint files on disk are whole (the last one completed)\n`);
       process.exit(EXIT.interrupted);
     }
-    stopRequested = signal;
-    progress.note(`${signal}: stopping after the current step and writing a checkpoint (${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again quits at once)`);
   });
-  let checkpointError: GradpipeError | undefined;
+  let checkpointWarned = false;
   let result: E.Either<GradpipeError, RunResult>;
   try {
     result = await trainMnist(
@@ -225,26 +245,48 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
           progress.epoch(e);
           metrics.write(epochRecord(e, t0));
         },
-        checkpointDir: out,
-        onWarning: (w) => progress.note(`gradpipe: warning: ${w}`),
-        shouldStop: () => (stopRequested === undefined ? undefined : `interrupted by ${stopRequested}`),
+        saveCheckpoint: (c) => saveCheckpoint(out, c),
+        // the metrics a checkpoint covers are on disk before it
+        beforeCheckpoint: async () => void (await metrics.flush()),
+        onFinding: (f) => progress.note(`gradpipe: warning: ${stepFindingText(f)}`),
+        shouldStop: () => (stopSignal === undefined ? undefined : interruptedBy(stopSignal)),
         onCheckpointError: (e) => {
-          if (checkpointError === undefined) progress.note(`gradpipe: warning: ${e.where}: ${e.message}; ${e.hint}`);
-          checkpointError = e;
+          if (!checkpointWarned) progress.note(`gradpipe: warning: ${e.where}: ${e.message}; ${e.hint}`);
+          checkpointWarned = true;
         },
       },
       resume?.checkpoint,
     );
   } finally {
-    unsubscribe();
+    trained = true;
     progress.end();
   }
+  try {
+    return await finish(io, a, p, data, backend, t0, metrics, result, stopSignal);
+  } finally {
+    unsubscribe();
+  }
+};
+
+const finish = async (
+  io: CliIo,
+  a: TrainArgs,
+  p: Plan,
+  data: LoadedData,
+  backend: Resolved,
+  t0: number,
+  metrics: MetricsWriter,
+  result: E.Either<GradpipeError, RunResult>,
+  stopSignal: Signal | undefined,
+): Promise<number> => {
+  const { options, out, resume } = p;
   if (E.isLeft(result)) {
     await metrics.flush();
     return fail(io, result.left);
   }
   const r = result.right;
   const s = r.state;
+  const interrupted = stopSignal !== undefined && r.stoppedBecause === interruptedBy(stopSignal);
   metrics.write({
     kind: 'end',
     step: s.step,
@@ -272,7 +314,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     trainSeconds: r.trainSeconds,
     stoppedBecause: r.stoppedBecause,
     diverged: r.diverged,
-    interrupted: stopRequested !== undefined,
+    interrupted,
     backend: r.backend,
     backendDescription: backend.backend.description,
     backendChoice: backend.why,
@@ -280,7 +322,7 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
     seed: options.seed,
     data: data.dir.dir,
     resumedFrom: resume?.dir ?? null,
-    ...(s.validation
+    ...(s.validation !== undefined
       ? { validation: { loss: s.validation.loss, accuracy: s.validation.accuracy, bestEpoch: s.validation.best.epoch + 1, bestAccuracy: s.validation.best.accuracy } }
       : {}),
     options: optionsRecord(options),
@@ -315,10 +357,10 @@ const train = async (io: CliIo, a: TrainArgs, p: Plan, data: LoadedData, backend
         `${r.stoppedBecause}; training ${formatDuration(r.trainSeconds)} (${Math.round(r.samplesPerSecond).toLocaleString('en-US')} samples/s, ${r.backend} x${backend.backend.threads}), wall ${summary.wallSeconds.toFixed(1)} s; saved to ${shown(io, out)}\n`,
     );
   }
-  if (checkpointError !== undefined) return fail(io, checkpointError);
-  if (stopRequested !== undefined) {
+  if (r.checkpointError !== undefined) return fail(io, r.checkpointError);
+  if (interrupted) {
     const resumeCmd = `gradpipe train --resume ${shown(io, out)}`;
-    io.stderr.write(`gradpipe: stopped by ${stopRequested} at step ${s.step}; checkpoint written to ${shown(io, join(out, CHECKPOINT_FILE))}; continue with: ${resumeCmd}\n`);
+    io.stderr.write(`gradpipe: stopped by ${stopSignal} at step ${s.step}; checkpoint written to ${shown(io, join(out, CHECKPOINT_FILE))}; continue with: ${resumeCmd}\n`);
     return EXIT.interrupted;
   }
   return EXIT.ok;

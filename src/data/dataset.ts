@@ -3,20 +3,32 @@
  * 1-D uint8 IDX file of labels (count). The headers of both files are checked against each other and
  * against the caller's expectations before either body is read.
  */
+import type { InputScaling } from './scaling.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { dataError, optionError, type GradpipeError } from '../errors.js';
 import { openIdx, readBody, type IdxStream } from './idx.js';
 import { findMnistFile, MNIST_FILES, mnistCandidates } from './mnistFiles.js';
 
-/** A labelled image dataset in memory, in the MNIST layout (uint8 pixels, row-major). */
-export interface Dataset {
+/**
+ * A labelled dataset in memory: uint8 images in the MNIST layout (row-major pixels, scaled by 1/255 when
+ * batched), or float features (rows = 1, cols = features, already scaled; see `floatDataset`).
+ */
+/** What a dataset's examples hold: uint8 pixels or float32 features. */
+export type Inputs = Uint8Array | Float32Array;
+
+export interface Dataset<I extends Inputs = Inputs> {
   readonly count: number;
   readonly rows: number;
   readonly cols: number;
   /** Labels lie in 0..classes-1. */
   readonly classes: number;
-  /** count*rows*cols pixels, row-major per image. */
-  readonly images: Uint8Array;
+  /** count*rows*cols values, row-major per example: uint8 pixels, or float32 features already scaled. */
+  readonly images: I;
+  /**
+   * How raw inputs were turned into the network's (for `predict` and saved models); absent means
+   * `pixels/255` (uint8 images). See `scalingOf`.
+   */
+  readonly scaling?: InputScaling;
   /** count labels. */
   readonly labels: Uint8Array;
 }
@@ -124,7 +136,7 @@ export const openPair = async (imagesFile: string, labelsFile: string, opts: Dat
  * Loads an images file and a labels file (each gzipped or raw) into memory, checking that the counts
  * match, that the labels lie in 0..classes-1 and that the images fit `expectRows`x`expectCols`.
  */
-export const loadDataset = async (imagesFile: string, labelsFile: string, opts: DatasetOptions = {}): Promise<E.Either<GradpipeError, Dataset>> => {
+export const loadDataset = async (imagesFile: string, labelsFile: string, opts: DatasetOptions = {}): Promise<E.Either<GradpipeError, Dataset<Uint8Array>>> => {
   const pair = await openPair(imagesFile, labelsFile, opts);
   if (E.isLeft(pair)) return pair;
   const { images, labels, layout } = pair.right;
@@ -140,7 +152,7 @@ export const loadDataset = async (imagesFile: string, labelsFile: string, opts: 
  * Loads the MNIST layout in `dir` (the four standard files, each `.gz` or raw): train and test sets of
  * the same image size, sharing one class count (`opts.classes`, else the larger of the two derived).
  */
-export const loadMnist = async (dir: string, opts: DatasetOptions = {}): Promise<E.Either<GradpipeError, { train: Dataset; test: Dataset }>> => {
+export const loadMnist = async (dir: string, opts: DatasetOptions = {}): Promise<E.Either<GradpipeError, { train: Dataset<Uint8Array>; test: Dataset<Uint8Array> }>> => {
   const files: string[] = [];
   for (const name of Object.values(MNIST_FILES)) {
     const found = findMnistFile(dir, name);

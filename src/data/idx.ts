@@ -4,8 +4,7 @@
  * Layout: two zero bytes, a dtype byte (0x08 = uint8), a dims byte, one big-endian uint32 per dim,
  * then the data, row-major. MNIST labels are magic 0x00000801 (1-D), images 0x00000803 (3-D).
  *
- * Law: write-then-read round trip of IDX files is the identity:
- *   `decodeIdx(encodeIdx(x, { gzip })) = right(x)` for every uint8 `x` of 1 to 3 dims, raw or gzipped.
+ * Its law (the write-then-read round trip) is stated on `decodeIdx` below.
  *
  * Reading is streamed: the header is read and checked against the most the file can hold (its size if
  * raw; the gzip trailer's ISIZE and 1032 times its size if gzipped) before the body is allocated, so a
@@ -152,7 +151,8 @@ const decodeSource = async (source: ByteSource): Promise<E.Either<GradpipeError,
  * Decodes IDX bytes, gzipped (detected by the magic bytes 1f 8b) or raw, into memory. Every defect is a
  * `DataError` naming `where`; the body is allocated only once the header has been found plausible.
  *
- * Law: write-then-read round trip of IDX files is the identity: `decodeIdx(encodeIdx(x, o)) = right(x)`.
+ * Law: write-then-read round trip of IDX files is the identity: decodeIdx(encodeIdx(x, o)) = right(x) for
+ * every uint8 x of 1 to 3 dims, raw or gzipped.
  */
 export const decodeIdx = async (bytes: Uint8Array, where = '<IDX bytes>'): Promise<E.Either<GradpipeError, Idx>> => {
   const source = bytesSource(bytes, where);
@@ -168,8 +168,7 @@ export const readIdx = async (file: string): Promise<E.Either<GradpipeError, Idx
 /**
  * Encodes an uint8 array of 1 to 3 dims as an IDX file, gzipped if `opts.gzip`. Throws a RangeError (a
  * programmer error) when the dims are not 1 to 3 uint32 values whose product is `data.length`.
- *
- * Law: write-then-read round trip of IDX files is the identity: `decodeIdx(encodeIdx(x, o)) = right(x)`.
+ * `decodeIdx` reads it back (its law is the round trip).
  */
 export const encodeIdx = (idx: Idx, opts: { readonly gzip?: boolean; readonly level?: number } = {}): Uint8Array => {
   const { dims, data } = idx;

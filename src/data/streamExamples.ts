@@ -6,9 +6,12 @@ import { dataError, GradpipeException } from '../errors.js';
 import { openPair, type DatasetOptions } from './dataset.js';
 
 /** One labelled image, as the read stage yields it. */
-export interface Example {
-  /** rows*cols pixels, row-major; a fresh buffer the consumer may keep. */
-  readonly image: Uint8Array;
+export interface Example<I extends Uint8Array | Float32Array = Uint8Array | Float32Array> {
+  /**
+   * rows*cols values, row-major: uint8 pixels (scaled by 1/255 when batched), or float features already
+   * scaled (batched as they are). From the files, a fresh buffer the consumer may keep.
+   */
+  readonly image: I;
   readonly label: number;
   /** Position in the files, from 0. */
   readonly index: number;
@@ -45,7 +48,7 @@ export async function* streamExamples(
   imagesFile: string,
   labelsFile: string,
   opts: DatasetOptions = {},
-): AsyncGenerator<Example, void, undefined> {
+): AsyncGenerator<Example<Uint8Array>, void, undefined> {
   const pair = await openPair(imagesFile, labelsFile, opts);
   if (E.isLeft(pair)) throw new GradpipeException(pair.left);
   const { images, labels, layout } = pair.right;

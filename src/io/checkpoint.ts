@@ -8,13 +8,17 @@
  * and metadata `format: gradpipe-checkpoint/1`, `state` (the caller's JSON: step, epoch, seed, config,
  * random state, metrics history; NaN and Infinity survive, see json.ts) and `sha256` (contentHash.ts).
  *
- * Saving, in this order, so that a crash at any point leaves a loadable latest checkpoint:
- *   1. write the new file durably as `checkpoint.next.safetensors` (atomic.ts);
- *   2. if the current checkpoint is intact, make it the previous one (hard link, then rename over prev),
- *      so the current name never disappears; a damaged current file is not rotated over a good previous one;
- *   3. rename the new file over `checkpoint.safetensors` and fsync the folder.
+ * Saving, in this order, so that a kill at any point leaves whole files under the real names:
+ *   1. if the current checkpoint is intact, make it the previous one too (a hard link, or a copy, renamed
+ *      over prev), so the current name never disappears; a damaged current file is not rotated over a good
+ *      previous one;
+ *   2. write the new file durably under a temporary name unique to this process and rename it over
+ *      `checkpoint.safetensors` (atomic.ts), then fsync the folder.
+ * A kill between the new file's last byte and its rename (the first checkpoint has no other copy) leaves a
+ * complete temporary file: `loadCheckpoint` finds it by its content hash and puts it in place, and
+ * `cleanCheckpointTemporaries` removes what dead processes left.
  *
- * Law: loadCheckpoint(dir) after saveCheckpoint(dir, c) = c (tensors bit for bit, state as JSON).
+ * Its law (the round trip through a folder) is stated on `saveCheckpoint` below.
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -29,7 +33,8 @@ import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors
 export const CHECKPOINT_FORMAT = 'gradpipe-checkpoint/1';
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const PREVIOUS_FILE = 'checkpoint.prev.safetensors';
-const NEXT_FILE = 'checkpoint.next.safetensors';
+/** The name earlier versions gave a finished checkpoint before its rename. */
+const LEGACY_NEXT_FILE = 'checkpoint.next.safetensors';
 
 /** A float32 tensor and its shape. */
 export interface F32Tensor {
@@ -93,17 +98,16 @@ const exists = async (file: string): Promise<boolean> =>
     () => false,
   );
 
-/** Makes `current` the previous checkpoint without ever removing the name `current`. */
+/** Makes `current` the previous checkpoint too, without ever removing the name `current`. */
 const rotate = async (current: string, previous: string): Promise<void> => {
   const linked = `${previous}.${process.pid}.link`;
   await fs.rm(linked, { force: true });
   try {
     await fs.link(current, linked);
   } catch (e) {
-    // file systems without hard links: a plain rename leaves a short window without `current`,
-    // during which loadCheckpoint points at the previous file
-    if (['EPERM', 'ENOTSUP', 'EXDEV', 'ENOSYS'].includes(errnoCode(e) ?? '')) return fs.rename(current, previous);
-    throw e;
+    // file systems without hard links: a copy under the temporary name instead
+    if (!['EPERM', 'ENOTSUP', 'EXDEV', 'ENOSYS'].includes(errnoCode(e) ?? '')) throw e;
+    await fs.copyFile(current, linked);
   }
   await fs.rename(linked, previous);
 };
@@ -128,25 +132,84 @@ const fsyncDir = async (dir: string): Promise<void> => {
 export const saveCheckpoint = async (dir: string, c: Checkpoint): Promise<E.Either<GradpipeError, void>> => {
   const current = path.join(dir, CHECKPOINT_FILE);
   const previous = path.join(dir, PREVIOUS_FILE);
-  const next = path.join(dir, NEXT_FILE);
   try {
     await fs.mkdir(dir, { recursive: true });
   } catch (e) {
     return E.left(fsError(dir, 'create the checkpoint folder', e));
   }
-  const written = await writeFileAtomic(next, encodeCheckpoint(c));
-  if (E.isLeft(written)) return E.left({ ...written.left, where: current });
+  const bytes = encodeCheckpoint(c);
   try {
     if (await exists(current)) {
       const intact = E.isRight(await loadCheckpointFile(current));
       if (intact) await rotate(current, previous);
     }
-    await fs.rename(next, current);
-    await fsyncDir(dir);
   } catch (e) {
-    return E.left(fsError(current, 'put the new checkpoint in place', e));
+    return E.left(fsError(previous, 'keep the current checkpoint as the previous one', e));
   }
-  return E.right(undefined);
+  return writeFileAtomic(current, bytes);
+};
+
+interface Temporary {
+  /** The process that made it (undefined for the legacy fixed name). */
+  readonly pid: number | undefined;
+  readonly name: string;
+}
+
+/** Temporary files a checkpoint save leaves when it is killed, with the pid that made them. */
+const temporaries = async (dir: string): Promise<Temporary[]> => {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  const esc = (f: string) => f.replaceAll('.', '\\.');
+  return names.flatMap((name): Temporary[] => {
+    const temp = new RegExp(`^\\.(?:${esc(CHECKPOINT_FILE)}|${esc(PREVIOUS_FILE)})\\.(\\d+)\\..*\\.tmp$`).exec(name);
+    const link = new RegExp(`^${esc(PREVIOUS_FILE)}\\.(\\d+)\\.link$`).exec(name);
+    const m = temp ?? link;
+    if (m) return [{ pid: Number(m[1]), name }];
+    return name === LEGACY_NEXT_FILE ? [{ pid: undefined, name }] : [];
+  });
+};
+
+const alive = (pid: number): boolean => {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === 'EPERM'; // exists, owned by someone else
+  }
+};
+
+/**
+ * Removes the temporary files that checkpoint saves of processes no longer running left in `dir` (a run
+ * killed while saving); returns their names.
+ */
+export const cleanCheckpointTemporaries = async (dir: string): Promise<string[]> => {
+  const dead = (await temporaries(dir)).filter((t) => t.pid === undefined || !alive(t.pid));
+  await Promise.all(dead.map((t) => fs.rm(path.join(dir, t.name), { force: true })));
+  return dead.map((t) => t.name);
+};
+
+/**
+ * When `dir` has no checkpoint but a complete one under a temporary name (a save killed between its last
+ * byte and its rename), puts the newest such one in place; returns its former name.
+ */
+const recoverTemporary = async (dir: string): Promise<string | undefined> => {
+  const candidates = (await temporaries(dir)).filter((t) => t.name.startsWith(`.${CHECKPOINT_FILE}.`) || t.name === LEGACY_NEXT_FILE);
+  const found: { name: string; mtime: number }[] = [];
+  for (const t of candidates) {
+    const file = path.join(dir, t.name);
+    if (E.isLeft(await loadCheckpointFile(file))) continue; // incomplete: its content hash does not verify
+    const st = await fs.stat(file);
+    found.push({ name: t.name, mtime: st.mtimeMs });
+  }
+  const newest = found.sort((a, b) => b.mtime - a.mtime)[0];
+  if (newest === undefined) return undefined;
+  await fs.rename(path.join(dir, newest.name), path.join(dir, CHECKPOINT_FILE));
+  return newest.name;
 };
 
 /**
@@ -155,6 +218,7 @@ export const saveCheckpoint = async (dir: string, c: Checkpoint): Promise<E.Eith
  */
 export const loadCheckpoint = async (dir: string): Promise<E.Either<GradpipeError, Checkpoint>> => {
   const current = path.join(dir, CHECKPOINT_FILE);
+  if (!(await exists(current))) await recoverTemporary(dir);
   const loaded = await loadCheckpointFile(current);
   if (E.isRight(loaded)) return loaded;
   const previous = path.join(dir, PREVIOUS_FILE);

@@ -1,9 +1,7 @@
 /**
  * A SHA-256 over what a safetensors file means rather than how its header happens to be written:
  * every tensor's name, dtype, shape and bytes, and every metadata entry except the hash itself.
- *
- * Laws: contentHash is independent of tensor layout order, header key order and header padding;
- *       changing any name, dtype, shape, data byte or metadata value (other than `sha256`) changes it.
+ * Its laws are stated on `contentHash` below.
  * The model and checkpoint files store it in `__metadata__.sha256` so truncation and bit rot are refused.
  */
 import { createHash } from 'node:crypto';
@@ -16,7 +14,13 @@ export const HASH_KEY = 'sha256';
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Lowercase hex SHA-256 of the content (see the module comment). */
+/**
+ * Lowercase hex SHA-256 of the content (see the module comment).
+ *
+ * Laws:
+ * - contentHash is independent of tensor layout order, header key order and header padding
+ * - changing any name, dtype, shape, data byte or metadata value (other than sha256) changes it
+ */
 export const contentHash = (tensors: Readonly<Record<string, Tensor>>, metadata: Readonly<Record<string, string>>): string => {
   const h = createHash('sha256');
   const meta = Object.entries(metadata)

@@ -8,7 +8,7 @@
  * 3. Samples are rescaled to 0..255: round(v * 255 / maxval).
  * 4. A digit must be 28x28 (the size the networks are trained on); other sizes are refused, not resized,
  *    because resampling choices change predictions and belong to the user.
- * Law: decodeImage(encodePng(p, w, h)) = { width: w, height: h, pixels: p }; the same for encodePgm.
+ * Its laws are stated on `decodeImage` below.
  */
 import { readFile } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
@@ -133,7 +133,13 @@ const decodePgm = (bytes: Uint8Array, file: string): E.Either<GradpipeError, Gra
   return E.right({ width, height, pixels });
 };
 
-/** Decodes PNG or PGM `bytes` read from `file` into grayscale (see the module comment). */
+/**
+ * Decodes PNG or PGM `bytes` read from `file` into grayscale (see the module comment).
+ *
+ * Laws:
+ * - decodeImage(encodePng(p, w, h)) = { width: w, height: h, pixels: p }
+ * - decodeImage(encodePgm(p, w, h)) = { width: w, height: h, pixels: p }
+ */
 export const decodeImage = (bytes: Uint8Array, file: string, options: DecodeOptions = {}): E.Either<GradpipeError, GrayImage> => {
   const background = options.background ?? 0;
   if (!(background >= 0 && background <= 255)) throw new RangeError(`decodeImage: background ${background} is outside 0..255`);

@@ -8,8 +8,7 @@
  * 3. The reader skips broken lines with a warning naming the line, instead of refusing the whole file.
  * Non-finite numbers (a diverged loss) are kept (see json.ts).
  *
- * Law: readMetrics after appendMetric(r1) ... appendMetric(rn) = [r1, ..., rn]; cutting the file at any
- *      byte yields a prefix of them.
+ * Its laws are stated on `readMetrics` and `parseMetrics` below.
  */
 import * as fs from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
@@ -56,7 +55,11 @@ export const appendMetric = async (file: string, record: MetricRecord): Promise<
 
 const isRecord = (u: unknown): u is MetricRecord => typeof u === 'object' && u !== null && !Array.isArray(u);
 
-/** Parses the text of a metrics file (see the module comment); `file` names it in warnings and errors. */
+/**
+ * Parses the text of a metrics file (see the module comment); `file` names it in warnings and errors.
+ *
+ * Law: cutting a metrics file at any byte yields a prefix of its records (or no record at all)
+ */
 export const parseMetrics = (text: string, file: string): E.Either<GradpipeError, MetricsRead> => {
   const lines = text.split('\n');
   const records: MetricRecord[] = [];
@@ -79,7 +82,11 @@ export const parseMetrics = (text: string, file: string): E.Either<GradpipeError
   return E.right({ records, warnings });
 };
 
-/** Reads a metrics file written by `appendMetric`. */
+/**
+ * Reads a metrics file written by `appendMetric`.
+ *
+ * Law: readMetrics after appendMetric(r1) ... appendMetric(rn) = [r1, ..., rn]
+ */
 export const readMetrics = async (file: string): Promise<E.Either<GradpipeError, MetricsRead>> => {
   let text: string;
   try {

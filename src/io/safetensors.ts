@@ -6,9 +6,7 @@
  * The header maps each tensor name to `{ dtype, shape, data_offsets: [begin, end] }` (offsets relative to
  * the data section) and may hold `__metadata__`, a string-to-string map. Tensors are laid out back to back
  * in the order of their offsets and cover the data section exactly. Numbers are little-endian.
- *
- * Laws: decodeSafetensors(encodeSafetensors(t, m)) = { tensors: t, metadata: m } (bit for bit);
- *       encodeSafetensors(decodeSafetensors(b)) = b for every b this module wrote.
+ * Its laws are stated on `decodeSafetensors` below.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { modelError, type GradpipeError } from '../errors.js';
@@ -169,6 +167,10 @@ const HINT = 'the file is truncated, corrupted or not a safetensors file; restor
  * Parses and validates safetensors `bytes` read from `file`: header length within the file, valid UTF-8
  * JSON, known dtypes, sizes matching dtype and shape, offsets within the data section, contiguous and
  * non-overlapping. Any defect is a `ModelError` naming `file`. Tensor data is copied out of `bytes`.
+ *
+ * Laws:
+ * - decodeSafetensors(encodeSafetensors(t, m)) = { tensors: t, metadata: m } (bit for bit)
+ * - encodeSafetensors(decodeSafetensors(b)) = b for every b this module wrote
  */
 export const decodeSafetensors = (bytes: Uint8Array, file: string): E.Either<GradpipeError, Safetensors> => {
   const fail = (message: string) => E.left(modelError(file, message, HINT));

@@ -23,7 +23,9 @@ export interface Forward<F extends Float> {
 export const forward = <F extends Float>(net: Network<F>, input: Matrix<F>, backend?: Backend, ws: Workspace = freshWorkspace): Forward<F> => {
   const first = net.layers[0]!;
   if (input.cols !== first.weight.cols) {
-    throw new RangeError(`forward: the batch has ${input.cols} columns, layer 0 takes ${first.weight.cols} inputs`);
+    throw new RangeError(
+      `forward: the examples have ${input.cols} values but the network's first layer takes ${first.weight.cols} inputs; build the network with ${input.cols} inputs, or give it data of ${first.weight.cols} values per example`,
+    );
   }
   const ops = opsFor(input.data, backend);
   const m = input.rows;

@@ -5,9 +5,8 @@
  *   delta_{l-1} = (delta_l W_l) * act'_{l-1}  (the derivative written through A_{l-1}).
  * The result is averaged over the batch (the delta carries 1/batch).
  *
- * Laws:
- * - grad of (b1 ++ b2) = (|b1|*grad(b1) + |b2|*grad(b2)) / (|b1|+|b2|) (see `batchGradMonoid`).
- * - backprop agrees with central finite differences (see diagnostics/gradcheck).
+ * Its law is stated on `grad` below; that backprop matches central differences is the law of
+ * `gradientCheck` (diagnostics/gradcheck.ts).
  */
 import type { Backend } from '../tensor/backend.js';
 import { columnSumsInto } from '../tensor/kernels.js';
@@ -72,9 +71,7 @@ export const backprop = <F extends Float>(
 /**
  * `grad(loss)(network, batch)`: the mean gradient and mean loss of the batch, by backpropagation.
  *
- * Laws:
- * - grad of (b1 ++ b2) = (|b1|*grad(b1) + |b2|*grad(b2)) / (|b1|+|b2|), which is `batchGradMonoid(net).concat`
- * - backprop matches central differences (see `gradientCheck`)
+ * Law: grad of (b1 ++ b2) = (|b1|*grad(b1) + |b2|*grad(b2)) / (|b1|+|b2|), which is batchGradMonoid(net).concat
  *
  * @example
  * ```ts

@@ -1,11 +1,7 @@
 /**
  * Gradients: one weight and one bias gradient per layer, shaped like the network's parameters.
- *
- * Laws:
- * - Gradients form a Monoid under addition: concat(empty, g) = g = concat(g, empty);
- *   concat(concat(f, g), h) = concat(f, concat(g, h)).
- * - Minibatch gradients combine: grad(b1 ++ b2) = (|b1| * grad(b1) + |b2| * grad(b2)) / (|b1| + |b2|),
- *   which is `batchGradMonoid.concat` (a Monoid whose empty is the gradient of the empty batch).
+ * Gradients form a Monoid under addition (its laws are stated on `gradientMonoid` below); minibatch
+ * gradients combine by `batchGradMonoid` (the law is stated on `grad`, in grad.ts).
  */
 import type { Monoid } from 'fp-ts/lib/Monoid.js';
 import { allocLike, matrix, type Float, type Matrix } from '../tensor/matrix.js';
@@ -72,7 +68,9 @@ export const scaleGradient = <F extends Float>(s: number, g: Gradient<F>): Gradi
 /**
  * The additive Monoid of gradients shaped like `net` (empty = zeros).
  *
- * Laws: concat(empty, g) = g = concat(g, empty); concat(concat(f, g), h) = concat(f, concat(g, h)).
+ * Laws:
+ * - concat(empty, g) = g = concat(g, empty)
+ * - concat(concat(f, g), h) = concat(f, concat(g, h))
  */
 export const gradientMonoid = <F extends Float>(net: Network<F>): Monoid<Gradient<F>> => ({
   concat: addGradients,
@@ -80,8 +78,8 @@ export const gradientMonoid = <F extends Float>(net: Network<F>): Monoid<Gradien
 });
 
 /**
- * The Monoid of batch gradients under the size-weighted mean: concat(grad(b1), grad(b2)) = grad(b1 ++ b2).
- * Its empty is the gradient of the empty batch (count 0), which every concat ignores.
+ * The Monoid of batch gradients under the size-weighted mean: concat(grad(b1), grad(b2)) = grad(b1 ++ b2)
+ * (the law stated on `grad`). Its empty is the gradient of the empty batch (count 0), which every concat ignores.
  */
 export const batchGradMonoid = <F extends Float>(net: Network<F>): Monoid<BatchGrad<F>> => ({
   concat: (x, y) => {

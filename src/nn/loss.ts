@@ -59,7 +59,11 @@ export const lossFromLogits = <F extends Float>(
 ): LossResult<F> => {
   const { rows, cols } = logits;
   if (targets.rows !== rows || targets.cols !== cols) {
-    throw new RangeError(`loss: targets are ${targets.rows}x${targets.cols}, logits are ${rows}x${cols}`);
+    throw new RangeError(
+      targets.cols !== cols
+        ? `loss: the targets have ${targets.cols} classes but the network has ${cols} outputs; build the network with ${targets.cols} outputs (the last of its sizes), or give the dataset classes: ${cols}`
+        : `loss: targets are ${targets.rows}x${targets.cols}, logits are ${rows}x${cols}`,
+    );
   }
   const z = logits.data;
   const t = targets.data;

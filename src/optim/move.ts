@@ -1,6 +1,7 @@
 /**
  * `move`: one optimiser step as a pure function (network, gradient, state) -> (network', state'), mirroring
- * the Haskell design's `move`. Inputs are never written; the result holds new buffers.
+ * the Haskell design's `move`. Inputs are never written; the result holds new buffers, or the buffers the
+ * caller passes as `into` (`Params` it owns, see `allocParams`).
  *
  * With g the (clipped, weight-decayed) gradient and lr > 0:
  *   sgd:      w' = w - lr g
@@ -9,18 +10,14 @@
  *   adam:     m' = b1 m + (1-b1) g;  s' = b2 s + (1-b2) g^2;  t' = t + 1
  *             w' = w - lr (m'/(1-b1^t')) / (sqrt(s'/(1-b2^t')) + eps)
  *
- * Laws:
- * - a zero gradient leaves the network unchanged under sgd (and under every optimiser from a fresh state).
- * - sgd is additive: move(g2) after move(g1) = move(g1 + g2) (exact in real arithmetic).
- * - a zero learning rate leaves the network unchanged.
+ * Its laws are stated on `move` below.
  */
-import { matrix, type Float } from '../tensor/matrix.js';
+import { allocLike, matrix, type Float } from '../tensor/matrix.js';
 import { gradientNorm, zeroGradient, type Gradient } from '../nn/gradient.js';
 import { adamUpdate, momentumUpdate, sgdUpdate } from './kernels.js';
 import type { Backend } from '../tensor/backend.js';
 import { getBackend } from '../tensor/registry.js';
 import type { Network } from '../nn/network.js';
-import { freshWorkspace, type Workspace } from '../tensor/workspace.js';
 import type { OptimizerConfig } from './optimizer.js';
 
 /** The optimiser's step count and moments, shaped like the network; a value, like the network. */
@@ -40,7 +37,33 @@ export const initialState = <F extends Float>(config: OptimizerConfig, net: Netw
   second: config.kind === 'adam' ? zeroGradient(net) : undefined,
 });
 
-/** The result of one `move`: the new network and optimiser state, in new buffers (or `out`'s). */
+/**
+ * Buffers a move writes into: a network and optimiser moments shaped like the ones it moves. Whoever
+ * allocates them owns them (a training run allocates two sets and alternates, see trainStep); `move` only
+ * writes into them when they are passed as `into`.
+ */
+export interface Params<F extends Float = Float32Array> {
+  readonly network: Network<F>;
+  readonly optimizer: OptimizerState<F>;
+}
+
+/**
+ * New buffers shaped like `net` and the moments `config` keeps (zeroed); float32 ones from `alloc` when given
+ * (a backend's `alloc`: buffers its kernels use in place).
+ */
+export const allocParams = <F extends Float>(config: OptimizerConfig, net: Network<F>, alloc?: (length: number) => Float32Array): Params<F> => {
+  const buf = (like: F, n: number): F => (alloc && like instanceof Float32Array ? (alloc(n) as F) : allocLike(like, n));
+  const shaped = (): Gradient<F> => ({
+    layers: net.layers.map((l) => ({ weight: matrix(l.weight.rows, l.weight.cols, buf(l.weight.data, l.weight.data.length)), bias: buf(l.bias, l.bias.length) })),
+  });
+  const weights = shaped();
+  return {
+    network: { layers: net.layers.map((l, i) => ({ weight: weights.layers[i]!.weight, bias: weights.layers[i]!.bias, activation: l.activation })) },
+    optimizer: { step: 0, first: config.kind === 'sgd' ? undefined : shaped(), second: config.kind === 'adam' ? shaped() : undefined },
+  };
+};
+
+/** The result of one `move`: the new network and optimiser state, in new buffers (or `into`'s). */
 export interface Moved<F extends Float> {
   readonly network: Network<F>;
   readonly state: OptimizerState<F>;
@@ -54,13 +77,13 @@ export interface Moved<F extends Float> {
 /**
  * One step. `lr` overrides `config.lr` (for schedules). The gradient's global norm is clipped to
  * `config.clipNorm` first, then weight decay is added to weight gradients. The inputs are never written.
- * The results go to new buffers, or to buffers from `out` (a reusable workspace lets a training loop
- * alternate between buffers it owns; they must not be the inputs' buffers).
+ * The results go to new buffers, or into `into` (buffers the caller owns, shaped by `allocParams`; they must
+ * not be the inputs' buffers): the returned network and moments are then `into`'s own arrays.
  *
  * Laws:
  * - move with a zero gradient (SGD) is the identity
  * - SGD additivity: two steps with g1 then g2 equal one step with g1+g2 (up to float rounding)
- * - a zero learning rate leaves the network unchanged
+ * - move at a zero learning rate leaves the network unchanged
  *
  * @example
  * ```ts
@@ -81,7 +104,8 @@ export interface Moved<F extends Float> {
  */
 export const move =
   (config: OptimizerConfig, backend?: Backend) =>
-  <F extends Float>(net: Network<F>, gradient: Gradient<F>, state: OptimizerState<F>, lr: number = config.lr, out: Workspace = freshWorkspace): Moved<F> => {
+  <F extends Float>(net: Network<F>, gradient: Gradient<F>, state: OptimizerState<F>, lr: number = config.lr, into?: Params<F>): Moved<F> => {
+    const out = into ?? allocParams(config, net);
     const norm = config.clipNorm === undefined ? 0 : gradientNorm(gradient);
     const clip = config.clipNorm !== undefined && norm > config.clipNorm ? config.clipNorm / norm : 1;
     const t = state.step + 1;
@@ -100,42 +124,23 @@ export const move =
       momentum: typeof momentumUpdate;
       adam: typeof adamUpdate;
     };
-    /** Updates one parameter tensor into buffers from `out`; returns [w', first', second']. */
-    const update = <T extends Float>(slot: string, w: T, g: T, v: T | undefined, s: T | undefined, decay: number): [T, T | undefined, T | undefined] => {
-      const n = w.length;
-      const w2 = out.get(slot, w, n);
-      if (config.kind === 'sgd') {
-        check += k.sgd(w, g, clip, decay, lr, w2);
-        return [w2, undefined, undefined];
-      }
-      const v2 = out.get(`first.${slot}`, w, n);
-      if (config.kind === 'adam') {
-        const s2 = out.get(`second.${slot}`, w, n);
-        check += k.adam(w, g, v!, s!, clip, decay, lr, b1, b2, c1, c2, eps, w2, v2, s2);
-        return [w2, v2, s2];
-      }
-      check += k.momentum(w, g, v!, clip, decay, lr, mu, config.kind === 'nesterov', w2, v2);
-      return [w2, v2, undefined];
+    /** Updates one parameter tensor into `w2` (and the moments into `v2`, `s2`). */
+    const update = <T extends Float>(w: T, g: T, v: T | undefined, s: T | undefined, decay: number, w2: T, v2: T | undefined, s2: T | undefined): void => {
+      if (config.kind === 'sgd') check += k.sgd(w, g, clip, decay, lr, w2);
+      else if (config.kind === 'adam') check += k.adam(w, g, v!, s!, clip, decay, lr, b1, b2, c1, c2, eps, w2, v2!, s2!);
+      else check += k.momentum(w, g, v!, clip, decay, lr, mu, config.kind === 'nesterov', w2, v2!);
     };
-
-    const layers = net.layers.map((layer, l) => {
+    const o1 = out.optimizer.first?.layers;
+    const o2 = out.optimizer.second?.layers;
+    net.layers.forEach((layer, l) => {
       const g = gradient.layers[l]!;
-      const [w, vw, sw] = update(`w${l}`, layer.weight.data, g.weight.data, first?.layers[l]!.weight.data, second?.layers[l]!.weight.data, config.weightDecay);
-      const [b, vb, sb] = update(`b${l}`, layer.bias, g.bias, first?.layers[l]!.bias, second?.layers[l]!.bias, 0);
-      const shape = (d: F) => matrix(layer.weight.rows, layer.weight.cols, d);
-      return {
-        layer: { weight: shape(w), bias: b, activation: layer.activation },
-        first: vw && vb ? { weight: shape(vw), bias: vb } : undefined,
-        second: sw && sb ? { weight: shape(sw), bias: sb } : undefined,
-      };
+      const to = out.network.layers[l]!;
+      update(layer.weight.data, g.weight.data, first?.layers[l]!.weight.data, second?.layers[l]!.weight.data, config.weightDecay, to.weight.data, o1?.[l]!.weight.data, o2?.[l]!.weight.data);
+      update(layer.bias, g.bias, first?.layers[l]!.bias, second?.layers[l]!.bias, 0, to.bias, o1?.[l]!.bias, o2?.[l]!.bias);
     });
     return {
-      network: { layers: layers.map((x) => x.layer) },
-      state: {
-        step: t,
-        first: first ? { layers: layers.map((x) => x.first!) } : undefined,
-        second: second ? { layers: layers.map((x) => x.second!) } : undefined,
-      },
+      network: out.network,
+      state: { step: t, first: out.optimizer.first, second: out.optimizer.second },
       gradientSquaredNorm: check,
     };
   };

@@ -55,17 +55,17 @@ const check = (
 export const optimizer = (partial: Partial<OptimizerConfig> & { readonly kind?: string }): E.Either<GradpipeError, OptimizerConfig> => {
   const c = { ...defaultOptimizer, ...partial } as OptimizerConfig;
   if (!(OPTIMIZERS as readonly string[]).includes(c.kind)) {
-    return E.left(optionError('--optimizer', `unknown optimizer '${c.kind}'`, `use one of ${OPTIMIZERS.join(', ')}`));
+    return E.left(optionError('optimizer.kind', `unknown optimizer '${c.kind}'`, `use one of ${OPTIMIZERS.join(', ')}`));
   }
   const fin = Number.isFinite;
   const checks = [
-    check(fin(c.lr) && c.lr >= 0, '--lr', c.lr, '>= 0'),
-    check(fin(c.momentum) && c.momentum >= 0 && c.momentum < 1, '--momentum', c.momentum, 'in [0, 1)'),
-    check(fin(c.beta1) && c.beta1 >= 0 && c.beta1 < 1, '--beta1', c.beta1, 'in [0, 1)'),
-    check(fin(c.beta2) && c.beta2 >= 0 && c.beta2 < 1, '--beta2', c.beta2, 'in [0, 1)'),
-    check(fin(c.epsilon) && c.epsilon > 0, '--epsilon', c.epsilon, '> 0'),
-    check(fin(c.weightDecay) && c.weightDecay >= 0, '--weight-decay', c.weightDecay, '>= 0'),
-    check(c.clipNorm === undefined || (fin(c.clipNorm) && c.clipNorm > 0), '--clip-norm', c.clipNorm, '> 0'),
+    check(fin(c.lr) && c.lr >= 0, 'optimizer.lr', c.lr, '>= 0'),
+    check(fin(c.momentum) && c.momentum >= 0 && c.momentum < 1, 'optimizer.momentum', c.momentum, 'in [0, 1)'),
+    check(fin(c.beta1) && c.beta1 >= 0 && c.beta1 < 1, 'optimizer.beta1', c.beta1, 'in [0, 1)'),
+    check(fin(c.beta2) && c.beta2 >= 0 && c.beta2 < 1, 'optimizer.beta2', c.beta2, 'in [0, 1)'),
+    check(fin(c.epsilon) && c.epsilon > 0, 'optimizer.epsilon', c.epsilon, '> 0'),
+    check(fin(c.weightDecay) && c.weightDecay >= 0, 'optimizer.weightDecay', c.weightDecay, '>= 0'),
+    check(c.clipNorm === undefined || (fin(c.clipNorm) && c.clipNorm > 0), 'optimizer.clipNorm', c.clipNorm, '> 0'),
   ];
   for (const r of checks) if (E.isLeft(r)) return r;
   return E.right(c);

@@ -1,12 +1,7 @@
 /**
  * Batching. `batch(n)` groups a stream into arrays of n items (the last, shorter one kept or dropped by
  * option); `toBatch` turns a group of examples into the input and one-hot target matrices a network trains
- * on (float32, pixels scaled to [0, 1]).
- *
- * Laws:
- * - flatten after batch is the identity (keeping the last batch)
- * - every batch has n rows except possibly the last
- * - batch(n)(xs ++ ys) = batch(n)(xs) ++ batch(n)(ys) when n divides |xs|
+ * on (float32, pixels scaled to [0, 1]). Its laws are stated on `batch` below.
  */
 import type { Batch } from '../nn/grad.js';
 import { matrix } from '../tensor/matrix.js';
@@ -64,7 +59,10 @@ export interface LabeledBatch extends Batch {
   readonly lastInEpoch: boolean;
 }
 
-/** Input (pixels / 255) and one-hot target matrices for `examples`. */
+/**
+ * Input and one-hot target matrices for `examples`: uint8 pixels are scaled by 1/255, float features (a
+ * `floatDataset`'s, scaled when the dataset was made) are taken as they are.
+ */
 export const toBatch = (examples: readonly Example[], classes: number): Batch & { labels: Uint8Array; indices: Uint32Array } => {
   const rows = examples.length;
   const size = rows === 0 ? 0 : examples[0]!.image.length;
@@ -83,7 +81,9 @@ export const toBatch = (examples: readonly Example[], classes: number): Batch & 
   }
   // uint8 -> float32 by `set` (native code), then one scaling pass: twice as fast as scaling per pixel,
   // with the same bits (each pixel is an exact integer before the one rounding multiply)
-  const scale = 1 / 255;
-  for (let k = 0; k < x.length; k++) x[k] = x[k]! * scale;
+  if (rows > 0 && examples[0]!.image instanceof Uint8Array) {
+    const scale = 1 / 255;
+    for (let k = 0; k < x.length; k++) x[k] = x[k]! * scale;
+  }
   return { inputs: matrix(rows, size, x), targets: matrix(rows, classes, t), labels, indices };
 };

@@ -2,13 +2,9 @@
  * The pull-based training source: the batches of `epochs` passes over an in-memory dataset, each pass in
  * its own seeded order (`epochOrder(seed, epoch)`), composed from the read, shuffle and batch stages over
  * IxJS iterables. It pauses for the event loop every few milliseconds so that signals, timers and progress
- * output keep running during training, and it can start mid-epoch (resume).
- *
- * Laws:
- * - each epoch visits every example exactly once (with keepLast)
- * - same seed, same batches; starting at (epoch e, batch k) yields exactly the suffix of the full stream
- *   that begins there
+ * output keep running during training, and it can start mid-epoch (resume, at `resumePoint`).
  */
+import { backendChosen, ready } from '../tensor/registry.js';
 import { AsyncIterableX } from 'ix/asynciterable';
 import type { Dataset } from '../data/dataset.js';
 import { batch, toBatch, type LabeledBatch } from './batch.js';
@@ -38,6 +34,15 @@ export interface EpochPlan {
 export const batchesPerEpoch = (count: number, batchSize: number, keepLast = true): number =>
   keepLast ? Math.ceil(count / batchSize) : Math.floor(count / batchSize);
 
+/**
+ * Where a run resumes after the state `s` (its epoch and the batches of it done): the next batch of that
+ * epoch, or the first batch of the next epoch when that one is complete.
+ *
+ * Law: resuming after a state continues with the batch that follows it in the full stream
+ */
+export const resumePoint = (s: { readonly epoch: number; readonly batchInEpoch: number }, perEpoch: number): { readonly epoch: number; readonly batch: number } =>
+  s.batchInEpoch >= perEpoch ? { epoch: s.epoch + 1, batch: 0 } : { epoch: s.epoch, batch: s.batchInEpoch };
+
 const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -47,8 +52,7 @@ const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
  *
  * Laws:
  * - each epoch visits every example exactly once (with keepLast)
- * - same seed, same batches; starting at (epoch e, batch k) yields exactly the suffix of the full stream
- *   that begins there
+ * - same seed, same batches; starting at (epoch e, batch k) yields exactly the suffix of the full stream that begins there
  *
  * @example
  * ```ts
@@ -69,6 +73,7 @@ const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
   AsyncIterableX.from({
     async *[Symbol.asyncIterator]() {
+      if (!backendChosen()) await ready(); // the default backend, before the first batch is trained on
       const { dataset, seed, batchSize, epochs } = plan;
       const keepLast = plan.keepLast ?? true;
       const classes = plan.classes ?? dataset.classes;

@@ -1,13 +1,12 @@
 /**
  * Evaluation: loss, accuracy and the confusion matrix of a network on labelled batches, streamed. Losses are
  * summed per example in double precision and divided once, so the result does not depend on how the data
- * was cut into batches.
- *
- * Laws:
- * - invariant to evaluation batch size: evaluate(net, ds, b1) = evaluate(net, ds, b2) (loss up to float
- *   tolerance, accuracy and confusion exactly)
+ * was cut into batches. Its law is stated on `evaluate` below.
  */
+import * as E from 'fp-ts/lib/Either.js';
 import type { Dataset } from '../data/dataset.js';
+import { checkFits } from '../data/fits.js';
+import { GradpipeException } from '../errors.js';
 import type { Backend } from '../tensor/backend.js';
 import { argmaxRows } from '../tensor/matrix.js';
 import { forward } from '../nn/forward.js';
@@ -44,9 +43,8 @@ interface Acc {
 }
 
 /**
- * Accumulates labelled batches; emits one `Evaluation` when its input ends.
- *
- * Law: invariant to evaluation batch size (loss up to float tolerance, accuracy and confusion exactly).
+ * Accumulates labelled batches; emits one `Evaluation` when its input ends. `evaluate` runs it, and the
+ * batch-size law stated there is this stage's.
  */
 export const evaluation = (net: Network, opts: EvaluateOptions): Stage<Batch & { labels: Uint8Array }, Evaluation, Acc> => {
   const classes = outputSize(net);
@@ -80,7 +78,8 @@ export const evaluation = (net: Network, opts: EvaluateOptions): Stage<Batch & {
 };
 
 /**
- * Evaluates `net` on a whole dataset, in dataset order, `batchSize` examples per forward pass.
+ * Evaluates `net` on a whole dataset, in dataset order, `batchSize` examples per forward pass. Throws a
+ * `GradpipeException` naming both sizes when the network does not fit the data (see `checkFits`).
  *
  * Law: invariant to evaluation batch size: evaluate(net, ds, b1) = evaluate(net, ds, b2) (loss up to float
  * tolerance, accuracy and confusion exactly).
@@ -102,6 +101,8 @@ export const evaluation = (net: Network, opts: EvaluateOptions): Stage<Batch & {
  * ```
  */
 export const evaluate = (net: Network, ds: Dataset, opts: EvaluateOptions): Evaluation => {
+  const fits = checkFits(net, ds);
+  if (E.isLeft(fits)) throw new GradpipeException(fits.left);
   const classes = outputSize(net);
   const stages = pipeline(batch<Example>(opts.batchSize ?? 1000), map((xs: Example[]) => toBatch(xs, classes)), evaluation(net, opts));
   return runStage(stages, readDataset(ds))[0]!;

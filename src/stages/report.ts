@@ -1,15 +1,18 @@
 /**
  * Reporting taps: observe the stream without changing it. `tap(f)` calls f on every item; `report` turns
  * training states into per-step and per-epoch metric events for a CLI, a progress bar, a metrics file or a
- * test.
- *
- * Laws:
- * - a tap is the identity on the stream: compose(tap(f), p) emits what p emits
+ * test. Their laws are stated on `tap`, `report` and `warnings` below.
  */
 import { emit, type Stage } from './stage.js';
-import type { TrainState } from './trainStep.js';
+import type { StepFinding } from '../diagnostics/monitor.js';
+import type { StateView } from '../optim/trainState.js';
+import type { ValidationState } from './validate.js';
 
-/** Calls `f` on every item and passes it on unchanged. Law: a tap is the identity on the stream: compose(tap(f), p) emits what p emits. */
+/**
+ * Calls `f` on every item and passes it on unchanged.
+ *
+ * Law: a tap is the identity on the stream: compose(tap(f), p) emits what p emits
+ */
 export const tap = <A>(f: (a: A) => void): Stage<A, A, undefined> => ({
   init: () => undefined,
   step: (s, a) => {
@@ -75,9 +78,9 @@ interface Acc {
  * (mean training loss and accuracy over the epoch's batches, and the epoch's validation result when there is
  * one), and passes every state on unchanged.
  *
- * Law: a tap is the identity on the stream: compose(report(opts), p) emits what p emits.
+ * Law: report is the identity on the stream: it emits every state it receives, unchanged and in order
  */
-export const report = (opts: ReportOptions): Stage<TrainState, TrainState, Acc> => {
+export const report = <S extends StateView & { readonly validation?: ValidationState | undefined }>(opts: ReportOptions): Stage<S, S, Acc> => {
   const clock = opts.clock ?? (() => performance.now());
   const every = opts.every ?? 1;
   return {
@@ -124,13 +127,15 @@ export const report = (opts: ReportOptions): Stage<TrainState, TrainState, Acc> 
 };
 
 /**
- * Calls `onWarning` once for each warning a training state adds (overflow or underflow on the way), when it
- * first appears, so a command line can print it while training goes on. A tap: states pass unchanged.
+ * Calls `onFinding` once for each finding of the training monitor (overflow or underflow on the way, see
+ * diagnostics/monitor), when it first appears, so a command line can print it while training goes on.
+ *
+ * Law: warnings is the identity on the stream: it emits every state it receives, unchanged and in order
  */
-export const warnings = (onWarning: (w: string) => void): Stage<TrainState, TrainState, { seen: number }> => ({
+export const warnings = <S extends StateView>(onFinding: (f: StepFinding) => void): Stage<S, S, { seen: number }> => ({
   init: () => ({ seen: 0 }),
   step: (acc, s) => {
-    for (; acc.seen < s.warnings.length; acc.seen++) onWarning(s.warnings[acc.seen]!);
+    for (; acc.seen < s.findings.length; acc.seen++) onFinding(s.findings[acc.seen]!);
     return emit(acc, [s]);
   },
   flush: () => [],

@@ -3,13 +3,8 @@
  * given (Fisher-Yates with a generator derived from the run seed and the epoch); `epochOrder` is the same
  * permutation as indices, for in-memory datasets. `shuffle(bufferSize, seed)` is the bounded-buffer shuffle
  * for streams that do not fit in memory (as tf.data's `shuffle(bufferSize, seed)`): it holds at most
- * `bufferSize` items, emitting a random one of them each time a new one arrives.
- *
- * Laws:
- * - the output is a permutation of the input
- * - same seed, same order
- * - different epochs give different orders (for more than a handful of items)
- * - a buffer of size 1 is the identity
+ * `bufferSize` items, emitting a random one of them each time a new one arrives. Their laws are stated on
+ * `shuffle` below.
  */
 import { permutation, randomInt, rng } from '../nn/random.js';
 import { emit, type Stage } from './stage.js';
@@ -23,8 +18,7 @@ export const epochOrder = (seed: number, epoch: number, n: number): Uint32Array 
 /**
  * Collects its whole input and emits it in `epochOrder(seed, epoch, count)`.
  *
- * Laws: the output is a permutation of the input; same seed, same order; different epochs give different
- * orders (for more than a handful of items).
+ * It obeys the laws stated on `shuffle` below, the buffer one aside (it holds its whole input).
  */
 export const permute = <A>(seed: number, epoch: number): Stage<A, A, A[]> => ({
   init: () => [],
@@ -44,7 +38,8 @@ export interface ShuffleBuffer<A> {
 
 /**
  * Bounded-buffer shuffle holding at most `bufferSize` items: once the buffer is full, each arrival releases a
- * random item of it; the rest are emitted, shuffled, when the input ends.
+ * random item of it; the rest are emitted, shuffled, when the input ends. These laws hold for `permute` too
+ * (the buffer one aside), and are tested on both.
  *
  * Laws:
  * - the output is a permutation of the input

@@ -9,14 +9,14 @@
  *    (upstream is unsubscribed / its iterator returned);
  * 3. when the input ends, `flush` emits what the state still holds.
  *
- * Laws (composition, as pipes' `>->`; checked for every adapter by test/laws/composition.test.ts):
- * - identity: compose(cat, p) = p = compose(p, cat)
- * - associativity: compose(compose(p, q), r) = compose(p, compose(q, r))
- * and each adapter is a functor from stages to streams: rx(compose(p, q)) = pipe(rx(p), rx(q)).
+ * The laws of composition (pipes' `>->`) are stated on `compose`, those of `map` on `map`, and each
+ * adapter's on the adapter (each is a functor from stages to streams); test/laws/composition.test.ts checks
+ * them for every adapter.
  */
-import { concat, concatMap, defer, EMPTY, from, map as rxMap, takeWhile, type OperatorFunction } from 'rxjs';
+import { concat, concatMap, defer, EMPTY, from, map as rxMap, takeWhile, type Observable, type OperatorFunction } from 'rxjs';
 import { AsyncIterableX } from 'ix/asynciterable';
 import { IterableX } from 'ix/iterable';
+import { backendChosen, ready } from '../tensor/registry.js';
 
 /** What one step of a stage returns. */
 export interface StepResult<S, B> {
@@ -41,14 +41,20 @@ const NONE: readonly never[] = [];
 /** A result that emits `out` and goes on. */
 export const emit = <S, B>(state: S, out: readonly B[] = NONE): StepResult<S, B> => ({ state, out, done: false });
 
-/** The identity stage (pipes' `cat`). Law: identity: compose(cat, p) = p = compose(p, cat). */
+/** The identity stage (pipes' `cat`): the unit of `compose` (see its identity law). */
 export const cat = <A>(): Stage<A, A, undefined> => ({
   init: () => undefined,
   step: (s, a) => emit(s, [a]),
   flush: () => NONE,
 });
 
-/** map f: one output per input. Laws: map(id) = cat; map(g . f) = compose(map(f), map(g)). */
+/**
+ * map f: one output per input.
+ *
+ * Laws:
+ * - map(id) = cat
+ * - map(g . f) = compose(map(f), map(g))
+ */
 export const map = <A, B>(f: (a: A, index: number) => B): Stage<A, B, { i: number }> => ({
   init: () => ({ i: 0 }),
   step: (s, a) => emit(s, [f(a, s.i++)]),
@@ -122,14 +128,18 @@ export const runStage = <A, B>(stage: Stage<A, B>, inputs: Iterable<A>): B[] => 
 
 /**
  * The stage as an RxJS operator, built from RxJS's own operators so that ending early unsubscribes from
- * the source even when it emits synchronously.
+ * the source even when it emits synchronously. When no backend is in use yet, the first subscription waits
+ * for `ready()` (the default backend, see tensor/registry.ts), so a library pipeline trains on the fastest
+ * backend without asking; once one is chosen, it runs synchronously.
  *
- * Laws: it runs a stage as `runStage` does; rx(compose(p, q)) = pipe(rx(p), rx(q)).
+ * Laws:
+ * - rx runs a stage as `runStage` does
+ * - rx(compose(p, q)) = pipe(rx(p), rx(q))
  */
 export const rx =
   <A, B>(stage: Stage<A, B>): OperatorFunction<A, B> =>
-  (source) =>
-    defer(() => {
+  (source) => {
+    const run = (): Observable<B> => {
       let s = stage.init();
       let done = false;
       const stepped = source.pipe(
@@ -143,18 +153,22 @@ export const rx =
         concatMap((out) => out),
       );
       return concat(stepped, defer(() => (done ? EMPTY : from(stage.flush(s)))));
-    });
+    };
+    // the first run picks the default backend (registry.ts) before any kernel is called
+    return defer(() => (backendChosen() ? run() : from(ready()).pipe(concatMap(run))));
+  };
 
 /**
  * The stage as an IxJS operator over async iterables (pull-based: nothing is read before it is asked for).
  *
- * Law: it runs a stage as `runStage` does.
+ * Law: ix runs a stage as `runStage` does
  */
 export const ix =
   <A, B>(stage: Stage<A, B>) =>
   (source: AsyncIterable<A>): AsyncIterableX<B> =>
     AsyncIterableX.from({
       async *[Symbol.asyncIterator]() {
+        if (!backendChosen()) await ready();
         let s = stage.init();
         for await (const a of source) {
           const r = stage.step(s, a);
@@ -166,7 +180,11 @@ export const ix =
       },
     });
 
-/** The stage as an IxJS operator over synchronous iterables. Law: it runs a stage as `runStage` does. */
+/**
+ * The stage as an IxJS operator over synchronous iterables.
+ *
+ * Law: ixSync runs a stage as `runStage` does
+ */
 export const ixSync =
   <A, B>(stage: Stage<A, B>) =>
   (source: Iterable<A>): IterableX<B> =>

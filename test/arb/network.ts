@@ -8,6 +8,7 @@ import type { Network } from '../../src/nn/network.js';
 import { rng } from '../../src/nn/random.js';
 import { matrix, type Matrix } from '../../src/tensor/matrix.js';
 import type { Batch } from '../../src/nn/grad.js';
+import type { Gradient } from '../../src/nn/gradient.js';
 
 export const HIDDEN: readonly Activation[] = ['identity', 'relu', 'leaky-relu', 'sigmoid', 'tanh'];
 export const PAIRINGS: readonly { readonly output: Activation; readonly loss: LossName }[] = [
@@ -69,3 +70,17 @@ export const arbCase = (opts: { maxBatch?: number; hidden?: readonly Activation[
     });
 
 export { unwrap };
+
+const entry = fc.double({ min: -10, max: 10, noNaN: true });
+
+/** A float64 gradient shaped like `net` whose entries are drawn independently in [-10, 10]. */
+export const arbGradientOf = (net: Network<Float64Array>): fc.Arbitrary<Gradient<Float64Array>> =>
+  fc
+    .tuple(
+      ...net.layers.map((l) =>
+        fc
+          .tuple(fc.array(entry, { minLength: l.weight.data.length, maxLength: l.weight.data.length }), fc.array(entry, { minLength: l.bias.length, maxLength: l.bias.length }))
+          .map(([w, b]) => ({ weight: matrix(l.weight.rows, l.weight.cols, Float64Array.from(w)), bias: Float64Array.from(b) })),
+      ),
+    )
+    .map((layers) => ({ layers }));

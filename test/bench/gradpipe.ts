@@ -8,7 +8,8 @@ import { from, lastValueFrom, tap } from 'rxjs';
 import type { Dataset } from '../../src/data/dataset.js';
 import { defaultOptimizer, type OptimizerConfig } from '../../src/optim/optimizer.js';
 import { rx } from '../../src/stages/stage.js';
-import { initialTrainState, trainStep, type TrainState } from '../../src/stages/trainStep.js';
+import { initialTrainState, type StateView } from '../../src/optim/trainState.js';
+import { trainStep } from '../../src/stages/trainStep.js';
 import type { Backend } from '../../src/tensor/backend.js';
 import { setBackend } from '../../src/tensor/registry.js';
 import { flatten, initialNetwork, jobBatches, LR, mean, type Job, type Measurement } from './common.js';
@@ -28,7 +29,7 @@ export const runGradpipe = async (backend: Backend, train: Dataset, job: Job, on
     if (warmSteps === 0) onTimed?.();
     const states = from(jobBatches(train, job)).pipe(
       rx(trainStep({ loss: 'cross-entropy', optimizer: SGD, backend, reuseBuffers: true }, initialTrainState(initialNetwork(job.hidden), SGD))),
-      tap((s: TrainState) => {
+      tap((s: StateView) => {
         if (s.step === warmSteps) {
           onTimed?.();
           t0 = performance.now();

@@ -18,7 +18,8 @@ import seedrandom from 'seedrandom';
 import { initNetwork } from '../../src/nn/init.js';
 import { optimizer } from '../../src/optim/optimizer.js';
 import type { LabeledBatch } from '../../src/stages/batch.js';
-import { descend, initialTrainState } from '../../src/stages/trainStep.js';
+import { initialTrainState } from '../../src/optim/trainState.js';
+import { stepOnce } from '../../src/stages/trainStep.js';
 import type { Backend } from '../../src/tensor/backend.js';
 import { matrix } from '../../src/tensor/matrix.js';
 import { addonCandidates, loadAddon, type GemmLibrary, type NativeTuning } from '../../src/tensor/native/addon.js';
@@ -86,7 +87,7 @@ const variant = (spec: string): Variant => {
   };
   const net = unwrap(initNetwork({ sizes: [784, 1000, 10], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 2));
   const config = unwrap(optimizer({ kind: 'momentum', lr: 0.01, momentum: 0.9 }));
-  const step = descend({ loss: 'cross-entropy', optimizer: config, backend });
+  const step = stepOnce({ loss: 'cross-entropy', optimizer: config, backend });
   let state = initialTrainState(net, config);
   let i = 0;
   return {

@@ -29,7 +29,8 @@ import { momentumUpdate } from '../../src/optim/kernels.js';
 import { initialState, move } from '../../src/optim/move.js';
 import { optimizer } from '../../src/optim/optimizer.js';
 import type { LabeledBatch } from '../../src/stages/batch.js';
-import { descend, initialTrainState } from '../../src/stages/trainStep.js';
+import { initialTrainState } from '../../src/optim/trainState.js';
+import { stepOnce } from '../../src/stages/trainStep.js';
 import type { Backend } from '../../src/tensor/backend.js';
 import { matrix } from '../../src/tensor/matrix.js';
 import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
@@ -226,7 +227,7 @@ console.log('\n5. training steps of 784-1000-10 (descend: forward, backprop, mom
       return { inputs: matrix(rows, 784, inputs), targets: matrix(rows, 10, targets), labels, indices: new Uint32Array(rows), epoch: 0, batchInEpoch: i, lastInEpoch: false };
     });
     const cells = [one, two].map((backend) => {
-      const step = descend({ loss: 'cross-entropy', optimizer: config, backend });
+      const step = stepOnce({ loss: 'cross-entropy', optimizer: config, backend });
       let state = initialTrainState(net, config);
       let i = 0;
       const t = timeIt(() => void (state = step(state, batches[i++ % batches.length]!)), 15, 0.2);

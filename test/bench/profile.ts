@@ -8,7 +8,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import type { Dataset } from '../../src/data/dataset.js';
 import { backprop } from '../../src/nn/grad.js';
 import { lossFromLogits } from '../../src/nn/loss.js';
-import { initialState, move } from '../../src/optim/move.js';
+import { allocParams, initialState, move } from '../../src/optim/move.js';
 import { sgdUpdate } from '../../src/optim/kernels.js';
 import { toBatch } from '../../src/stages/batch.js';
 import { epochOrder } from '../../src/stages/shuffle.js';
@@ -106,7 +106,7 @@ const pieces = (backend: Backend, train: Dataset, job: Job): { name: string; ms:
   const g = bp.gradient.layers[0]!.weight.data;
   const into = new Float32Array(w.length);
   // as in the training step: reused buffers where the backend's kernels work in place
-  const reused = reusableWorkspace(backend.alloc?.bind(backend));
+  const reused = allocParams(SGD, net, backend.alloc?.bind(backend));
   // a copy: the workspace buffer is overwritten by the next step
   const hidden = bp.forward.outputs[0]!.data.slice();
   const range = new Float64Array(2);
@@ -117,10 +117,10 @@ const pieces = (backend: Backend, train: Dataset, job: Job): { name: string; ms:
       name: "optimiser step (move, sgd into reused buffers as the training step does: 795k parameters; the backend's fused update if it has one)",
       ms: timeIt(() => step(net, bp.gradient, state, SGD.lr, reused)),
     },
-    { name: '  the same into new buffers (move without a workspace)', ms: timeIt(() => step(net, bp.gradient, state, SGD.lr)) },
+    { name: '  the same into new buffers (move without `into`)', ms: timeIt(() => step(net, bp.gradient, state, SGD.lr)) },
     { name: '  the same with the TypeScript loops (src/optim/kernels.ts)', ms: timeIt(() => tsStep(net, bp.gradient, state, SGD.lr, reused)) },
     { name: '  TypeScript sgdUpdate of W1 alone, into a reused buffer', ms: timeIt(() => sgdUpdate(w, g, 1, 0, SGD.lr, into)) },
-    { name: '  allocating one zeroed W1-sized Float32Array (move without a workspace allocates one per tensor)', ms: timeIt(() => new Float32Array(w.length)) },
+    { name: '  allocating one zeroed W1-sized Float32Array (move without `into` allocates one per tensor)', ms: timeIt(() => new Float32Array(w.length)) },
     { name: 'activation scan (absRange over both layers, as the training step runs it)', ms: timeIt(() => bp.forward.outputs.forEach((o) => absRange(o.data, range))) },
     { name: '  maxAbs alone, of the hidden activations', ms: timeIt(() => maxAbs(hidden)) },
     { name: '  minAbsNonzero of the hidden activations (zeros where ReLU put them)', ms: timeIt(() => minAbsNonzero(hidden)) },

@@ -4,7 +4,7 @@
  * reader with a float64 forward pass.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +107,19 @@ export const readMnistSlice = (name: 'train' | 't10k', n: number): { images: Uin
   const images = gunzipSync(readFileSync(join(MNIST, `${name}-images-idx3-ubyte.gz`)));
   const labels = gunzipSync(readFileSync(join(MNIST, `${name}-labels-idx1-ubyte.gz`)));
   return { images: new Uint8Array(images.subarray(16, 16 + n * 784)), labels: new Uint8Array(labels.subarray(8, 8 + n)) };
+};
+
+/**
+ * Builds the CLI if needed and makes a temporary folder `dir` holding an MNIST slice in `data` (= dir/mnist,
+ * see `writeMnistSlice`); remove it with `rmTmp(dir)`.
+ */
+export const mnistSliceDir = (train: number, test: number): { dir: string; data: string } => {
+  ensureBuilt();
+  const dir = tmp();
+  const data = join(dir, 'mnist');
+  mkdirSync(data);
+  writeMnistSlice(data, train, test);
+  return { dir, data };
 };
 
 /**

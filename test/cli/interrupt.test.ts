@@ -16,18 +16,12 @@ import { loadCheckpoint, loadCheckpointFile } from '../../src/io/checkpoint.js';
 import { parseJson } from '../../src/io/json.js';
 import { fromCheckpoint } from '../../src/stages/checkpoint.js';
 import { evaluate } from '../../src/stages/evaluate.js';
-import { CLI, ensureBuilt, readSafetensors, rmTmp, runCli, tmp, writeMnistSlice, type RunResult } from './helpers.js';
+import { CLI, mnistSliceDir, readSafetensors, rmTmp, runCli, type RunResult } from './helpers.js';
 
 let dir: string;
 let data: string;
 
-beforeAll(() => {
-  ensureBuilt();
-  dir = tmp();
-  data = join(dir, 'mnist');
-  mkdirSync(data);
-  writeMnistSlice(data, 2000, 500);
-});
+beforeAll(() => ({ dir, data } = mnistSliceDir(2000, 500)));
 afterAll(() => rmTmp(dir));
 
 // 1500 steps of batch 4: long enough (seconds) to be interrupted mid-run

@@ -7,7 +7,8 @@ import { fc, test as fcTest } from '@fast-check/vitest';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { TRAIN_SPEC } from '../../src/cli/train.js';
-import { optionText, parseLayers, parseTrainArgs, resumedOptions, TRAIN_CONFIG_OPTIONS } from '../../src/cli/options.js';
+import { optimizerFlag, optionText, parseLayers, parseTrainArgs, resumedOptions, TRAIN_CONFIG_OPTIONS } from '../../src/cli/options.js';
+import { optimizer, type OptimizerConfig } from '../../src/optim/optimizer.js';
 import { defaultTrainOptions } from '../../pipelines/mnist.js';
 import { runMain } from './helpers.js';
 
@@ -185,5 +186,19 @@ describe('resumedOptions', () => {
     const epochs = resumedOptions(stored, args(['--epochs', '2']), 'run', 3);
     expect(E.isLeft(epochs) && epochs.left.where).toBe('--epochs');
     expect(E.isRight(resumedOptions(stored, args(['--train-limit', '1000', '--layers', '784-1000-10']), 'run', 3))).toBe(true);
+  });
+});
+
+describe("the optimizer's field names in the command's terms", () => {
+  it('maps each field the train command sets to its flag', () => {
+    // beta1, beta2 and epsilon have no flags: the command never sets them
+    const bad: Partial<Record<keyof OptimizerConfig, unknown>>[] = [{ lr: -1 }, { momentum: 1 }, { weightDecay: -1 }, { clipNorm: 0 }, { kind: 'rmsprop' }];
+    const flags = Object.keys(TRAIN_SPEC.options).map((o) => `--${o}`);
+    for (const c of bad) {
+      const r = optimizer(c as Partial<OptimizerConfig>);
+      expect(E.isLeft(r)).toBe(true);
+      if (E.isLeft(r)) expect(flags).toContain(optimizerFlag(r.left.where));
+    }
+    expect(optimizerFlag('optimizer.weightDecay')).toBe('--weight-decay');
   });
 });

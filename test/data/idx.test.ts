@@ -29,7 +29,7 @@ const noise = (n: number): Uint8Array => {
 const gz = (b: Uint8Array): Uint8Array => new Uint8Array(gzipSync(b));
 
 describe('IDX codec', () => {
-  it('should respect the law: write-then-read round trip of IDX files is the identity', async () => {
+  it('write-then-read round trip of IDX files is the identity: decodeIdx(encodeIdx(x, o)) = right(x) for every uint8 x of 1 to 3 dims, raw or gzipped', async () => {
     const fixed = { dims: [2, 2, 3], data: u8(0, 1, 2, 3, 4, 5, 250, 251, 252, 253, 254, 255) };
     for (const gzip of [false, true]) expect(right(await _.decodeIdx(_.encodeIdx(fixed, { gzip })))).toEqual(fixed);
     await fc.assert(
@@ -40,7 +40,7 @@ describe('IDX codec', () => {
     );
   });
 
-  it('should respect the law: write-then-read round trip of IDX files is the identity (through files)', async () => {
+  it('readIdx reads what encodeIdx wrote to a file (the round trip through files)', async () => {
     await withTmpDir(async (dir) => {
       let n = 0;
       await fc.assert(

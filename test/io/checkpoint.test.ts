@@ -32,13 +32,26 @@ const f32 = tensorOf('F32').map((t) => ({ shape: t.shape, data: t.data as Float3
 
 describe('checkpoints', () => {
   prop.prop([fc.dictionary(fc.string({ maxLength: 10 }).filter((s) => s !== '__metadata__'), f32, { maxKeys: 4 }), fc.jsonValue()], { numRuns: 100 })(
-    'should respect the law: decode(encode(c)) = c',
+    'decodeCheckpoint(encodeCheckpoint(c)) = c (tensors bit for bit, state as JSON)',
     (tensors, state) => {
       const r = _.decodeCheckpoint(_.encodeCheckpoint({ tensors, state }), 'c');
       if (E.isLeft(r)) throw new Error(r.left.message);
       expect(bits(r.right)).toEqual(bits({ tensors, state }));
       // the state goes through json.ts (whose own law is tested in json.test.ts): -0 comes back as 0
       expect(r.right.state).toEqual(parseJson(toJson(state)));
+    },
+  );
+
+  // Each run saves one to three checkpoints into a fresh folder (with fsyncs): 50 runs keep it quick.
+  prop.prop([fc.array(fc.tuple(fc.dictionary(fc.string({ maxLength: 10 }).filter((s) => s !== '__metadata__'), f32, { maxKeys: 3 }), fc.jsonValue()), { minLength: 1, maxLength: 3 })], { numRuns: 50 })(
+    'loadCheckpoint(dir) after saveCheckpoint(dir, c) = c (tensors bit for bit, state as JSON)',
+    async (saves) => {
+      const dir = join(tmp(), 'ckpt');
+      for (const [tensors, state] of saves) expect(await _.saveCheckpoint(dir, { tensors, state })).toEqual(E.right(undefined));
+      const [tensors, state] = saves.at(-1)!;
+      const c = await loaded(_.loadCheckpoint(dir));
+      expect(bits(c)).toEqual(bits({ tensors, state }));
+      expect(c.state).toEqual(parseJson(toJson(state)));
     },
   );
 
@@ -122,12 +135,13 @@ describe('checkpoints', () => {
     expect(missing).toEqual(E.left(expect.objectContaining({ _tag: 'IOError', message: expect.stringMatching(/cannot read the checkpoint: no such file/) })));
   });
 
-  it('saves over a leftover checkpoint.next.safetensors from a crashed save', async () => {
+  it('saves over a leftover checkpoint.next.safetensors from a crashed save, which cleanCheckpointTemporaries removes', async () => {
     const dir = tmp();
     await _.saveCheckpoint(dir, ckpt(1));
     writeFileSync(join(dir, 'checkpoint.next.safetensors'), 'half a file');
     expect(await _.saveCheckpoint(dir, ckpt(2))).toEqual(E.right(undefined));
     expect((await loaded(_.loadCheckpoint(dir))).state).toMatchObject({ step: 2 });
+    expect(await _.cleanCheckpointTemporaries(dir)).toEqual(['checkpoint.next.safetensors']);
     expect(readdirSync(dir).sort()).toEqual([_.PREVIOUS_FILE, _.CHECKPOINT_FILE].sort());
   });
 

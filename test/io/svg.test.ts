@@ -21,17 +21,34 @@ describe('niceTicks', () => {
     expect(_.niceTicks(0.13, 0.97, 5)).toEqual({ min: 0, max: 1, step: 0.2, ticks: [0, 0.2, 0.4, 0.6, 0.8, 1] });
   });
 
-  prop.prop([finite, finite, fc.integer({ min: 2, max: 10 }), fc.boolean()], { numRuns: 300 })(
-    'should respect the laws: covers the range, even 1-2-5 steps, integer steps for integer data',
-    (a, b, target, integers) => {
-      const t = _.niceTicks(a, b, target, integers);
-      expect(t.ticks[0]).toBeLessThanOrEqual(Math.min(a, b));
-      expect(t.ticks[t.ticks.length - 1]).toBeGreaterThanOrEqual(Math.max(a, b));
-      const mantissa = t.step / 10 ** Math.floor(Math.log10(t.step) + 1e-9);
-      expect([1, 2, 5, 10].some((m) => Math.abs(mantissa - m) < 1e-9)).toBe(true);
-      t.ticks.slice(1).forEach((x, i) => expect(Math.abs(x - t.ticks[i]! - t.step)).toBeLessThan(t.step * 1e-6));
-      expect(t.ticks.length).toBeLessThanOrEqual(Math.ceil(1.5 * (target - 1)) + 3);
-      if (integers) expect(Number.isInteger(t.step)).toBe(true);
+  const args = [finite, finite, fc.integer({ min: 2, max: 10 }), fc.boolean()] as const;
+
+  prop.prop([...args], { numRuns: 300 })('ticks[0] <= min and ticks[last] >= max', (a, b, target, integers) => {
+    const t = _.niceTicks(Math.min(a, b), Math.max(a, b), target, integers);
+    expect(t.ticks[0]).toBeLessThanOrEqual(Math.min(a, b));
+    expect(t.ticks[t.ticks.length - 1]).toBeGreaterThanOrEqual(Math.max(a, b));
+    expect(t.ticks.length).toBeLessThanOrEqual(Math.ceil(1.5 * (target - 1)) + 3);
+  });
+
+  prop.prop([...args], { numRuns: 300 })('consecutive ticks differ by step', (a, b, target, integers) => {
+    const t = _.niceTicks(Math.min(a, b), Math.max(a, b), target, integers);
+    expect(t.ticks.length).toBeGreaterThanOrEqual(2);
+    t.ticks.slice(1).forEach((x, i) => expect(Math.abs(x - t.ticks[i]! - t.step)).toBeLessThan(t.step * 1e-6));
+  });
+
+  prop.prop([...args], { numRuns: 300 })('step = m * 10^k with m in {1, 2, 5}', (a, b, target, integers) => {
+    const t = _.niceTicks(Math.min(a, b), Math.max(a, b), target, integers);
+    const mantissa = t.step / 10 ** Math.floor(Math.log10(t.step) + 1e-9);
+    // 10 is 1 * 10^(k+1) when log10 rounds just below an integer
+    expect([1, 2, 5, 10].some((m) => Math.abs(mantissa - m) < 1e-9)).toBe(true);
+  });
+
+  prop.prop([fc.integer({ min: -1e6, max: 1e6 }), fc.integer({ min: -1e6, max: 1e6 }), fc.integer({ min: 2, max: 10 })], { numRuns: 300 })(
+    'integer data (integers) gets integer ticks',
+    (a, b, target) => {
+      const t = _.niceTicks(Math.min(a, b), Math.max(a, b), target, true);
+      expect(Number.isInteger(t.step)).toBe(true);
+      t.ticks.forEach((x) => expect(Number.isInteger(x)).toBe(true));
     },
   );
 });

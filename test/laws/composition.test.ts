@@ -19,7 +19,7 @@ describe('stage composition laws (every adapter)', () => {
     },
   );
 
-  test.prop([arbStage, arbInputs], { numRuns: 200 })('every adapter agrees with the reference interpreter', async (p, xs) => {
+  test.prop([arbStage, arbInputs], { numRuns: 200 })('every adapter agrees with the reference interpreter: rx runs a stage as `runStage` does, ix runs a stage as `runStage` does, ixSync runs a stage as `runStage` does', async (p, xs) => {
     const r = await runAll(p.stage, xs);
     expect(r.rxjs).toEqual(r.reference);
     expect(r.ixAsync).toEqual(r.reference);
@@ -32,7 +32,7 @@ describe('stage composition laws (every adapter)', () => {
   });
 
   test.prop([arbInputs, fc.integer({ min: -3, max: 3 }), fc.integer({ min: -3, max: 3 })], { numRuns: 100 })(
-    'map(id) = cat; map(g . f) = compose(map(f), map(g))',
+    'map laws: map(id) = cat; map(g . f) = compose(map(f), map(g))',
     (xs, a, b) => {
       expect(runStage(map((x: number) => x), xs)).toEqual(runStage(cat<number>(), xs));
       const f = (x: number) => a * x + 1;

@@ -12,7 +12,8 @@ import { optimizer } from '../../src/optim/optimizer.js';
 import { epochBatches } from '../../src/stages/epochs.js';
 import { evaluate } from '../../src/stages/evaluate.js';
 import { rx } from '../../src/stages/stage.js';
-import { initialTrainState, trainStep } from '../../src/stages/trainStep.js';
+import { initialTrainState } from '../../src/optim/trainState.js';
+import { trainStep } from '../../src/stages/trainStep.js';
 import { unwrap } from '../arb/network.js';
 import { synthetic } from './synthetic.js';
 

@@ -1,5 +1,5 @@
 /** The custom stopping-condition example: it stops for its own reason, at the first state that satisfies it. */
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom, map, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { smoothedLossBelow, stopDefaults, stopRule, trainUntilLossLow } from '../../pipelines/examples/stopCondition.js';
 import { initNetwork } from '../../src/nn/init.js';
@@ -9,7 +9,8 @@ import { epochBatches } from '../../src/stages/epochs.js';
 import { evaluate } from '../../src/stages/evaluate.js';
 import { rx } from '../../src/stages/stage.js';
 import { maxSteps, stopWhen } from '../../src/stages/stopWhen.js';
-import { initialTrainState, trainStep, type TrainState } from '../../src/stages/trainStep.js';
+import { initialTrainState, snapshot, type TrainState } from '../../src/optim/trainState.js';
+import { trainStep } from '../../src/stages/trainStep.js';
 import { unwrap } from '../arb/network.js';
 import { synthetic } from './synthetic.js';
 
@@ -24,6 +25,7 @@ const everyState = async (steps: number): Promise<TrainState[]> => {
     from(epochBatches({ dataset: train, seed: stopDefaults.seed, batchSize: 32, epochs: stopDefaults.maxEpochs })).pipe(
       rx(trainStep({ loss: 'cross-entropy', optimizer: opt }, initialTrainState(net, opt))),
       rx(stopWhen(maxSteps(steps))),
+      map((o) => snapshot(o.state)),
       toArray(),
     ),
   );

@@ -21,7 +21,7 @@ export interface SyntheticSpec {
   readonly labelNoise?: number;
 }
 
-export const synthetic = (spec: SyntheticSpec): Dataset => {
+export const synthetic = (spec: SyntheticSpec): Dataset<Uint8Array> => {
   const { count, seed, classes = 3, rows = 5, cols = 7, protoSeed = 1, flip = 0.15, labelNoise = 0 } = spec;
   const size = rows * cols;
   const protos = Array.from({ length: classes }, (_, c) => {
@@ -41,7 +41,7 @@ export const synthetic = (spec: SyntheticSpec): Dataset => {
 };
 
 /** Writes `ds` as an MNIST-layout pair of IDX files `<name>-images-idx3-ubyte` and `<name>-labels-idx1-ubyte`. */
-export const writeIdxPair = (dir: string, name: string, ds: Dataset, gzip = false): { images: string; labels: string } => {
+export const writeIdxPair = (dir: string, name: string, ds: Dataset<Uint8Array>, gzip = false): { images: string; labels: string } => {
   mkdirSync(dir, { recursive: true });
   const ext = gzip ? '.gz' : '';
   const images = join(dir, `${name}-images-idx3-ubyte${ext}`);

@@ -7,7 +7,7 @@ import { unwrap } from '../arb/network.js';
 
 describe('evaluate', () => {
   test.prop([arbDataset({ minCount: 1 }), fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 50 }), fc.nat()], { numRuns: 100 })(
-    'invariant to evaluation batch size',
+    'invariant to evaluation batch size: evaluate(net, ds, b1) = evaluate(net, ds, b2) (loss up to float tolerance, accuracy and confusion exactly)',
     (ds, b1, b2, seed) => {
       const net = unwrap(initNetwork({ sizes: [ds.rows * ds.cols, 5, ds.classes], hidden: 'tanh', output: 'softmax' }, { kind: 'glorot' }, seed));
       const e1 = evaluate(net, ds, { loss: 'cross-entropy', batchSize: b1 });

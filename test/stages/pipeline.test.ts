@@ -9,12 +9,13 @@ import { networksEqual } from '../../src/nn/network.js';
 import { optimizer } from '../../src/optim/optimizer.js';
 import { toCheckpoint, fromCheckpoint } from '../../src/stages/checkpoint.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/io/checkpoint.js';
-import { epochBatches } from '../../src/stages/epochs.js';
+import { epochBatches, resumePoint } from '../../src/stages/epochs.js';
 import { evaluate } from '../../src/stages/evaluate.js';
 import { takeDataset } from '../../src/stages/read.js';
 import { rx } from '../../src/stages/stage.js';
 import { anyOf, diverged, maxEpochs, maxSteps, stopWhen } from '../../src/stages/stopWhen.js';
-import { initialTrainState, trainStep, type TrainState } from '../../src/stages/trainStep.js';
+import { initialTrainState, snapshot, type TrainState } from '../../src/optim/trainState.js';
+import { trainStep } from '../../src/stages/trainStep.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { unwrap } from '../arb/network.js';
 import { mnist } from '../support/mnist.js';
@@ -24,13 +25,13 @@ const run = async (train: Dataset, seed: number, epochs: number, start?: TrainSt
   const opt = unwrap(optimizer({ kind: 'adam', lr: 0.002 }));
   const s0 = start ?? initialTrainState(net, opt);
   const perEpoch = Math.ceil(train.count / 50);
-  const begin = s0.batchInEpoch >= perEpoch ? { epoch: s0.epoch + 1, batch: 0 } : { epoch: s0.epoch, batch: s0.batchInEpoch };
-  return lastValueFrom(
-    from(epochBatches({ dataset: train, seed, batchSize: 50, epochs, classes: 10, start: begin })).pipe(
+  const last = await lastValueFrom(
+    from(epochBatches({ dataset: train, seed, batchSize: 50, epochs, classes: 10, start: resumePoint(s0, perEpoch) })).pipe(
       rx(trainStep({ loss: 'cross-entropy', optimizer: opt }, s0)),
       rx(stopWhen(anyOf(diverged, maxEpochs(epochs), ...(steps === undefined ? [] : [maxSteps(steps)])))),
     ),
   );
+  return snapshot(last.state);
 };
 
 describe('pipelines on MNIST', () => {
@@ -63,7 +64,7 @@ describe('pipelines on MNIST', () => {
     const first = takeDataset(train, 0, 10_000);
     const net = unwrap(initNetwork({ sizes: [784, 100, 10], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 1));
     const opt = unwrap(optimizer({ kind: 'momentum', lr: 0.05, momentum: 0.9 }));
-    const final = await lastValueFrom(
+    const { state: final } = await lastValueFrom(
       from(epochBatches({ dataset: first, seed: 1, batchSize: 32, epochs: 2 })).pipe(
         rx(trainStep({ loss: 'cross-entropy', optimizer: opt }, initialTrainState(net, opt))),
         rx(stopWhen(anyOf(diverged, maxEpochs(2)))),

@@ -27,6 +27,8 @@ describe('shuffle', () => {
     (n, seed, epoch, gap) => {
       expect([...epochOrder(seed, epoch, n)]).not.toEqual([...epochOrder(seed, epoch + gap, n)]);
       expect(runStage(permute<number>(seed, epoch), distinct(n))).not.toEqual(runStage(permute<number>(seed, epoch + gap), distinct(n)));
+      // a buffer as large as the input: a full shuffle, seeded by the epoch too
+      expect(runStage(shuffle<number>(n, seed, epoch), distinct(n))).not.toEqual(runStage(shuffle<number>(n, seed, epoch + gap), distinct(n)));
     },
   );
 

@@ -8,8 +8,10 @@ import { initialState, move } from '../../src/optim/move.js';
 import { optimizer, OPTIMIZERS } from '../../src/optim/optimizer.js';
 import { toBatch, type LabeledBatch } from '../../src/stages/batch.js';
 import { readDataset } from '../../src/stages/read.js';
-import { runStage } from '../../src/stages/stage.js';
-import { descend, initialTrainState, snapshot, trainStep, type TrainState } from '../../src/stages/trainStep.js';
+import { compose, map, runStage } from '../../src/stages/stage.js';
+import { stepBuffers } from '../../src/optim/descend.js';
+import { initialTrainState, snapshot, type StateView, type TrainState } from '../../src/optim/trainState.js';
+import { stepOnce, trainingStep, trainStep } from '../../src/stages/trainStep.js';
 import { randomDataset } from '../arb/dataset.js';
 import { unwrap } from '../arb/network.js';
 import type { Dataset } from '../../src/data/dataset.js';
@@ -35,7 +37,7 @@ describe('trainStep', () => {
     ({ ds, net, order }, cutAt) => {
       const cut = 1 + (cutAt % (order.length - 1));
       const opt = unwrap(optimizer({ kind: 'sgd', lr: 0.5 }));
-      const whole = descend({ loss: 'cross-entropy', optimizer: opt })(initialTrainState(net, opt), labeled(ds, order));
+      const whole = stepOnce({ loss: 'cross-entropy', optimizer: opt })(initialTrainState(net, opt), labeled(ds, order));
       const g = batchGradMonoid(net).concat(grad('cross-entropy')(net, labeled(ds, order.slice(0, cut))), grad('cross-entropy')(net, labeled(ds, order.slice(cut))));
       const stepped = move(opt)(net, g.gradient, initialState(opt, net));
       const a = params(whole.network);
@@ -46,7 +48,7 @@ describe('trainStep', () => {
 
   test.prop([arbSetup], { numRuns: 100 })('a zero learning rate leaves the network unchanged', ({ ds, net, order, kind }) => {
     const opt = unwrap(optimizer({ kind, lr: 0 }));
-    const s = descend({ loss: 'cross-entropy', optimizer: opt })(initialTrainState(net, opt), labeled(ds, order));
+    const s = stepOnce({ loss: 'cross-entropy', optimizer: opt })(initialTrainState(net, opt), labeled(ds, order));
     expect(networksEqual(s.network, net)).toBe(true);
     expect(s.step).toBe(1);
   });
@@ -56,42 +58,48 @@ describe('trainStep', () => {
     ({ ds, net, order, kind }, seed) => {
       const shuffled = [...order].sort((a, b) => ((a * 7919 + seed) % 101) - ((b * 7919 + seed) % 101));
       const opt = unwrap(optimizer({ kind, lr: 0.1 }));
-      const f = descend({ loss: 'cross-entropy', optimizer: opt });
+      const f = stepOnce({ loss: 'cross-entropy', optimizer: opt });
       const a = params(f(initialTrainState(net, opt), labeled(ds, order)).network);
       params(f(initialTrainState(net, opt), labeled(ds, shuffled)).network).forEach((v, i) => expect(a[i]).toBeCloseTo(v, 5));
     },
   );
 
-  it('every emitted state is independent of later ones (keeping a state is safe)', () => {
-    const ds = randomDataset(9, 40, 3, 3, 3);
-    const net = unwrap(initNetwork({ sizes: [9, 6, 3], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 2));
-    const opt = unwrap(optimizer({ kind: 'adam', lr: 0.05 }));
-    const batches = [0, 1, 2, 3, 4].map((k) => labeled(ds, [0, 1, 2, 3, 4, 5, 6, 7].map((i) => i + 8 * k), 0, k));
-    const states = runStage(trainStep({ loss: 'cross-entropy', optimizer: opt }, initialTrainState(net, opt)), batches);
-    const snapshots = states.map((s) => cloneNetwork(s.network));
-    // run more steps from the same states: nothing emitted before may change
-    runStage(trainStep({ loss: 'cross-entropy', optimizer: opt }, states[2]!), batches);
-    states.forEach((s, i) => expect(networksEqual(s.network, snapshots[i]!)).toBe(true));
-    expect(new Set(states.map((s) => s.network.layers[0]!.weight.data.buffer)).size).toBe(states.length);
-    expect(states.map((s) => s.step)).toEqual([1, 2, 3, 4, 5]);
-  });
+  const moments = (s: StateView) => [s.optimizer.first, s.optimizer.second].flatMap((g) => g?.layers.flatMap((l) => [...l.weight.data, ...l.bias]) ?? []);
+  const same = (a: StateView, b: StateView) => {
+    expect(networksEqual(a.network, b.network)).toBe(true);
+    expect(moments(a)).toEqual(moments(b));
+    expect(a.optimizer.step).toBe(b.optimizer.step);
+  };
+  const batchesOf = (ds: Dataset, steps: number) => {
+    const per = Math.max(1, Math.floor(ds.count / steps));
+    return Array.from({ length: steps }, (_, k) => labeled(ds, Array.from({ length: per }, (_, i) => (i + k * per) % ds.count), 0, k));
+  };
+
+  test.prop([arbSetup, fc.integer({ min: 2, max: 6 })], { numRuns: 100 })(
+    'without reuseBuffers every emitted state is independent of later ones (keeping a state is safe)',
+    ({ ds, net, kind }, steps) => {
+      const opt = unwrap(optimizer({ kind, lr: 0.05 }));
+      const batches = batchesOf(ds, steps);
+      const states = runStage(trainStep({ loss: 'cross-entropy', optimizer: opt }, initialTrainState(net, opt)), batches);
+      const copies = states.map((s) => cloneNetwork(s.network));
+      // run more steps from a kept state: nothing emitted before may change
+      runStage(trainStep({ loss: 'cross-entropy', optimizer: opt }, states[0]!), batches);
+      states.forEach((s, i) => expect(networksEqual(s.network, copies[i]!)).toBe(true));
+      expect(new Set(states.map((s) => s.network.layers[0]!.weight.data)).size).toBe(states.length);
+      expect(states.every((s) => s.buffers === 'owned')).toBe(true);
+    },
+  );
 
   test.prop([arbSetup, fc.integer({ min: 3, max: 6 })], { numRuns: 100 })(
     'reusing buffers changes no bits: with `reuseBuffers` the states equal those without it, and a state stays valid until the second step after it (its snapshot forever)',
     ({ ds, net, kind }, steps) => {
       const opt = unwrap(optimizer({ kind, lr: 0.1, momentum: 0.9 }));
-      const per = Math.max(1, Math.floor(ds.count / steps));
-      const batches = Array.from({ length: steps }, (_, k) => labeled(ds, Array.from({ length: per }, (_, i) => (i + k * per) % ds.count), 0, k));
-      const reusing = descend({ loss: 'cross-entropy', optimizer: opt, reuseBuffers: true });
-      const fresh = descend({ loss: 'cross-entropy', optimizer: opt });
-      const moments = (s: TrainState) => [s.optimizer.first, s.optimizer.second].flatMap((g) => g?.layers.flatMap((l) => [...l.weight.data, ...l.bias]) ?? []);
-      const same = (a: TrainState, b: TrainState) => {
-        expect(networksEqual(a.network, b.network)).toBe(true);
-        expect(moments(a)).toEqual(moments(b));
-        expect(a.optimizer.step).toBe(b.optimizer.step);
-      };
-      let r = initialTrainState(net, opt);
-      let f = r;
+      const batches = batchesOf(ds, steps);
+      const config = { loss: 'cross-entropy' as const, optimizer: opt };
+      const reusing = trainingStep({ ...config, reuseBuffers: true }, stepBuffers(config, net, true));
+      const fresh = stepOnce(config);
+      let r: StateView = initialTrainState(net, opt);
+      let f: TrainState = initialTrainState(net, opt);
       const kept: TrainState[] = [];
       const expected: TrainState[] = [];
       for (const b of batches) {
@@ -99,6 +107,7 @@ describe('trainStep', () => {
         const previousFresh = f;
         r = reusing(r, b);
         f = fresh(f, b);
+        expect(r.buffers).toBe('borrowed');
         same(r, f);
         same(previous, previousFresh); // the state before is still intact after the step after it
         kept.push(snapshot(r));
@@ -110,17 +119,35 @@ describe('trainStep', () => {
     },
   );
 
+  test.prop([arbSetup, fc.integer({ min: 2, max: 5 }), fc.boolean()], { numRuns: 100 })(
+    'running the same stage value twice gives two independent runs',
+    ({ ds, net, kind }, steps, reuseBuffers) => {
+      const opt = unwrap(optimizer({ kind, lr: 0.1, momentum: 0.9 }));
+      const batches = batchesOf(ds, steps);
+      const stage = trainStep({ loss: 'cross-entropy', optimizer: opt, reuseBuffers }, initialTrainState(net, opt));
+      // each run keeps its states as they are emitted and as snapshots taken at once
+      const run = () => runStage(compose(stage, map((s: StateView) => ({ s, copy: snapshot(s) }))), batches);
+      const first = run();
+      const second = run();
+      expect(second.map((x) => x.copy.step)).toEqual(first.map((x) => x.copy.step));
+      second.forEach((x, i) => same(x.copy, first[i]!.copy)); // the second run starts afresh
+      // the first run's last state is still what it was: the second run wrote into buffers of its own
+      same(first.at(-1)!.s, first.at(-1)!.copy);
+    },
+  );
+
   it('with reuseBuffers the step alternates between two buffer sets and never writes the input state', () => {
     const ds = randomDataset(3, 24, 3, 3, 3);
     const net = unwrap(initNetwork({ sizes: [9, 5, 3], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 4));
     const opt = unwrap(optimizer({ kind: 'momentum', lr: 0.1 }));
     const batches = [0, 1, 2].map((k) => labeled(ds, [0, 1, 2, 3, 4, 5, 6, 7].map((i) => i + 8 * k), 0, k));
-    const f = descend({ loss: 'cross-entropy', optimizer: opt, reuseBuffers: true });
+    const config = { loss: 'cross-entropy' as const, optimizer: opt };
+    const f = trainingStep(config, stepBuffers(config, net, true));
     const s0 = initialTrainState(net, opt);
     const s1 = f(s0, batches[0]!);
     const s2 = f(s1, batches[1]!);
     const s3 = f(s2, batches[2]!);
-    const buffer = (s: TrainState) => s.network.layers[0]!.weight.data;
+    const buffer = (s: StateView) => s.network.layers[0]!.weight.data;
     expect(buffer(s3)).toBe(buffer(s1));
     expect(buffer(s2)).not.toBe(buffer(s1));
     expect(buffer(s1)).not.toBe(net.layers[0]!.weight.data);
@@ -129,6 +156,10 @@ describe('trainStep', () => {
     const again = f(s3, batches[0]!);
     expect(buffer(again)).not.toBe(buffer(s3));
     expect(networksEqual(s3.network, kept.network)).toBe(true);
+    // a snapshot owns new buffers; a value's snapshot is itself
+    expect(kept.buffers).toBe('owned');
+    expect(buffer(kept)).not.toBe(buffer(s3));
+    expect(snapshot(kept)).toBe(kept);
   });
 
   it('a diverging step is not applied and names the step, layer and tensor', () => {

@@ -1,9 +1,6 @@
 /**
  * "Nice" axis ticks (after Heckbert, Graphics Gems 1990): steps of 1, 2 or 5 times a power of ten, covering
- * the data range with about `target` ticks.
- *
- * Laws: ticks[0] <= min and ticks[last] >= max; consecutive ticks differ by `step`;
- *       step = m * 10^k with m in {1, 2, 5}; integer data (`integers`) gets integer ticks.
+ * the data range with about `target` ticks. Its laws are stated on `niceTicks` below.
  */
 export interface Ticks {
   readonly min: number;
@@ -21,7 +18,15 @@ const niceNumber = (x: number): number => {
 
 const decimalsOf = (step: number): number => Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
 
-/** Ticks covering [min, max] (finite numbers). A single value gets a small range around it. */
+/**
+ * Ticks covering [min, max] (finite numbers). A single value gets a small range around it.
+ *
+ * Laws:
+ * - ticks[0] <= min and ticks[last] >= max
+ * - consecutive ticks differ by step
+ * - step = m * 10^k with m in {1, 2, 5}
+ * - integer data (integers) gets integer ticks
+ */
 export const niceTicks = (min: number, max: number, target = 5, integers = false): Ticks => {
   if (!Number.isFinite(min) || !Number.isFinite(max)) throw new RangeError(`niceTicks: range [${min}, ${max}] is not finite`);
   let lo = Math.min(min, max);

@@ -1,9 +1,14 @@
 /**
- * Finding and loading the native addon (built by `npm run build:native` into dist/native/). Loading is a
- * boundary: a missing or broken addon is a `Left` whose message says why, using the line the build step
- * recorded in dist/native/status.txt when there is one.
+ * Finding and loading the native addon (built by `npm run build:native`, or by the package's `install` step,
+ * into dist/native/). Loading is a boundary: a missing or broken addon is a `Left` whose message says why,
+ * using the line the build step recorded in dist/native/status.txt when there is one.
+ *
+ * Before the addon is loaded into this process it is tried once in a child process (a 2x2 GEMM on a started
+ * pool): a libopenblas that loads but lacks a symbol ends the process that calls it ("symbol lookup error",
+ * exit 127), which must be the child, never the caller. The verdict is kept for the life of the process.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -41,6 +46,29 @@ export interface NativeTuning {
   /** How long a thread polls for the next job before it sleeps. */
   readonly spinMicroseconds: number;
 }
+
+/**
+ * Chosen on 2 cores with test/bench/native-gemm.ts, native-shapes.ts and native-ab.ts. A block of 16 MFLOP
+ * takes ~0.2 ms, far above the cost of waking a thread. Every block beyond the first packs the unsplit
+ * operand again: on one thread, 4 blocks of the 784-1000-10 GEMMs cost 0-5% over one whole call, 8 blocks
+ * up to 13%; so at most 4, which also caps a GEMM at 4 busy threads. Units of 16 rows and 64 columns are
+ * whole register tiles of OpenBLAS's AVX-512 sgemm kernels, and fine enough that 4 blocks of 1000 rows
+ * share out evenly (48-row units made one block 288 rows of 1000). Products of up to 6.4 MFLOP with k >= 64
+ * are cut into blocks under OpenBLAS's small-matrix bound (1.6 MFLOP < 2 m n k = 2e6), which its unpacked
+ * kernels compute 1.3-2.2x faster (gemm.c), all on the calling thread: they last tens of microseconds.
+ * An update chunk of 32Ki elements keeps its five operands in L2.
+ */
+export const DEFAULT_NATIVE_TUNING: NativeTuning = {
+  gemmBlockFlops: 16e6,
+  maxBlocks: 4,
+  rowUnit: 16,
+  colUnit: 64,
+  smallBlockFlops: 1.6e6,
+  smallMinK: 64,
+  serialFlops: 6.4e6,
+  updateChunk: 1 << 15,
+  spinMicroseconds: 100,
+};
 
 /** The backend's gemm with leading arguments `H` (a handle, or a library and a thread count). */
 type Gemm<H extends unknown[]> = (...args: [...H, ...Parameters<Backend['gemm']>]) => void;
@@ -95,7 +123,8 @@ export const addonCandidates = (): readonly string[] => [
   join(here, '..', '..', '..', 'native', ADDON),
 ];
 
-const NOT_BUILT_HINT = 'run `npm run build:native` (needs a C compiler and libdnnl-dev or libopenblas-dev), or choose --backend wasm or ts';
+const NOT_BUILT_HINT =
+  'it needs a C compiler and libdnnl-dev or libopenblas-dev; run `npm run build:native` in gradpipe\'s folder, or where gradpipe is a dependency allow its install script (`npm install-scripts approve gradpipe`, then `npm rebuild gradpipe`); meanwhile wasm or ts serve';
 
 const isAddon = (u: unknown): u is NativeAddon =>
   typeof u === 'object' &&
@@ -115,8 +144,55 @@ const buildStatus = (candidates: readonly string[]): string | undefined =>
     .map((p) => readFileSync(p, 'utf8').trim())
     .find((line) => line !== '');
 
+/**
+ * The child's script: load the addon and, for every GEMM library it links, start a one-thread pool with the
+ * backend's tuning, multiply [[1,2],[3,4]] by itself and print the product. Every entry point the backend uses
+ * first (pool start, the library's sgemm, gemmInfo) is exercised.
+ */
+const PROBE = `
+try {
+  const a = require(process.argv[1]);
+  const libraries = a.gemmLibraries();
+  if (libraries.length === 0) throw new Error('the addon links no GEMM library');
+  const products = libraries.map((library) => {
+    const h = a.createBackend(1, JSON.parse(process.argv[2]), library);
+    const x = new Float32Array([1, 2, 3, 4]), c = new Float32Array(4);
+    a.sgemm(h, false, false, 2, 2, 2, 1, x, x, 0, c);
+    a.gemmInfo(library);
+    a.dispose(h);
+    return Array.from(c).join(',');
+  });
+  process.stdout.write(products.every((p) => p === products[0]) ? products[0] : products.join(' / '));
+} catch (e) {
+  process.stderr.write(String(e && e.message || e).split('\\n')[0] + '\\n');
+  process.exit(1);
+}
+`;
+const verdicts = new Map<string, string | undefined>();
+
+/** Why the addon at `path` cannot be trusted (one line), or undefined when its trial run gives 7,10,15,22. */
+export const probeAddon = (path: string, tuning: NativeTuning): string | undefined => {
+  if (verdicts.has(path)) return verdicts.get(path);
+  const r = spawnSync(process.execPath, ['-e', PROBE, path, JSON.stringify(tuning)], { encoding: 'utf8', timeout: 30_000 });
+  // the probe's own message, or the dynamic linker's ("node: symbol lookup error: ...")
+  const firstLine = (text: string | undefined): string => (text ?? '').split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+  const verdict =
+    r.error !== undefined
+      ? `could not start ${process.execPath}: ${r.error.message}`
+      : r.status !== 0
+        ? `${firstLine(r.stderr) || 'no message'} (${r.signal ?? `exit ${r.status}`})`
+        : r.stdout.trim() !== '7,10,15,22'
+          ? `2x2 product came out ${r.stdout.trim() || 'empty'}, expected 7,10,15,22`
+          : undefined;
+  verdicts.set(path, verdict);
+  return verdict;
+};
+
 /** Loads the first candidate that exists; `Left` says why none could be used. */
-export const loadAddon = (candidates: readonly string[] = addonCandidates()): E.Either<GradpipeError, LoadedAddon> => {
+export const loadAddon = (
+  candidates: readonly string[] = addonCandidates(),
+  tuning: NativeTuning = DEFAULT_NATIVE_TUNING,
+): E.Either<GradpipeError, LoadedAddon> => {
   const path = candidates.find((p) => existsSync(p));
   if (path === undefined) {
     const status = buildStatus(candidates);
@@ -130,6 +206,8 @@ export const loadAddon = (candidates: readonly string[] = addonCandidates()): E.
       ),
     );
   }
+  const probe = probeAddon(path, tuning);
+  if (probe !== undefined) return E.left(optionError('native backend', `the addon ${path} failed its trial run in a child process: ${probe}`, NOT_BUILT_HINT));
   try {
     const loaded: unknown = createRequire(import.meta.url)(path);
     return isAddon(loaded)

@@ -17,6 +17,8 @@ import type { PointwiseActivation } from '../kernels.js';
 import { loadAddon, type GemmLibrary, type NativeAddon, type NativeHandle, type NativeTuning } from './addon.js';
 
 export type { GemmLibrary, NativeTuning } from './addon.js';
+import { DEFAULT_NATIVE_TUNING } from './addon.js';
+export { DEFAULT_NATIVE_TUNING };
 
 /** Activation codes shared with elementwise.c (enum activation). */
 const ACT_CODE: Readonly<Record<PointwiseActivation, number>> = {
@@ -25,29 +27,6 @@ const ACT_CODE: Readonly<Record<PointwiseActivation, number>> = {
   'leaky-relu': 2,
   sigmoid: 3,
   tanh: 4,
-};
-
-/**
- * Chosen on 2 cores with test/bench/native-gemm.ts, native-shapes.ts and native-ab.ts. A block of 16 MFLOP
- * takes ~0.2 ms, far above the cost of waking a thread. Every block beyond the first packs the unsplit
- * operand again: on one thread, 4 blocks of the 784-1000-10 GEMMs cost 0-5% over one whole call, 8 blocks
- * up to 13%; so at most 4, which also caps a GEMM at 4 busy threads. Units of 16 rows and 64 columns are
- * whole register tiles of OpenBLAS's AVX-512 sgemm kernels, and fine enough that 4 blocks of 1000 rows
- * share out evenly (48-row units made one block 288 rows of 1000). Products of up to 6.4 MFLOP with k >= 64
- * are cut into blocks under OpenBLAS's small-matrix bound (1.6 MFLOP < 2 m n k = 2e6), which its unpacked
- * kernels compute 1.3-2.2x faster (gemm.c), all on the calling thread: they last tens of microseconds.
- * An update chunk of 32Ki elements keeps its five operands in L2.
- */
-export const DEFAULT_NATIVE_TUNING: NativeTuning = {
-  gemmBlockFlops: 16e6,
-  maxBlocks: 4,
-  rowUnit: 16,
-  colUnit: 64,
-  smallBlockFlops: 1.6e6,
-  smallMinK: 64,
-  serialFlops: 6.4e6,
-  updateChunk: 1 << 15,
-  spinMicroseconds: 100,
 };
 
 /**
@@ -133,5 +112,5 @@ export const createTunedNativeBackend = (
       },
       dispose: () => addon.dispose(h),
     });
-  })(loadAddon());
+  })(loadAddon(undefined, typeof tuning === 'function' ? DEFAULT_NATIVE_TUNING : tuning));
 };

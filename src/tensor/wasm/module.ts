@@ -1,15 +1,19 @@
 /**
  * Finding and compiling the kernels, built from `assembly/` by `npm run build:wasm` into `dist/wasm/` twice:
  * `gradpipe.wasm` (WebAssembly SIMD) and `gradpipe-relaxed.wasm` (the same, with the GEMM micro-kernel's
- * multiply-adds fused through relaxed SIMD). From the TypeScript sources (`src/tensor/wasm/`) and from the
- * compiled ones (`dist/src/tensor/wasm/`) the repository root and `dist/` are three levels up, so both places
- * are looked at.
+ * multiply-adds fused through relaxed SIMD).
+ *
+ * Each build is named by `new URL('<literal path>', import.meta.url)`, the form that webpack, Vite, rolldown
+ * and Parcel recognise and copy into a bundle. In order:
+ * 1. `../../../wasm/` from here: `dist/wasm/` seen from the compiled module (`dist/src/tensor/wasm/`);
+ * 2. `../../../dist/wasm/`: the same folder seen from the TypeScript sources (vitest);
+ * 3. the package export `gradpipe/wasm/<file>`, for bundlers that copy no assets (esbuild): a bundle run in
+ *    a project where gradpipe is installed finds the installed builds.
+ * Reading bytes and setting engine flags go through `./platform.js`, the Node side of the seam.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { readFile } from 'node:fs/promises';
-import { setFlagsFromString } from 'node:v8';
-import { fileURLToPath } from 'node:url';
 import { gradpipeError, type GradpipeError } from '../../errors.js';
+import { packageAsset, readBytes, setEngineFlag } from './platform.js';
 
 /**
  * The slice of the WebAssembly JS API used here. Node has it all, but this project's lib settings (ES2023,
@@ -59,9 +63,16 @@ export const MAX_PAGES = 65536;
 export const PLAIN_WASM = 'gradpipe.wasm';
 export const RELAXED_WASM = 'gradpipe-relaxed.wasm';
 
-/** Where a build (`PLAIN_WASM` by default) is looked for, in order. */
-export const wasmPaths = (file: string = PLAIN_WASM): readonly string[] =>
-  ['../../../wasm/', '../../../dist/wasm/'].map((dir) => fileURLToPath(new URL(dir + file, import.meta.url)));
+/** Where a build (`PLAIN_WASM` by default) is looked for, in order (see the module comment). */
+export const wasmPaths = (file: typeof PLAIN_WASM | typeof RELAXED_WASM = PLAIN_WASM): readonly URL[] => {
+  // literal paths, one per build: a bundler only follows `new URL` of a string literal
+  const local =
+    file === PLAIN_WASM
+      ? [new URL('../../../wasm/gradpipe.wasm', import.meta.url), new URL('../../../dist/wasm/gradpipe.wasm', import.meta.url)]
+      : [new URL('../../../wasm/gradpipe-relaxed.wasm', import.meta.url), new URL('../../../dist/wasm/gradpipe-relaxed.wasm', import.meta.url)];
+  const installed = packageAsset(file);
+  return installed === undefined ? local : [...local, installed];
+};
 
 /** Node 20's V8 (11.3) has relaxed SIMD behind this flag; from V8 11.4 (Node 22) it is on by default. */
 const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
@@ -73,17 +84,17 @@ const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
  */
 export const acceptRelaxedSimd = (bytes: Uint8Array): boolean => {
   if (webAssembly.validate(bytes)) return true;
-  setFlagsFromString(RELAXED_FLAG);
+  setEngineFlag(RELAXED_FLAG);
   return webAssembly.validate(bytes);
 };
 
 const BUILD_HINT = 'run `npm run build` (it compiles src/tensor/wasm/assembly with AssemblyScript), or use --backend ts';
 
 /** The first of `paths` that can be read, with its bytes; undefined when none can. */
-const readFirst = async (paths: readonly string[]): Promise<{ path: string; bytes: Buffer } | undefined> => {
-  for (const path of paths) {
+const readFirst = async (paths: readonly (URL | string)[]): Promise<{ path: string; bytes: Uint8Array } | undefined> => {
+  for (const url of paths) {
     try {
-      return { path, bytes: await readFile(path) };
+      return { path: shown(url), bytes: await readBytes(url) };
     } catch {
       continue;
     }
@@ -91,7 +102,11 @@ const readFirst = async (paths: readonly string[]): Promise<{ path: string; byte
   return undefined;
 };
 
-const compileFile = async (path: string, bytes: Buffer): Promise<E.Either<GradpipeError, { module: WasmModule; path: string }>> => {
+/** A file: URL as a path, any other as itself. */
+const shown = (url: URL | string): string =>
+  typeof url === 'string' ? url : url.protocol === 'file:' ? decodeURIComponent(url.pathname) : url.href;
+
+const compileFile = async (path: string, bytes: Uint8Array): Promise<E.Either<GradpipeError, { module: WasmModule; path: string }>> => {
   try {
     return E.right({ module: await webAssembly.compile(bytes), path });
   } catch (e) {
@@ -108,10 +123,10 @@ const compileFile = async (path: string, bytes: Buffer): Promise<E.Either<Gradpi
 
 /** The compiled module and the file it came from (the first of `paths` that exists); `Left` when none exists or this engine rejects it. */
 export const loadWasmModule = async (
-  paths: readonly string[] = wasmPaths(),
+  paths: readonly (URL | string)[] = wasmPaths(),
 ): Promise<E.Either<GradpipeError, { module: WasmModule; path: string }>> => {
   const file = await readFirst(paths);
-  if (file === undefined) return E.left(gradpipeError('IOError', paths.join(' or '), 'the wasm kernels have not been built', BUILD_HINT));
+  if (file === undefined) return E.left(gradpipeError('IOError', paths.map(shown).join(' or '), 'the wasm kernels have not been built', BUILD_HINT));
   return compileFile(file.path, file.bytes);
 };
 
@@ -120,11 +135,11 @@ export const loadWasmModule = async (
  * none exists or this engine does not accept relaxed SIMD even with the flag on (callers use the plain build).
  */
 export const loadRelaxedWasmModule = async (
-  paths: readonly string[] = wasmPaths(RELAXED_WASM),
+  paths: readonly (URL | string)[] = wasmPaths(RELAXED_WASM),
 ): Promise<E.Either<GradpipeError, { module: WasmModule; path: string }>> => {
   const file = await readFirst(paths);
   if (file === undefined) {
-    return E.left(gradpipeError('IOError', paths.join(' or '), 'the relaxed-SIMD wasm kernels have not been built', BUILD_HINT));
+    return E.left(gradpipeError('IOError', paths.map(shown).join(' or '), 'the relaxed-SIMD wasm kernels have not been built', BUILD_HINT));
   }
   if (!acceptRelaxedSimd(file.bytes)) {
     return E.left(
