@@ -11,6 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import type { Dataset } from '../src/data/dataset.js';
+import type { DistortSpec } from '../src/data/distort.js';
 import { DOCTOR_DEFAULTS, type DoctorSetup } from '../src/diagnostics/doctor.js';
 import type { StepFinding } from '../src/diagnostics/monitor.js';
 import { modelError, type GradpipeError } from '../src/errors.js';
@@ -25,6 +26,7 @@ import { initialTrainState, snapshot, type StateView, type TrainState } from '..
 import { checkpoint, checkpointWriter, fromCheckpoint } from '../src/stages/checkpoint.js';
 import { batchesPerEpoch, epochBatches, resumePoint } from '../src/stages/epochs.js';
 import { evaluate, type Evaluation } from '../src/stages/evaluate.js';
+import { heldOut } from '../src/stages/heldOut.js';
 import { readDataset, takeDataset } from '../src/stages/read.js';
 import { toBatch } from '../src/stages/batch.js';
 import { scanHealth, type HealthFinding, type ScanHealthOptions } from '../src/stages/scanHealth.js';
@@ -50,6 +52,17 @@ export interface TrainOptions extends DoctorSetup {
   /** Use only the first N training / test examples. */
   readonly trainLimit?: number;
   readonly testLimit?: number;
+  /** Inverted dropout rate on the hidden layers in training (default 0: none). */
+  readonly dropout?: number;
+  /** Distort each training image (affine and/or elastic, see src/data/distort.ts; default none). */
+  readonly augment?: DistortSpec | undefined;
+  /** Worker threads that distort the images, ahead of training (default 1 when augmenting; 0 runs it on the main thread). */
+  readonly augmentWorkers?: number;
+  /**
+   * Evaluate a held-out set at every epoch end for the curves and metrics (default true): the validation
+   * split when there is one, else the test set, for display only (it never decides anything).
+   */
+  readonly heldOut?: boolean;
 }
 
 export const defaultTrainOptions: TrainOptions = {
@@ -223,8 +236,10 @@ export const trainMnist = async (
 
   // the step reuses two sets of parameter buffers (no per-step allocation): the states are borrowed, and
   // every stage that keeps one keeps a snapshot (validate its best network, checkpoint what it saves)
-  const states = from(epochBatches({ dataset: trainSet, seed: opts.seed, batchSize: opts.batchSize, epochs: opts.epochs, classes, start: resumePoint(start.state, perEpoch) })).pipe(
-    rx(trainStep({ loss: opts.loss, optimizer: opts.optimizer, schedule: opts.schedule, epochs: opts.epochs, batchesPerEpoch: perEpoch, reuseBuffers: true }, start.state)),
+  const augment = opts.augment && { augment: opts.augment, augmentWorkers: opts.augmentWorkers ?? 1 };
+  const dropout = opts.dropout ? { dropout: { rate: opts.dropout, seed: opts.seed } } : {};
+  const states = from(epochBatches({ dataset: trainSet, seed: opts.seed, batchSize: opts.batchSize, epochs: opts.epochs, classes, start: resumePoint(start.state, perEpoch), ...augment })).pipe(
+    rx(trainStep({ loss: opts.loss, optimizer: opts.optimizer, schedule: opts.schedule, epochs: opts.epochs, batchesPerEpoch: perEpoch, reuseBuffers: true, ...dropout }, start.state)),
   );
   const run: Observable<Stopped<StateView & { readonly validation?: ValidationState | undefined }>> =
     opts.validation > 0
@@ -239,7 +254,10 @@ export const trainMnist = async (
             ),
           ),
         )
-      : states.pipe(finish(anyOf(...common, external)));
+      : opts.heldOut === false
+        ? states.pipe(finish(anyOf(...common, external)))
+        : // no validation split: the test set's curve, for display only (nothing here reads it to decide)
+          states.pipe(rx(heldOut(test, 'test', { loss: opts.loss, batchSize: EVAL_BATCH })), finish(anyOf(...common, external)));
   const last = await lastValueFrom(run, { defaultValue: { state: { ...start.state, validation: start.validation }, reason: undefined } });
   const saved = await writer.settled();
   const trainSeconds = (performance.now() - startedAt) / 1000;

@@ -19,6 +19,8 @@ import { OPTIMIZERS, optimizer, type OptimizerConfig, type OptimizerKind } from 
 import { formatSchedule, parseSchedule } from '../optim/schedule.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../tensor/select.js';
 import { defaultTrainOptions, type TrainOptions } from '../../pipelines/mnist.js';
+import { PRESET_NAMES, PRESETS, presetOptions, type PresetName } from '../../pipelines/presets.js';
+import type { AffineBounds, ElasticParams } from '../data/distort.js';
 import { flag, parseChoice, parseCommand, parseInteger, parseNumber, str, type CommandSpec, type OptionTable, type Values } from './args.js';
 import { MAX_THREADS } from '../tensor/backend.js';
 
@@ -54,6 +56,9 @@ export const TRAIN_CONFIG_OPTIONS: OptionTable = {
   seed: { type: 'string', value: 'N', help: `seed of initialisation and data order (default ${d.seed})` },
   'train-limit': { type: 'string', value: 'N', help: 'use only the first N training examples (quick runs, tests)' },
   'test-limit': { type: 'string', value: 'N', help: 'use only the first N test examples' },
+  dropout: { type: 'string', value: 'P', help: 'inverted dropout rate in [0, 1) on the hidden layers in training (default 0)' },
+  affine: { type: 'string', value: 'S,R,SC,SH', help: 'random affine distortion of training images: shift px, rotation deg, scale, shear bounds, or none (default none)' },
+  elastic: { type: 'string', value: 'ALPHA,SIGMA', help: 'elastic distortion of training images (Simard 2003, e.g. 34,4), or none (default none)' },
 };
 
 /** Options about where and how to run, free to change on --resume. */
@@ -61,6 +66,9 @@ export const RUN_OPTIONS: OptionTable = {
   data: { type: 'string', value: 'DIR', help: 'folder with the four MNIST IDX files, .gz or raw (default: $GRADPIPE_DATA, data/mnist, ../shared/datasets/mnist)' },
   backend: { type: 'string', value: 'NAME', help: `numeric backend: ${BACKEND_CHOICES.join('|')} (default auto: the fastest available)` },
   threads: { type: 'string', value: 'N', help: 'threads for the backend (default: all cores)' },
+  preset: { type: 'string', value: 'NAME', help: `starting options: ${PRESET_NAMES.join('|')} (default fast; options given with it override it; see below)` },
+  'augment-threads': { type: 'string', value: 'N', help: 'worker threads that distort training images ahead of training (default 1; 0: on the main thread)' },
+  'held-out': { type: 'string', value: 'WHEN', help: 'auto|none: evaluate the validation split, or without one the test set (display only), every epoch (default auto)' },
   json: { type: 'boolean', help: 'print only the summary as JSON on stdout' },
   quiet: { type: 'boolean', short: 'q', help: 'print nothing but the final line' },
 };
@@ -145,6 +153,11 @@ const fold = (values: Values, base: TrainOptions): E.Either<GradpipeError, Train
     ['seed', (t) => E.map((seed: number) => void (o = { ...o, seed }))(parseInteger('--seed', t, 0, '42', 2 ** 32 - 1))],
     ['train-limit', (t) => E.map((trainLimit: number) => void (o = { ...o, trainLimit }))(positive('--train-limit', '2000')(t))],
     ['test-limit', (t) => E.map((testLimit: number) => void (o = { ...o, testLimit }))(positive('--test-limit', '1000')(t))],
+    ['dropout', (t) => E.map((dropout: number) => void (o = { ...o, dropout }))(parseNumber('--dropout', t, (x) => x >= 0 && x < 1, 'in [0, 1)', '0.2'))],
+    ['affine', (t) => E.map((affine: AffineBounds | undefined) => void (o = { ...o, augment: withPart(o.augment, 'affine', affine) }))(parseAffine(t))],
+    ['elastic', (t) => E.map((elastic: ElasticParams | undefined) => void (o = { ...o, augment: withPart(o.augment, 'elastic', elastic) }))(parseElastic(t))],
+    ['augment-threads', (t) => E.map((augmentWorkers: number) => void (o = { ...o, augmentWorkers }))(parseInteger('--augment-threads', t, 0, '1', 64))],
+    ['held-out', (t) => E.map((h: string) => void (o = { ...o, heldOut: h === 'auto' }))(parseChoice('--held-out', t, ['auto', 'none'] as const))],
   ];
   for (const [name, parse] of steps) {
     const text = str(values, name);
@@ -158,6 +171,49 @@ const fold = (values: Values, base: TrainOptions): E.Either<GradpipeError, Train
   const full = optimizer({ ...base.optimizer, ...opt, lr });
   if (E.isLeft(full)) return E.left(inCliTerms(full.left));
   return E.right({ ...o, optimizer: full.right });
+};
+
+type Augment = NonNullable<TrainOptions['augment']>;
+
+/** `augment` with its part `key` set to `part`, or removed (undefined when nothing is left). */
+const withPart = <K extends 'affine' | 'elastic'>(augment: Augment | undefined, key: K, part: Augment[K] | undefined): Augment | undefined => {
+  const { [key]: _, ...rest } = augment ?? {};
+  const next: Augment = part === undefined ? rest : { ...rest, [key]: part };
+  return next.affine === undefined && next.elastic === undefined ? undefined : next;
+};
+
+/** Comma-separated numbers >= 0 (at least `min`, at most `max` of them), or undefined for `none`. */
+const parseBounds = (name: string, text: string, min: number, max: number, example: string): E.Either<GradpipeError, number[] | undefined> => {
+  if (text.trim() === 'none') return E.right(undefined);
+  const parts = text.split(',');
+  const hint = `give ${min === max ? min : `${min} to ${max}`} numbers >= 0 separated by commas, or none (e.g. ${name} ${example})`;
+  if (parts.length < min || parts.length > max) return E.left(optionError(name, `'${text}' has ${parts.length} values`, hint));
+  const out: number[] = [];
+  for (const p of parts) {
+    const x = parseNumber(name, p, (v) => v >= 0, '>= 0', example);
+    if (E.isLeft(x)) return E.left({ ...x.left, hint });
+    out.push(x.right);
+  }
+  return E.right(out);
+};
+
+/** Parses `--affine SHIFT,ROTATION,SCALE,SHEAR` (trailing ones may be left out: 0) or `none`. */
+export const parseAffine = (text: string): E.Either<GradpipeError, AffineBounds | undefined> =>
+  E.map((b: number[] | undefined) => b && { shift: b[0]!, rotation: b[1] ?? 0, scale: b[2] ?? 0, shear: b[3] ?? 0 })(parseBounds('--affine', text, 1, 4, '2,10,0.1,0.2'));
+
+/** Parses `--elastic ALPHA,SIGMA` or `none`. */
+export const parseElastic = (text: string): E.Either<GradpipeError, ElasticParams | undefined> =>
+  E.chain((b: number[] | undefined) =>
+    b === undefined ? E.right(undefined) : b[1]! > 0 ? E.right({ alpha: b[0]!, sigma: b[1]! }) : E.left(optionError('--elastic', `sigma ${b[1]} must be > 0`, 'e.g. --elastic 34,4')),
+  )(parseBounds('--elastic', text, 2, 2, '34,4'));
+
+const formatAffine = (a: AffineBounds | undefined): string => (a === undefined ? 'none' : [a.shift ?? 0, a.rotation ?? 0, a.scale ?? 0, a.shear ?? 0].join(','));
+const formatElastic = (e: ElasticParams | undefined): string => (e === undefined ? 'none' : `${e.alpha},${e.sigma}`);
+
+/** What preset `name` sets, as command-line options (for --help). */
+export const presetText = (name: PresetName): string => {
+  const set = Object.keys(TRAIN_CONFIG_OPTIONS).filter((k) => optionText(presetOptions(name), k) !== optionText(defaultTrainOptions, k));
+  return set.length === 0 ? 'the defaults' : set.map((k) => `--${k} ${optionText(presetOptions(name), k)}`).join(' ');
 };
 
 /** The CLI flag for each library field that is not `optimizer.*` (those follow one rule, in `flagFor`). */
@@ -215,6 +271,12 @@ export const parseTrainArgs = (argv: readonly string[], spec: CommandSpec, base:
     values,
     positionals,
   };
+  const presetName = str(values, 'preset');
+  if (presetName !== undefined) {
+    const p = parseChoice('--preset', presetName, PRESET_NAMES);
+    if (E.isLeft(p)) return p;
+    base = { ...base, ...PRESETS[p.right] };
+  }
   if (common.help) return E.right({ ...common, options: base, backend: 'auto', threads: undefined });
   const backend = parseChoice('--backend', str(values, 'backend') ?? 'auto', BACKEND_CHOICES);
   if (E.isLeft(backend)) return backend;
@@ -255,6 +317,9 @@ export const optionText = (o: TrainOptions, name: string): string => {
     case 'seed': return n(o.seed);
     case 'train-limit': return n(o.trainLimit);
     case 'test-limit': return n(o.testLimit);
+    case 'dropout': return String(o.dropout ?? 0);
+    case 'affine': return formatAffine(o.augment?.affine);
+    case 'elastic': return formatElastic(o.augment?.elastic);
     default: throw new RangeError(`optionText: unknown training option '${name}'`);
   }
 };

@@ -71,6 +71,12 @@ export const epochHistory = async (dir: string): Promise<EpochCurves[]> => {
       const v = num(k);
       if (v !== undefined) e[k] = v;
     }
+    // the test set's held-out figures (a run without validation split), drawn as their own, display-only line
+    if (r['heldOutSet'] === 'test') {
+      const [loss, accuracy] = [num('heldOutLoss'), num('heldOutAccuracy')];
+      if (loss !== undefined) e['testLoss'] = loss;
+      if (accuracy !== undefined) e['testAccuracy'] = accuracy;
+    }
     byEpoch.set(epoch, e as unknown as EpochCurves);
   }
   return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);

@@ -39,7 +39,8 @@ import { defaultTrainOptions, modelMetadata, resumeOptions, runFigures, trainMni
 import { str, type CommandSpec } from './args.js';
 import { EXIT, fail, loadData, printHelp, secondsSince, withBackend, type LoadedData } from './common.js';
 import { resolvePath, type CliIo, type Signal } from './io.js';
-import { optionsRecord, optionText, parseTrainArgs, resumedOptions, TRAIN_CONFIG_OPTIONS, trainTable, type TrainArgs } from './options.js';
+import { optionsRecord, optionText, parseTrainArgs, presetText, resumedOptions, TRAIN_CONFIG_OPTIONS, trainTable, type TrainArgs } from './options.js';
+import { PRESET_NAMES } from '../../pipelines/presets.js';
 import { epochHistory, FILES, metricsWriter, writeRunOutputs, type MetricsWriter } from './outputs.js';
 import { createProgress, formatDuration, type ProgressMode } from './progress.js';
 import { packageInfo } from './version.js';
@@ -57,6 +58,9 @@ export const TRAIN_SPEC: CommandSpec = {
     '  gradpipe train                                    the default 784-1000-10 network',
     '  gradpipe train --layers 784-300-100-10 --optimizer adam --epochs 5',
     '  gradpipe train --resume runs/20261127-101500 --epochs 12',
+    '  gradpipe train --preset best                      the most accurate configuration (docs/accuracy.md)',
+    'Presets (options given with --preset override what it sets):',
+    ...PRESET_NAMES.map((name) => `  ${name}: ${presetText(name)}`),
     'Exit codes: 0 done, 1 bad option or data, 2 internal error, 3 training diverged, 130 interrupted.',
   ],
 };

@@ -6,6 +6,7 @@ import type { Backend } from '../tensor/backend.js';
 import { allocLike, matrix, type Float, type Matrix } from '../tensor/matrix.js';
 import { freshWorkspace, type Workspace } from '../tensor/workspace.js';
 import { softmaxRows } from './activation.js';
+import type { DropoutMasks } from './dropout.js';
 import type { Network } from './network.js';
 import { opsFor } from './ops.js';
 
@@ -15,12 +16,20 @@ export interface Forward<F extends Float> {
   readonly input: Matrix<F>;
   /** outputs[l] = A_l, the activations of layer l (the last one is the network's output). */
   readonly outputs: readonly Matrix<F>[];
+  /**
+   * With dropout, dropped[l] = A_l scaled by its mask: what layer l + 1 read (undefined where layer l had
+   * no mask, and then layer l + 1 read outputs[l]).
+   */
+  readonly dropped: readonly (Matrix<F> | undefined)[];
   /** Z_L, the output layer's pre-activations. */
   readonly logits: Matrix<F>;
 }
 
-/** Runs the network on a batch of inputs (rows = examples, cols = the network's input size). */
-export const forward = <F extends Float>(net: Network<F>, input: Matrix<F>, backend?: Backend, ws: Workspace = freshWorkspace): Forward<F> => {
+/**
+ * Runs the network on a batch of inputs (rows = examples, cols = the network's input size); with `masks`
+ * (see nn/dropout), hidden layer l's outputs are multiplied by masks[l] before the next layer reads them.
+ */
+export const forward = <F extends Float>(net: Network<F>, input: Matrix<F>, backend?: Backend, ws: Workspace = freshWorkspace, masks: DropoutMasks<F> = []): Forward<F> => {
   const first = net.layers[0]!;
   if (input.cols !== first.weight.cols) {
     throw new RangeError(
@@ -30,6 +39,7 @@ export const forward = <F extends Float>(net: Network<F>, input: Matrix<F>, back
   const ops = opsFor(input.data, backend);
   const m = input.rows;
   const outputs: Matrix<F>[] = [];
+  const dropped: (Matrix<F> | undefined)[] = [];
   let a = input;
   let logits = input;
   net.layers.forEach((layer, l) => {
@@ -50,8 +60,16 @@ export const forward = <F extends Float>(net: Network<F>, input: Matrix<F>, back
     }
     a = matrix(m, n, z);
     outputs.push(a);
+    const mask = last ? undefined : masks[l];
+    if (mask) {
+      if (mask.length !== m * n) throw new RangeError(`forward: the dropout mask of layer ${l} has ${mask.length} factors, the batch ${m}x${n} outputs`);
+      const d = ws.get(`dropped${l}`, input.data, m * n);
+      for (let i = 0; i < d.length; i++) d[i] = z[i]! * mask[i]!;
+      a = matrix(m, n, d);
+    }
+    dropped.push(mask ? a : undefined);
   });
-  return { input, outputs, logits };
+  return { input, outputs, dropped, logits };
 };
 
 /** The network's outputs for a batch of inputs. */

@@ -12,6 +12,7 @@ import type { Backend } from '../tensor/backend.js';
 import { columnSumsInto } from '../tensor/kernels.js';
 import { matrix, type Float, type Matrix } from '../tensor/matrix.js';
 import { freshWorkspace, type Workspace } from '../tensor/workspace.js';
+import { dropoutMasks, type DropoutMasks, type DropoutStep } from './dropout.js';
 import { forward, type Forward } from './forward.js';
 import type { BatchGrad, ParamGrad } from './gradient.js';
 import { lossFromLogits, type LossName, type LossResult } from './loss.js';
@@ -30,15 +31,21 @@ export interface Backprop<F extends Float> extends BatchGrad<F> {
   readonly lossResult: LossResult<F>;
 }
 
-/** Forward, loss and backward in one pass, keeping the intermediates. */
+/**
+ * Forward, loss and backward in one pass, keeping the intermediates. With `dropout` (a step's rate, seed
+ * and step number, or masks drawn already), hidden outputs are masked in the forward pass and their
+ * deltas by the same masks in the backward pass (see nn/dropout).
+ */
 export const backprop = <F extends Float>(
   loss: LossName,
   net: Network<F>,
   batch: Batch<F>,
   backend?: Backend,
   ws: Workspace = freshWorkspace,
+  dropout?: DropoutStep | { readonly masks: DropoutMasks<F> },
 ): Backprop<F> => {
-  const fw = forward(net, batch.inputs, backend, ws);
+  const masks = dropout === undefined ? [] : 'masks' in dropout ? dropout.masks : dropoutMasks(batch.inputs.data, net, batch.inputs.rows, dropout, ws);
+  const fw = forward(net, batch.inputs, backend, ws, masks);
   const L = net.layers.length;
   const out = net.layers[L - 1]!;
   const lr = lossFromLogits(loss, out.activation, fw.logits, batch.targets, ws);
@@ -50,7 +57,7 @@ export const backprop = <F extends Float>(
     const layer = net.layers[l]!;
     const nOut = layer.weight.rows;
     const nIn = layer.weight.cols;
-    const prev = l === 0 ? fw.input : fw.outputs[l - 1]!;
+    const prev = l === 0 ? fw.input : (fw.dropped[l - 1] ?? fw.outputs[l - 1]!);
     const dW = ws.get(`dW${l}`, delta, nOut * nIn);
     ops.gemm(true, false, nOut, nIn, m, 1, delta, prev.data, 0, dW);
     const db = ws.get(`db${l}`, delta, nOut);
@@ -61,7 +68,10 @@ export const backprop = <F extends Float>(
       ops.gemm(false, false, m, nIn, nOut, 1, delta, layer.weight.data, 0, dA);
       const below = net.layers[l - 1]!.activation;
       if (below === 'softmax') throw new RangeError('grad: softmax is only allowed on the output layer');
-      ops.activationBackward(dA, prev.data, below, dA);
+      // through the mask (d(A m)/dA = m), then the activation, whose derivative reads the unmasked A
+      const mask = masks[l - 1];
+      if (mask) for (let i = 0; i < dA.length; i++) dA[i] = dA[i]! * mask[i]!;
+      ops.activationBackward(dA, fw.outputs[l - 1]!.data, below, dA);
       delta = dA;
     }
   }

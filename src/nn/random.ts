@@ -50,3 +50,29 @@ export const permutation = (r: Rng, n: number): Uint32Array => {
   }
   return p;
 };
+
+/**
+ * A cheap generator for many short streams keyed by whole numbers (an image's (seed, epoch, index), a
+ * step's dropout masks): splitmix32 from a murmur3-style hash of the key. Making one costs nothing, a draw
+ * a few nanoseconds (a seedrandom generator costs about 20 us to make). Uniform in [0, 1), 32 bits.
+ */
+export const keyedRng = (...key: readonly number[]): Rng => {
+  let h = 0x9e3779b9;
+  for (const v of key) {
+    // each whole number (up to 2^53) enters as two 32-bit words
+    for (const w of [v >>> 0, Math.floor(v / 0x100000000) >>> 0]) {
+      h = Math.imul(h ^ w, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+    }
+  }
+  let state = h | 0;
+  return () => {
+    state = (state + 0x9e3779b9) | 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
+    z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
+    return ((z ^ (z >>> 15)) >>> 0) / 0x100000000;
+  };
+};

@@ -9,6 +9,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { locateNonFinite, type NonFiniteLocation } from '../diagnostics/nonfinite.js';
+import type { Dropout } from '../nn/dropout.js';
 import { backprop } from '../nn/grad.js';
 import type { LossName } from '../nn/loss.js';
 import type { Network } from '../nn/network.js';
@@ -25,6 +26,8 @@ export interface DescendConfig {
   readonly loss: LossName;
   readonly optimizer: OptimizerConfig;
   readonly backend?: Backend;
+  /** Inverted dropout on the hidden layers, its masks drawn from (dropout.seed, step) (default none). */
+  readonly dropout?: Dropout;
 }
 
 /** A batch with integer labels (for the step's accuracy count). */
@@ -68,14 +71,16 @@ export interface Descended {
 }
 
 /**
- * `descend(config, buffers)(network, optimizer, batch, lr)`: backprop, then move at rate `lr`; Left with the
- * location of the first non-finite value when the step produced one (nothing is applied then).
+ * `descend(config, buffers)(network, optimizer, batch, lr, at)`: backprop, then move at rate `lr`; Left with
+ * the location of the first non-finite value when the step produced one (nothing is applied then). `at`
+ * (the run's step count before this one) keys the dropout masks, so a resumed run draws the same ones.
  */
 export const descend = (config: DescendConfig, buffers: StepBuffers) => {
   const step = move(config.optimizer, config.backend);
   const range = new Float64Array(2);
-  return (network: Network, optimizer: OptimizerState, b: LabeledInputs, lr: number): E.Either<NonFiniteLocation, Descended> => {
-    const bp = backprop(config.loss, network, b, config.backend, buffers.scratch);
+  const dropout = config.dropout !== undefined && config.dropout.rate > 0 ? config.dropout : undefined;
+  return (network: Network, optimizer: OptimizerState, b: LabeledInputs, lr: number, at = 0): E.Either<NonFiniteLocation, Descended> => {
+    const bp = backprop(config.loss, network, b, config.backend, buffers.scratch, dropout && { ...dropout, step: at });
     const maxAbs: number[] = [];
     const minNonzero: number[] = [];
     for (const out of bp.forward.outputs) {

@@ -7,11 +7,20 @@
 import { backendChosen, ready } from '../tensor/registry.js';
 import { AsyncIterableX } from 'ix/asynciterable';
 import type { Dataset } from '../data/dataset.js';
+import type { DistortSpec, DistortTask } from '../data/distort.js';
+import { augment } from './augment.js';
 import { batch, toBatch, type LabeledBatch } from './batch.js';
+import { parallel, workerModule } from './parallel.js';
 import { readDataset, type Example } from './read.js';
 import { epochOrder } from './shuffle.js';
 import { ixSync } from './stage.js';
 import { breathe } from '#platform/breathe.js';
+
+/**
+ * The module the augmentation workers import `distortMany` from: the built JavaScript beside this file, or,
+ * when this file runs as TypeScript source (tests), the build's copy in dist/ (made by `npm run build:ts`).
+ */
+const DISTORT_MODULE = import.meta.url.endsWith('.ts') ? new URL('../../dist/src/data/distort.js', import.meta.url) : new URL('../data/distort.js', import.meta.url);
 
 /** What `epochBatches` reads, in what order and in what groups. */
 export interface EpochPlan {
@@ -27,6 +36,16 @@ export interface EpochPlan {
   readonly shuffle?: boolean;
   /** Where to start: epoch, and batches of it already done (default 0, 0). */
   readonly start?: { readonly epoch: number; readonly batch: number };
+  /** Distort each example's image between shuffle and batch (see `augment`; default none). */
+  readonly augment?: DistortSpec;
+  /**
+   * Worker threads that distort the images (default 0: on this thread, as a stage between shuffle and batch).
+   * With N >= 1 the batches' images are distorted on N workers (the parallel stage), `readAhead` batches
+   * ahead of training, in order: the same bits as on this thread, for any N.
+   */
+  readonly augmentWorkers?: number;
+  /** Batches distorted ahead of training with workers (default 2 per worker). */
+  readonly readAhead?: number;
   /** Yield to the event loop at least this often, in milliseconds (default 20). */
   readonly yieldEveryMs?: number;
 }
@@ -73,28 +92,73 @@ export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
   AsyncIterableX.from({
     async *[Symbol.asyncIterator]() {
       if (!backendChosen()) await ready(); // the default backend, before the first batch is trained on
-      const { dataset, seed, batchSize, epochs } = plan;
-      const keepLast = plan.keepLast ?? true;
+      const { dataset } = plan;
       const classes = plan.classes ?? dataset.classes;
-      const total = batchesPerEpoch(dataset.count, batchSize, keepLast);
+      const total = batchesPerEpoch(dataset.count, plan.batchSize, plan.keepLast ?? true);
       const every = plan.yieldEveryMs ?? 20;
-      const start = plan.start ?? { epoch: 0, batch: 0 };
+      const spec = plan.augment;
+      const workers = spec === undefined ? 0 : (plan.augmentWorkers ?? 0);
+      const labeled = (g: Group): LabeledBatch => ({ ...toBatch(g.examples, classes), epoch: g.epoch, batchInEpoch: g.b, lastInEpoch: g.b === total - 1 });
+      const batches = workers === 0 ? syncBatches(plan, labeled) : distortedOnWorkers(plan, spec!, workers, labeled);
       let last = Date.now();
-      for (let epoch = start.epoch; epoch < epochs; epoch++) {
-        const skip = epoch === start.epoch ? start.batch : 0;
-        const order = plan.shuffle === false ? Uint32Array.from({ length: dataset.count }, (_, i) => i) : epochOrder(seed, epoch, dataset.count);
-        const groups = ixSync(batch<Example>(batchSize, { keepLast }))(
-          readDataset(dataset, order.subarray(Math.min(order.length, skip * batchSize))),
-        );
-        let b = skip;
-        for (const group of groups) {
-          yield { ...toBatch(group, classes), epoch, batchInEpoch: b, lastInEpoch: b === total - 1 };
-          b++;
-          if (Date.now() - last >= every) {
-            await breathe();
-            last = Date.now();
-          }
+      for await (const b of batches) {
+        yield b;
+        if (Date.now() - last >= every) {
+          await breathe();
+          last = Date.now();
         }
       }
     },
   });
+
+/** A group of examples: batch `b` of epoch `epoch`, before `toBatch`. */
+interface Group {
+  readonly epoch: number;
+  readonly b: number;
+  readonly examples: readonly Example[];
+}
+
+/** The groups of the plan, from its start on (read -> shuffle -> [augment on this thread] -> batch). */
+function* groupsOf(plan: EpochPlan, augmentHere: boolean): Generator<Group> {
+  const { dataset, seed, batchSize, epochs } = plan;
+  const start = plan.start ?? { epoch: 0, batch: 0 };
+  for (let epoch = start.epoch; epoch < epochs; epoch++) {
+    const skip = epoch === start.epoch ? start.batch : 0;
+    const order = plan.shuffle === false ? Uint32Array.from({ length: dataset.count }, (_, i) => i) : epochOrder(seed, epoch, dataset.count);
+    const read = readDataset(dataset, order.subarray(Math.min(order.length, skip * batchSize)));
+    const examples = augmentHere && plan.augment ? ixSync(augment(plan.augment, { seed, epoch, rows: dataset.rows, cols: dataset.cols }))(read) : read;
+    let b = skip;
+    for (const examplesOfBatch of ixSync(batch<Example>(batchSize, { keepLast: plan.keepLast ?? true }))(examples)) yield { epoch, b: b++, examples: examplesOfBatch };
+  }
+}
+
+const syncBatches = (plan: EpochPlan, labeled: (g: Group) => LabeledBatch): Iterable<LabeledBatch> => ({
+  *[Symbol.iterator]() {
+    for (const g of groupsOf(plan, true)) yield labeled(g);
+  },
+});
+
+/**
+ * The groups' images distorted by `distortMany` on `workers` worker threads (the parallel stage: order kept,
+ * at most `readAhead` groups in flight). Each group's images are copied into one compact buffer first (a
+ * view into the dataset would send the whole dataset to the worker).
+ */
+async function* distortedOnWorkers(plan: EpochPlan, spec: DistortSpec, workers: number, labeled: (g: Group) => LabeledBatch): AsyncGenerator<LabeledBatch> {
+  const { rows, cols } = plan.dataset;
+  const size = rows * cols;
+  const sent: Group[] = []; // the groups whose images are out, in order (the results come back in that order)
+  const tasks = async function* (): AsyncGenerator<DistortTask> {
+    for (const g of groupsOf(plan, false)) {
+      const first = g.examples[0]?.image;
+      const images = first instanceof Float32Array ? new Float32Array(g.examples.length * size) : new Uint8Array(g.examples.length * size);
+      g.examples.forEach((e, j) => images.set(e.image, j * size));
+      sent.push(g);
+      yield { images, indices: g.examples.map((e) => e.index), rows, cols, spec, seed: plan.seed, epoch: g.epoch };
+    }
+  };
+  const stage = parallel(workerModule<DistortTask, Uint8Array | Float32Array>(DISTORT_MODULE, 'distortMany'), { workers, readAhead: plan.readAhead ?? 2 * workers });
+  for await (const images of stage.ix(tasks())) {
+    const g = sent.shift()!;
+    yield labeled({ ...g, examples: g.examples.map((e, j) => ({ index: e.index, label: e.label, image: images.subarray(j * size, (j + 1) * size) })) });
+  }
+}

@@ -7,6 +7,7 @@ import { emit, type Stage } from './stage.js';
 import type { StepFinding } from '../diagnostics/monitor.js';
 import type { StateView } from '../optim/trainState.js';
 import type { ValidationState } from './validate.js';
+import type { HeldOut, HeldOutSet } from './heldOut.js';
 
 /**
  * Calls `f` on every item and passes it on unchanged.
@@ -46,6 +47,13 @@ export interface EpochEvent {
   readonly trainAccuracy: number;
   readonly validationLoss?: number;
   readonly validationAccuracy?: number;
+  /**
+   * The held-out figures of this epoch: the validation split's when there is one, else (from `heldOut`) the
+   * test set's, for display only; `heldOutSet` says which.
+   */
+  readonly heldOutSet?: HeldOutSet;
+  readonly heldOutLoss?: number;
+  readonly heldOutAccuracy?: number;
   readonly lr: number;
   /** Seconds this epoch took, and its examples per second. */
   readonly seconds: number;
@@ -73,6 +81,14 @@ interface Acc {
   lastSeen: number;
 }
 
+/** The epoch event's held-out fields of `s`: its validation result, else its `heldOut` record, of this epoch. */
+const heldOutFields = (s: StateView & { readonly validation?: ValidationState | undefined; readonly heldOut?: HeldOut | undefined }): Partial<EpochEvent> =>
+  s.validation && s.validation.epoch === s.epoch
+    ? { heldOutSet: 'validation', heldOutLoss: s.validation.loss, heldOutAccuracy: s.validation.accuracy }
+    : s.heldOut && s.heldOut.epoch === s.epoch
+      ? { heldOutSet: s.heldOut.set, heldOutLoss: s.heldOut.loss, heldOutAccuracy: s.heldOut.accuracy }
+      : {};
+
 /**
  * The reporting tap: turns training states into step events (every `opts.every` steps) and epoch events
  * (mean training loss and accuracy over the epoch's batches, and the epoch's validation result when there is
@@ -80,7 +96,7 @@ interface Acc {
  *
  * Law: report is the identity on the stream: it emits every state it receives, unchanged and in order
  */
-export const report = <S extends StateView & { readonly validation?: ValidationState | undefined }>(opts: ReportOptions): Stage<S, S, Acc> => {
+export const report = <S extends StateView & { readonly validation?: ValidationState | undefined; readonly heldOut?: HeldOut | undefined }>(opts: ReportOptions): Stage<S, S, Acc> => {
   const clock = opts.clock ?? (() => performance.now());
   const every = opts.every ?? 1;
   return {
@@ -111,6 +127,7 @@ export const report = <S extends StateView & { readonly validation?: ValidationS
           trainLoss: acc.lossSum / acc.count,
           trainAccuracy: acc.correct / acc.count,
           ...(s.validation && s.validation.epoch === s.epoch ? { validationLoss: s.validation.loss, validationAccuracy: s.validation.accuracy } : {}),
+          ...heldOutFields(s),
           lr: s.lr,
           seconds,
           samplesPerSecond: seconds > 0 ? acc.count / seconds : 0,

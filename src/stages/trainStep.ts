@@ -15,6 +15,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { divergence, explosionBound, explosionLocation, monitorStep, zeroLogitLoss, type Magnitudes } from '../diagnostics/monitor.js';
+import type { Dropout } from '../nn/dropout.js';
 import type { LossName } from '../nn/loss.js';
 import { descend, stepBuffers, type Descended, type StepBuffers } from '../optim/descend.js';
 import type { OptimizerConfig } from '../optim/optimizer.js';
@@ -40,6 +41,8 @@ export interface TrainConfig {
    * the second step after it; `snapshot` keeps one longer.
    */
   readonly reuseBuffers?: boolean;
+  /** Inverted dropout on the hidden layers, masks drawn from (seed, the state's step) (default none). */
+  readonly dropout?: Dropout;
 }
 
 const HISTORY = 5;
@@ -81,7 +84,7 @@ export const trainingStep = (config: TrainConfig, buffers: StepBuffers) => {
   return (s: StateView, b: LabeledBatch): StateView => {
     if (s.divergence) return s;
     const lr = learningRateAt(schedule, config.optimizer.lr, b.epoch, config.batchesPerEpoch ? b.batchInEpoch / config.batchesPerEpoch : 0, config.epochs ?? 1);
-    const moved = core(s.network, s.optimizer, b, lr);
+    const moved = core(s.network, s.optimizer, b, lr, s.step);
     if (E.isLeft(moved)) return { ...s, divergence: divergence(s.step + 1, b.epoch, moved.left, s.recent) };
     const d = moved.right;
     uniformGuess ??= zeroLogitLoss(config.loss, s.network.layers[s.network.layers.length - 1]!.activation, b.targets.cols);

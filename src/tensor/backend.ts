@@ -7,9 +7,9 @@
  * Float64 work (gradient checks, references) always runs on the `ts` kernels.
  *
  * Determinism: a backend's results must not depend on its thread count (partition the output, never the
- * reduction dimension), so a seed gives the same bits on any machine of the same kind. (OpenBLAS's own
- * threading splits the reduction; the native backend therefore partitions C itself and runs OpenBLAS
- * single-threaded on each part.)
+ * reduction dimension), so a seed gives the same bits on any machine of the same kind. (oneDNN's and
+ * OpenBLAS's own threading splits the reduction; the native backend therefore partitions C itself and runs
+ * the library single-threaded on each part.)
  */
 import { optionError, type GradpipeError } from '../errors.js';
 import type { Float } from './matrix.js';
@@ -66,6 +66,12 @@ export interface Backend {
     act: PointwiseActivation,
     out: Float32Array,
   ): void;
+  /**
+   * Optional: `biasActivation`, and absRange(out) (src/tensor/reduce.ts) into `range`, in one pass over out
+   * while it is in cache: the activation scan of a training step moved into the kernel's epilogue. Same bits
+   * in out as `biasActivation`, same range as absRange.
+   */
+  biasActivationRange?(...args: [...Parameters<Backend['biasActivation']>, range: Float64Array]): void;
   /** out = delta * act'(z) written through a = act(z); out may alias delta. */
   activationBackward(delta: Float32Array, a: Float32Array, act: PointwiseActivation, out: Float32Array): void;
   /**

@@ -91,7 +91,7 @@ export const resolveBackendWith =
       });
     }
     // Unreachable with the real factories (ts always succeeds); a fake set may make every backend fail.
-    return E.left(optionError('backend', `no backend is available: ${unavailable.join('; ')}`, 'install libopenblas-dev or rebuild with `npm run build`'));
+    return E.left(optionError('backend', `no backend is available: ${unavailable.join('; ')}`, 'install libdnnl-dev or libopenblas-dev and rebuild with `npm run build`'));
   };
 
 /**

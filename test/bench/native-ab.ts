@@ -7,7 +7,8 @@
  *
  * Run: npx tsc -p test/bench/tsconfig.json && node dist/test/bench/native-ab.js [--batch 128] [--bursts 30]
  *        [--threads 2] --variant 'label=addon.node:{"spinMicroseconds":500}' --variant 'label2=:{}'
- * An empty addon path means the built one (dist/native/); the tuning JSON overrides DEFAULT_NATIVE_TUNING.
+ * An empty addon path means the built one (dist/native/); the JSON's "library" picks the GEMM library
+ * (default: the best linked) and its other fields override that library's default tuning.
  * Keep a copy of the addon before a change (cp dist/native/gradpipe_native.node /tmp/before.node) to
  * compare builds in one process.
  */
@@ -21,8 +22,8 @@ import { initialTrainState } from '../../src/optim/trainState.js';
 import { stepOnce } from '../../src/stages/trainStep.js';
 import type { Backend } from '../../src/tensor/backend.js';
 import { matrix } from '../../src/tensor/matrix.js';
-import { addonCandidates, loadAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
-import { createTunedNativeBackend, DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
+import { addonCandidates, loadAddon, type GemmLibrary, type NativeTuning } from '../../src/tensor/native/addon.js';
+import { createTunedNativeBackend, nativeTuningFor } from '../../src/tensor/native/index.js';
 import { unwrap } from '../arb/network.js';
 
 const args = process.argv.slice(2);
@@ -57,10 +58,12 @@ const variant = (spec: string): Variant => {
   const colon = spec.indexOf(':', eq);
   const label = spec.slice(0, eq);
   const path = spec.slice(eq + 1, colon);
-  const tuning: NativeTuning = { ...DEFAULT_NATIVE_TUNING, ...(JSON.parse(spec.slice(colon + 1)) as Partial<NativeTuning>) };
-  const base = orExit(createTunedNativeBackend({ threads }, tuning));
+  const { library: wanted, ...fields } = JSON.parse(spec.slice(colon + 1)) as Partial<NativeTuning> & { library?: GemmLibrary };
   const { addon } = orExit(loadAddon(path === '' ? addonCandidates() : [path]));
-  const h = addon.createBackend(threads, tuning);
+  const library = wanted ?? addon.gemmLibraries()[0]!;
+  const tuning: NativeTuning = { ...nativeTuningFor(library), ...fields };
+  const base = orExit(createTunedNativeBackend({ threads, gemmLibrary: library }, tuning));
+  const h = addon.createBackend(threads, tuning, library);
   const v: Variant = { label, backend: base, gemmTimes: new Map(), steps: [], gemm: [] };
   let inStep = new Map<string, number>();
   const backend: Backend = {

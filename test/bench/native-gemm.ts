@@ -1,16 +1,16 @@
 /**
  * Benchmark of the native backend (a script, not a test), for a 784-1000-10 network at batch 128 (and 32):
- * 1. GFLOP/s of its GEMM (blocks of C, OpenBLAS single-threaded on each) on 1 and 2 threads, against one
- *    whole cblas_sgemm with OpenBLAS's own threading on 1 and 2 threads; by wall time and per CPU-second.
+ * 1. GFLOP/s of its GEMM (blocks of C, the GEMM library single-threaded on each) on 1 and 2 threads, against
+ *    one whole call with the library's own threading on 1 and 2 threads; by wall time and per CPU-second.
  * 2. Bit identity: the backend on 1 vs 2 threads (must hold), the backend vs one whole single-threaded
- *    OpenBLAS call (holds on split-invariant kernels only, see gemm.c), OpenBLAS 1 vs 2 threads.
+ *    library call (holds on split-invariant kernels only, see gemm.c), the library on 1 vs 2 threads.
  * 3. The optimiser update of all 795,010 parameters with momentum: the C loops on 1 and 2 threads against
  *    the TypeScript loops (src/optim/kernels.ts), kernels alone and as a whole `move` step.
  * 4. The C element-wise kernels against the TypeScript ones.
  * 5. Whole training steps (descend) on 1 and 2 threads, at batch 32 and 128.
- * `--sweep` adds the GEMM at other block counts (how DEFAULT_NATIVE_TUNING was chosen).
+ * `--sweep` adds the GEMM at other block counts (how the default tunings were chosen).
  *
- * Run: npx tsc -p test/bench/tsconfig.json && node dist/test/bench/native-gemm.js [--sweep]
+ * Run: npx tsc -p test/bench/tsconfig.json && node dist/test/bench/native-gemm.js [--sweep] [--library onednn|openblas]
  * (needs the addon: npm run build:native). OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE at load time,
  * so compare kernels by setting or unsetting them for the whole command, e.g.
  * OPENBLAS_CORETYPE=Haswell node dist/test/bench/native-gemm.js
@@ -34,8 +34,8 @@ import { stepOnce } from '../../src/stages/trainStep.js';
 import type { Backend } from '../../src/tensor/backend.js';
 import { matrix } from '../../src/tensor/matrix.js';
 import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
-import { loadAddon, type NativeAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
-import { createTunedNativeBackend, DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
+import { loadAddon, type GemmLibrary, type NativeAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
+import { createTunedNativeBackend, nativeTuningFor } from '../../src/tensor/native/index.js';
 import { tsBackend } from '../../src/tensor/registry.js';
 import { timeRound, type GemmShape } from './common.js';
 
@@ -48,8 +48,11 @@ const orExit = <A>(e: E.Either<{ _tag: string; where: string; message: string; h
 };
 
 const addon: NativeAddon = orExit(loadAddon()).addon;
-const native = (threads: number, tuning: NativeTuning = DEFAULT_NATIVE_TUNING): Backend =>
-  orExit(createTunedNativeBackend({ threads }, tuning));
+const libArg = process.argv.indexOf('--library');
+const lib = (libArg >= 0 ? process.argv[libArg + 1] : addon.gemmLibraries()[0]) as GemmLibrary;
+const DEFAULT_TUNING = nativeTuningFor(lib);
+const native = (threads: number, tuning: NativeTuning = DEFAULT_TUNING): Backend =>
+  orExit(createTunedNativeBackend({ threads, gemmLibrary: lib }, tuning));
 
 const rng = seedrandom('native-gemm bench');
 const fill = (len: number): Float32Array => Float32Array.from({ length: len }, () => rng() * 2 - 1);
@@ -95,22 +98,22 @@ console.log(`OPENBLAS_CORETYPE=${process.env['OPENBLAS_CORETYPE'] ?? '(unset)'} 
 const [one, two] = [native(1), native(2)];
 console.log(two.description);
 
-const handle = addon.createBackend(1, DEFAULT_NATIVE_TUNING);
+const handle = addon.createBackend(1, DEFAULT_TUNING, lib);
 const blocksOf = (s: GemmShape): string => {
   const { byRows, blocks } = addon.gemmBlocks(handle, s.m, s.n, s.k);
   return blocks === 1 ? 'whole' : `${blocks} ${byRows ? 'row' : 'column'} blocks`;
 };
 
 console.log('\n1. sgemm GFLOP/s, each cell: median by wall time, best of 15 rounds by wall time, median per CPU-second');
-console.log(`  ${'shape'.padEnd(26)} ${'blocks'.padEnd(16)} ${'gradpipe 1 thread'.padEnd(21)} ${'gradpipe 2 threads'.padEnd(21)} ${'OpenBLAS 1 thread'.padEnd(21)} OpenBLAS 2 threads`);
+console.log(`  ${'shape'.padEnd(26)} ${'blocks'.padEnd(16)} ${'gradpipe 1 thread'.padEnd(21)} ${'gradpipe 2 threads'.padEnd(21)} ${`${lib} 1 thread`.padEnd(21)} ${lib} 2 threads`);
 for (const s of SHAPES) {
   const { a, b, c } = inputs(s);
   // interleaved, so that a burst of load elsewhere falls on every column alike
   const runs = [
     () => one.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c),
     () => two.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c),
-    () => addon.openblasSgemm(1, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c),
-    () => addon.openblasSgemm(2, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c),
+    () => addon.wholeSgemm(lib, 1, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c),
+    () => addon.wholeSgemm(lib, 2, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c),
   ];
   const times = runs.map(() => ({ wall: [] as number[], best: [] as number[], cpu: [] as number[] }));
   for (let round = 0; round < 3; round++) {
@@ -131,7 +134,7 @@ if (process.argv.includes('--sweep')) {
   for (const s of SHAPES.slice(0, 2).concat(SHAPES.slice(3))) {
     const { a, b, c } = inputs(s);
     const cells = [2, 4, 8].map((maxBlocks) => {
-      const tuning = { ...DEFAULT_NATIVE_TUNING, maxBlocks };
+      const tuning = { ...DEFAULT_TUNING, maxBlocks };
       const [b1, b2] = [native(1, tuning), native(2, tuning)];
       const [t1, t2] = [b1, b2].map((be) => timeIt(() => be.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c)));
       b1.dispose();
@@ -155,7 +158,7 @@ const compare = (x: Float32Array, y: Float32Array): string => {
   }
   return differ === 0 ? 'identical' : `${differ} of ${x.length} differ (${worst.toExponential(1)})`;
 };
-console.log(`  ${'shape'.padEnd(26)} ${'gradpipe 1 vs 2 threads'.padEnd(26)} ${'gradpipe vs one OpenBLAS call'.padEnd(32)} OpenBLAS 1 vs 2 threads`);
+console.log(`  ${'shape'.padEnd(26)} ${'gradpipe 1 vs 2 threads'.padEnd(26)} ${`gradpipe vs one ${lib} call`.padEnd(32)} ${lib} 1 vs 2 threads`);
 for (const s of [...SHAPES, { label: '(96x300)@(300x80) NN', transA: false, transB: false, m: 96, n: 80, k: 300 }]) {
   const { a, b } = inputs(s);
   const run = (f: (c: Float32Array) => void) => {
@@ -164,7 +167,7 @@ for (const s of [...SHAPES, { label: '(96x300)@(300x80) NN', transA: false, tran
     return c;
   };
   const [g1, g2] = [one, two].map((be) => run((c) => be.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c)));
-  const [o1, o2] = [1, 2].map((t) => run((c) => addon.openblasSgemm(t, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c)));
+  const [o1, o2] = [1, 2].map((t) => run((c) => addon.wholeSgemm(lib, t, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c)));
   console.log(`  ${s.label.padEnd(26)} ${compare(g1!, g2!).padEnd(26)} ${compare(o1!, g1!).padEnd(32)} ${compare(o1!, o2!)}`);
 }
 

@@ -6,10 +6,12 @@
  * (back-to-back calls) or asleep (calls 2 ms apart).
  *
  * Run: npx tsc -p test/bench/tsconfig.json && node dist/test/bench/native-shapes.js [--batch 128] [--rounds 3]
- *        [--addon other.node] [--tuning '{"rowUnit":48}']
+ *        [--library onednn|openblas] [--addon other.node] [--tuning '{"rowUnit":48}']
  * (needs the addon, npm run build:native, and python3 with numpy; PYTHON picks another interpreter).
  * --addon times another build's sgemm in the gradpipe columns (e.g. a copy kept from before a change),
- * --tuning overrides fields of DEFAULT_NATIVE_TUNING for them.
+ * --library picks the GEMM library of the gradpipe columns (default: the best linked), --tuning overrides
+ * fields of that library's default tuning for them. The "sys" columns are one whole single-threaded call of
+ * each linked library.
  * Figures are GFLOP/s, the median of all rounds by wall time; the load average is printed before and after.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,8 +19,8 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import seedrandom from 'seedrandom';
-import { loadAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
-import { DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
+import { loadAddon, type GemmLibrary, type NativeTuning } from '../../src/tensor/native/addon.js';
+import { nativeTuningFor } from '../../src/tensor/native/index.js';
 import type { Backend } from '../../src/tensor/backend.js';
 import { timeRound, type GemmShape } from './common.js';
 
@@ -32,7 +34,6 @@ const argText = (name: string): string | undefined => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const addonPath = argText('--addon');
-const tuning: NativeTuning = { ...DEFAULT_NATIVE_TUNING, ...(JSON.parse(argText('--tuning') ?? '{}') as Partial<NativeTuning>) };
 const rounds = arg('--rounds', 3);
 
 const unwrapOr = <A>(e: E.Either<{ message: string }, A>): A => {
@@ -43,6 +44,9 @@ const unwrapOr = <A>(e: E.Either<{ message: string }, A>): A => {
   return e.right;
 };
 const addon = unwrapOr(loadAddon(addonPath === undefined ? undefined : [addonPath])).addon;
+const libraries = addon.gemmLibraries();
+const library = (argText('--library') ?? libraries[0]) as GemmLibrary;
+const tuning: NativeTuning = { ...nativeTuningFor(library), ...(JSON.parse(argText('--tuning') ?? '{}') as Partial<NativeTuning>) };
 
 // Labels match numpy_gemm.py's.
 const SHAPES: readonly GemmShape[] = [
@@ -90,14 +94,15 @@ console.log(`load average at start: ${load()}`);
 type Gemmer = Pick<Backend, 'gemm' | 'dispose'>;
 /** The addon's sgemm on a pool of its own (the addon may be another build than the backend's). */
 const pooled = (threads: number, t: NativeTuning): Gemmer => {
-  const h = addon.createBackend(threads, t);
+  const h = addon.createBackend(threads, t, library);
   return { gemm: (...args: Parameters<Backend['gemm']>) => addon.sgemm(h, ...args), dispose: () => addon.dispose(h) };
 };
 const [one, two] = [pooled(1, tuning), pooled(2, tuning)];
-console.log(`addon ${addonPath ?? '(built)'}, tuning ${JSON.stringify(tuning)}`);
+console.log(`addon ${addonPath ?? '(built)'}, gradpipe columns: ${addon.gemmInfo(library)}, tuning ${JSON.stringify(tuning)}`);
 
-type Column = 'gradpipe 1t' | 'gradpipe 2t' | 'numpy 1t' | 'numpy 2t' | 'sys OpenBLAS 1t';
-const COLUMNS: readonly Column[] = ['gradpipe 1t', 'gradpipe 2t', 'numpy 1t', 'numpy 2t', 'sys OpenBLAS 1t'];
+const sysColumn = (lib: GemmLibrary) => `sys ${lib} 1t`;
+const COLUMNS: readonly string[] = ['gradpipe 1t', 'gradpipe 2t', 'numpy 1t', 'numpy 2t', ...libraries.map(sysColumn)];
+type Column = string;
 const times = new Map<string, number[]>();
 const add = (shape: string, col: Column, xs: readonly number[]) => {
   const key = `${shape}|${col}`;
@@ -110,7 +115,7 @@ for (let round = 0; round < rounds; round++) {
     const { a, b, c } = bufs[i]!;
     add(s.label, 'gradpipe 1t', timeRounds(() => one.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c), 5));
     add(s.label, 'gradpipe 2t', timeRounds(() => two.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c), 5));
-    add(s.label, 'sys OpenBLAS 1t', timeRounds(() => addon.openblasSgemm(1, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c), 5));
+    for (const lib of libraries) add(s.label, sysColumn(lib), timeRounds(() => addon.wholeSgemm(lib, 1, s.transA, s.transB, s.m, s.n, s.k, 1, a, b, 0, c), 5));
   });
   for (const t of [1, 2]) {
     const run = numpyRound(t);
@@ -122,7 +127,7 @@ for (let round = 0; round < rounds; round++) {
 console.log(`numpy: ${numpyBlas}`);
 console.log(`\nGEMM at batch ${batch}, GFLOP/s (median of ${rounds} x 5 rounds; tiny: microseconds per call)`);
 console.log(`  ${'shape'.padEnd(12)} ${'m n k'.padEnd(16)} ${'blocks'.padEnd(9)} ${COLUMNS.map((c) => c.padStart(15)).join(' ')}`);
-const handle = addon.createBackend(1, tuning);
+const handle = addon.createBackend(1, tuning, library);
 let stepSeconds = { g2: 0, n2: 0, g1: 0, n1: 0 };
 for (const s of SHAPES) {
   const flops = 2 * s.m * s.n * s.k;
@@ -169,7 +174,7 @@ console.log('\nfixed costs, microseconds per call (median of 5 rounds)');
   };
   console.log(`  4x4x4 sgemm through Node-API, 1-thread backend: ${us(timeRounds(() => one.gemm(false, false, 4, 4, 4, 1, a, b, 0, c), 5))}`);
   console.log(`  4x4x4 sgemm through Node-API, 2-thread backend: ${us(timeRounds(() => two.gemm(false, false, 4, 4, 4, 1, a, b, 0, c), 5))}`);
-  console.log(`  4x4x4 OpenBLAS call through Node-API:           ${us(timeRounds(() => addon.openblasSgemm(1, false, false, 4, 4, 4, 1, a, b, 0, c), 5))}`);
+  for (const lib of libraries) console.log(`  4x4x4 ${lib} call through Node-API:`.padEnd(50) + us(timeRounds(() => addon.wholeSgemm(lib, 1, false, false, 4, 4, 4, 1, a, b, 0, c), 5)));
   // 64x64x64 cut into 2 row blocks, on 1 thread (both blocks on the caller) and on 2 (one handed off).
   const split: NativeTuning = { ...tuning, gemmBlockFlops: 1, maxBlocks: 2, rowUnit: 16, smallBlockFlops: 0, smallMinK: 0, serialFlops: 0 };
   const [s1, s2] = [pooled(1, split), pooled(2, split)];

@@ -74,3 +74,38 @@ export const runNumpy = (inputs: NumpyInputs, job: Job, threads?: number): Measu
   const weights = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   return { seconds: res.seconds, samples: res.samples, tailLoss: res.tailLoss, weights, updateSeconds: res.updateSeconds };
 };
+
+/**
+ * numpy's time to first reach 98% test accuracy, trained as gradpipe's default pipeline is (momentum 0.9,
+ * lr 0.1 on a cosine schedule over `epochs`, batch 128; numpy_mlp.py's "to98" mode), from `initial`.
+ */
+export const numpyTimeTo98 = (
+  initial: Float32Array,
+  opts: { readonly hidden: number; readonly batch: number; readonly epochs: number; readonly lr: number; readonly momentum: number },
+): { seconds: number | undefined; epochs: { epoch: number; seconds: number; testAccuracy: number }[] } => {
+  const dir = mkdtempSync(join(tmpdir(), 'gradpipe-bench-to98-'));
+  try {
+    const weights = join(dir, 'weights.f32');
+    writeFileSync(weights, new Uint8Array(initial.buffer, initial.byteOffset, initial.byteLength));
+    const spec = join(dir, 'job.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        mode: 'to98',
+        images: join(MNIST_DIR, `${MNIST_FILES.trainImages}.gz`),
+        labels: join(MNIST_DIR, `${MNIST_FILES.trainLabels}.gz`),
+        testImages: join(MNIST_DIR, `${MNIST_FILES.testImages}.gz`),
+        testLabels: join(MNIST_DIR, `${MNIST_FILES.testLabels}.gz`),
+        weights,
+        seed: 1,
+        ...opts,
+      }),
+    );
+    const r = spawnSync(python, [SCRIPT, spec], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (r.status !== 0) throw new Error(`numpy_mlp.py failed (${r.status}): ${r.stderr}`);
+    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { to98Seconds: number | null; epochs: { epoch: number; seconds: number; testAccuracy: number }[] };
+    return { seconds: res.to98Seconds ?? undefined, epochs: res.epochs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};

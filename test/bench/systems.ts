@@ -1,11 +1,14 @@
 /**
  * The systems the training benchmark compares, each able to run a `Job`: gradpipe's backends (ts, wasm and
- * native on 1 and all threads), TensorFlow.js (WASM and CPU backends) and numpy (1 and all threads). What
+ * native on 1 and all threads; native again on each other GEMM library its addon linked, e.g.
+ * `native-openblas-2` beside oneDNN's `native-2`), TensorFlow.js (WASM and CPU backends), jax-js (wasm
+ * device, jit(valueAndGrad)) and numpy (1 and all threads). What
  * cannot start here is listed in `skipped` with the reason.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import type { Backend } from '../../src/tensor/backend.js';
+import { loadAddon } from '../../src/tensor/native/addon.js';
 import { createNativeBackend } from '../../src/tensor/native/index.js';
 import { createTsBackend } from '../../src/tensor/ts.js';
 import { createWasmBackend } from '../../src/tensor/wasm/index.js';
@@ -13,9 +16,10 @@ import { collectBatches, flatten, initialNetwork, type Job, type Measurement } f
 import { runGradpipe } from './gradpipe.js';
 import type { Machine } from './machine.js';
 import { numpyInputs, numpyVersion, runNumpy, type NumpyInputs } from './numpy.js';
+import { runJax, useJax } from './jaxjs.js';
 import { runTf, useTf } from './tfjs.js';
 
-export type Family = 'gradpipe' | 'tfjs' | 'numpy';
+export type Family = 'gradpipe' | 'tfjs' | 'jaxjs' | 'numpy';
 
 export interface System {
   /** `ts`, `wasm-2`, `tfjs-cpu`, `numpy-1`, ... */
@@ -28,6 +32,8 @@ export interface System {
   /** Runs on the small sample counts (slow systems). */
   readonly small: boolean;
   readonly run: (job: Job, ctx: JobContext) => Promise<Measurement>;
+  /** gradpipe's systems: the backend they run on (to profile it). */
+  readonly backend?: Backend;
 }
 
 /** What the systems share for one job: the data, and the job's batches materialised once when needed. */
@@ -52,10 +58,10 @@ export const startSystems = async (machine: Machine): Promise<Systems> => {
   const backends: Backend[] = [];
   const out: System[] = [];
 
-  const add = (id: string, b: Backend, small = false) => {
+  const add = (id: string, b: Backend, small = false, variant = '') => {
     backends.push(b);
-    const label = b.name === 'ts' ? 'gradpipe ts' : `gradpipe ${b.name}, ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
-    out.push({ id, family: 'gradpipe', label, description: b.description, threads: b.threads, small, run: (job, ctx) => runGradpipe(b, ctx.train, job) });
+    const label = b.name === 'ts' ? 'gradpipe ts' : `gradpipe ${b.name}${variant}, ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
+    out.push({ id, family: 'gradpipe', label, description: b.description, threads: b.threads, small, run: (job, ctx) => runGradpipe(b, ctx.train, job), backend: b });
   };
   add('ts', createTsBackend(), true);
   for (const t of threadCounts) {
@@ -67,6 +73,14 @@ export const startSystems = async (machine: Machine): Promise<Systems> => {
     const n = createNativeBackend({ threads: t });
     if (E.isRight(n)) add(`native-${t}`, n.right);
     else skipped.push(`gradpipe native ${t} thread(s): ${n.left.message}`);
+  }
+  const loaded = loadAddon();
+  for (const lib of E.isRight(loaded) ? loaded.right.addon.gemmLibraries().slice(1) : []) {
+    for (const t of threadCounts) {
+      const n = createNativeBackend({ threads: t, gemmLibrary: lib });
+      if (E.isRight(n)) add(`native-${lib}-${t}`, n.right, false, ` (${lib})`);
+      else skipped.push(`gradpipe native on ${lib}, ${t} thread(s): ${n.left.message}`);
+    }
   }
 
   for (const kind of ['wasm', 'cpu'] as const) {
@@ -87,6 +101,20 @@ export const startSystems = async (machine: Machine): Promise<Systems> => {
         if (typeof tf === 'string') throw new Error(tf);
         return runTf(tf.tf, flatten(initialNetwork(job.hidden)), await ctx.batches(), job);
       },
+    });
+  }
+
+  const jax = await useJax();
+  if (typeof jax === 'string') skipped.push(`jax-js: ${jax}`);
+  else {
+    out.push({
+      id: 'jaxjs-wasm',
+      family: 'jaxjs',
+      label: 'jax-js wasm',
+      description: jax.description,
+      threads: 1,
+      small: false,
+      run: async (job, ctx) => runJax(jax.jax, flatten(initialNetwork(job.hidden)), await ctx.batches(), job),
     });
   }
 

@@ -24,11 +24,13 @@ import { parseArgs } from 'node:util';
 import { loadMnist } from '../../src/data/dataset.js';
 import { resolveBackend } from '../../src/tensor/select.js';
 import { defaultRun, timeTo98, type DefaultRun, type TimeTo98 } from './accuracy.js';
-import { median, MNIST_DIR, type Job } from './common.js';
+import { flatten, initialNetwork, median, MNIST_DIR, type Job } from './common.js';
 import { commit, describeMachine, load, staleBuilds, type Machine } from './machine.js';
 import { measure, med, pairedRatio, type Cell, type MeasureOptions } from './measure.js';
 import { profileStep, type StepProfile } from './profile.js';
+import { numpyTimeTo98 } from './numpy.js';
 import { startSystems } from './systems.js';
+import { defaultTrainOptions } from '../../pipelines/mnist.js';
 import { formatTable, ratio, rate } from './table.js';
 import { matMulRates, useTf } from './tfjs.js';
 
@@ -174,7 +176,7 @@ const main = async (): Promise<void> => {
     const ours = systems.filter((s) => s.family === 'gradpipe' && !s.small);
     for (const batch of batches) {
       for (const s of ours) {
-        const b = backends.find((x) => `${x.name}-${x.threads}` === s.id)!;
+        const b = s.backend!;
         log(`profile: ${s.id} batch ${batch}, load average ${load()}`);
         profiles.push({ id: s.id, ...(await profileStep(b, data.train, { hidden: 1000, batch, warmup, samples })) });
       }
@@ -259,6 +261,14 @@ const main = async (): Promise<void> => {
       const l = load();
       to98.push({ id: `${name}-${cores}`, load: l, ...(await timeTo98(b, data)) });
     }
+    if (systems.some((s) => s.family === 'numpy')) {
+      // numpy trained as the default pipeline is (momentum, cosine lr, batch, epochs), right after gradpipe's runs
+      const { optimizer: o, batchSize, epochs } = defaultTrainOptions;
+      log(`accuracy: time to 98% test accuracy on numpy, load average ${load()}`);
+      const l = load();
+      const r = numpyTimeTo98(flatten(initialNetwork(1000)), { hidden: 1000, batch: batchSize, epochs, lr: o.lr, momentum: o.momentum });
+      to98.push({ id: `numpy-${cores}`, load: l, backend: `numpy ${machine.numpy}, OpenBLAS's default threads`, ...r });
+    }
     print(`\n## Accuracy: the default pipeline (784-1000-10, momentum 0.9, lr 0.1 cosine, batch 128, 6 epochs)`);
     print(
       formatTable(
@@ -270,7 +280,7 @@ const main = async (): Promise<void> => {
         ),
       ),
     );
-    print(`\nTime to first reach 98% test accuracy (same pipeline in-process, ${cores} threads; the test set is evaluated at every epoch end, included in the time):`);
+    print(`\nTime to first reach 98% test accuracy (gradpipe: the default pipeline in-process, ${cores} threads; numpy: numpy_mlp.py trained the same way, its own shuffles; the test set is evaluated at every epoch end, included in the time):`);
     print(
       formatTable(
         ['backend', 'seconds to 98%', 'test accuracy after epoch (cumulative seconds)', 'load average at start'],

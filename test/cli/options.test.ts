@@ -7,7 +7,9 @@ import { fc, test as fcTest } from '@fast-check/vitest';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { TRAIN_SPEC } from '../../src/cli/train.js';
-import { flagFor, inCliTerms, optionText, parseLayers, parseTrainArgs, resumedOptions, TRAIN_CONFIG_OPTIONS } from '../../src/cli/options.js';
+import { flagFor, inCliTerms, optionText, parseLayers, parseTrainArgs, presetText, resumedOptions, TRAIN_CONFIG_OPTIONS } from '../../src/cli/options.js';
+import { helpText } from '../../src/cli/args.js';
+import { PRESET_NAMES, PRESETS } from '../../pipelines/presets.js';
 import { optimizer, type OptimizerConfig } from '../../src/optim/optimizer.js';
 import { dataError, optionError } from '../../src/errors.js';
 import { initNetwork } from '../../src/nn/init.js';
@@ -69,6 +71,15 @@ const BAD: readonly (readonly [readonly string[], string])[] = [
   [['--json=yes'], '--json'],
   [['--lr', '0.1', '--lr', '0.2'], '--lr'],
   [['stray'], 'gradpipe train'],
+  [['--dropout', '1'], '--dropout'],
+  [['--dropout', '-0.1'], '--dropout'],
+  [['--affine', '1,2,3,4,5'], '--affine'],
+  [['--affine', '1,x'], '--affine'],
+  [['--elastic', '34'], '--elastic'],
+  [['--elastic', '34,0'], '--elastic'],
+  [['--preset', 'fastest'], '--preset'],
+  [['--augment-threads', '-1'], '--augment-threads'],
+  [['--held-out', 'sometimes'], '--held-out'],
 ];
 
 describe('gradpipe train: bad options', () => {
@@ -115,6 +126,7 @@ describe('parseTrainArgs', () => {
       ...['--optimizer', 'nesterov', '--lr', '0.2', '--momentum', '0.8', '--weight-decay', '1e-4', '--clip-norm', '5', '--lr-schedule', 'step:2,0.5'],
       ...['--batch-size', '16', '--epochs', '4', '--max-steps', '900', '--validation', '100', '--target-accuracy', '97.5%', '--patience', '2'],
       ...['--min-delta', '0.001', '--time-limit', '30', '--seed', '7', '--train-limit', '1000', '--test-limit', '200', '--backend', 'ts', '--threads', '1'],
+      ...['--dropout', '0.3', '--affine', '1,5,0.05,0.1', '--elastic', '30,4', '--augment-threads', '2', '--held-out', 'none'],
     ]);
     if (E.isLeft(r)) expect.fail(r.left.message);
     expect(r.right.options).toEqual({
@@ -136,9 +148,38 @@ describe('parseTrainArgs', () => {
       seed: 7,
       trainLimit: 1000,
       testLimit: 200,
+      dropout: 0.3,
+      augment: { affine: { shift: 1, rotation: 5, scale: 0.05, shear: 0.1 }, elastic: { alpha: 30, sigma: 4 } },
+      augmentWorkers: 2,
+      heldOut: false,
     });
     expect([r.right.backend, r.right.threads]).toEqual(['ts', 1]);
     expect(r.right.given).toHaveLength(Object.keys(TRAIN_CONFIG_OPTIONS).length);
+  });
+
+  it('presets override: --preset best sets its options, and options given with it override them', () => {
+    const best = parse(['--preset', 'best']);
+    if (E.isLeft(best)) expect.fail(best.left.message);
+    expect(best.right.options).toEqual({ ...defaultTrainOptions, ...PRESETS.best });
+    expect(best.right.options).not.toEqual(defaultTrainOptions);
+    const fast = parse(['--preset', 'fast']);
+    expect(E.isRight(fast) && fast.right.options).toEqual(defaultTrainOptions);
+    const mine = parse(['--epochs', '3', '--preset', 'best', '--dropout', '0', '--affine', 'none', '--elastic', '34,4', '--layers', '784-50-10']);
+    if (E.isLeft(mine)) expect.fail(mine.left.message);
+    expect(mine.right.options).toEqual({ ...defaultTrainOptions, ...PRESETS.best, epochs: 3, dropout: 0, augment: { elastic: { alpha: 34, sigma: 4 } }, layers: [784, 50, 10] });
+  });
+
+  fcTest.prop([fc.constantFrom(...PRESET_NAMES), fc.integer({ min: 1, max: 99 }), fc.double({ min: 0, max: 0.9, noNaN: true })])('presets override: any option given with a preset wins over it', (name, epochs, dropout) => {
+    const r = parse(['--preset', name, '--epochs', String(epochs), '--dropout', String(dropout)]);
+    if (E.isLeft(r)) expect.fail(r.left.message);
+    expect(r.right.options).toEqual({ ...defaultTrainOptions, ...PRESETS[name], epochs, dropout });
+  });
+
+  it('train --help lists what each preset sets', () => {
+    const help = helpText(TRAIN_SPEC);
+    expect(help).toContain('fast: the defaults');
+    expect(help).toContain(`best: ${presetText('best')}`);
+    for (const flag of ['--layers 784-1000-1000-10', '--dropout 0.2', '--affine 2,10,0.1,0.2', '--epochs 40']) expect(presetText('best')).toContain(flag);
   });
 
   it('no options give the pipeline defaults; adam without --lr gets its own rate', () => {

@@ -112,6 +112,44 @@ describe('gradpipe train (subprocess)', () => {
     expect(matrix.flat().reduce((a, b) => a + b, 0)).toBe(TEST);
   });
 
+  it('metrics.jsonl epoch records have the held-out fields: without validation, the test set (display only), whose last record is the final test figures', () => {
+    const records = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => parseJson(l) as Record<string, unknown>);
+    const epochs = records.filter((r) => r['kind'] === 'epoch');
+    expect(epochs).toHaveLength(EPOCHS);
+    for (const e of epochs) {
+      expect(e['heldOutSet']).toBe('test');
+      expect(typeof e['heldOutLoss']).toBe('number');
+      expect(e['heldOutAccuracy']).toBeGreaterThan(0);
+    }
+    // the last epoch's network is the saved one, evaluated on the same test set
+    expect(epochs.at(-1)!['heldOutAccuracy']).toBe(summary['testAccuracy']);
+    expect(epochs.at(-1)!['heldOutAccuracy']).toBe(float64Accuracy(join(out, 'model.safetensors'), testSet.images, testSet.labels));
+  });
+
+  it('curves.svg shows both lines, training and held-out, in both panels', () => {
+    const curves = parseXml(readFileSync(join(out, 'curves.svg'), 'utf8'));
+    const lines = allElements(curves).filter((e) => e.name === 'polyline');
+    expect(lines.length).toBe(4);
+    const legends = allElements(curves).filter((e) => e.attrs['class'] === 'legend').map((e) => e.text.trim());
+    expect(legends.sort()).toEqual(['test (display only)', 'test (display only)', 'training', 'training']);
+  });
+
+  it('with --validation, --dropout and --affine the held-out fields are the validation figures', async () => {
+    const o = join(dir, 'run-validation');
+    const r = await runCli(small(['--epochs', '2', '--validation', '500', '--dropout', '0.2', '--affine', '1,5', '--out', o, '--json']), { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const epochs = readFileSync(join(o, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => parseJson(l) as Record<string, unknown>).filter((x) => x['kind'] === 'epoch');
+    expect(epochs).toHaveLength(2);
+    for (const e of epochs) {
+      expect(e['heldOutSet']).toBe('validation');
+      expect(e['heldOutAccuracy']).toBe(e['validationAccuracy']);
+      expect(e['heldOutLoss']).toBe(e['validationLoss']);
+    }
+    const s = parseJson(readFileSync(join(o, 'summary.json'), 'utf8')) as { config: Record<string, unknown>; testAccuracy: number };
+    expect(s.testAccuracy).toBeGreaterThan(0.5);
+    expect(JSON.stringify(s.config)).toContain('"dropout":0.2');
+  });
+
   it('eval reproduces testAccuracy exactly (and the loss and confusion matrix)', async () => {
     const r = await runCli(['eval', '--model', out, '--data', data, '--json'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);

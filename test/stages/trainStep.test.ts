@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { grad } from '../../src/nn/grad.js';
+import { backprop, grad } from '../../src/nn/grad.js';
 import { batchGradMonoid } from '../../src/nn/gradient.js';
 import { initNetwork } from '../../src/nn/init.js';
 import { cloneNetwork, networksEqual, type Network } from '../../src/nn/network.js';
@@ -191,5 +191,28 @@ describe('trainStep', () => {
     for (const s of states.slice(0, -1)) expect(s.loss).toBeLessThanOrEqual(1000 * Math.max(first, Math.log(3)));
     expect(last.step).toBe(states.at(-2)?.step ?? 0);
     expect(last.first?.loss).toBe(first);
+  });
+
+  test.prop([arbSetup, fc.nat({ max: 1000 }), fc.double({ min: 0.05, max: 0.9, noNaN: true })], { numRuns: 50 })(
+    "dropout: a step's masks are those of (seed, the state's step): stepOnce equals move of backprop with that dropout step",
+    ({ ds, net, order, kind }, at, rate) => {
+      const opt = unwrap(optimizer({ kind, lr: 0.1 }));
+      const start: TrainState = { ...initialTrainState(net, opt), step: at };
+      const b = labeled(ds, order);
+      const stepped = stepOnce({ loss: 'cross-entropy', optimizer: opt, dropout: { rate, seed: 9 } })(start, b);
+      // the oracle: backprop with the masks of (9, at), then the optimiser's move, by hand
+      const bp = backprop('cross-entropy', net, b, undefined, undefined, { rate, seed: 9, step: at });
+      const moved = move(opt)(net, bp.gradient, start.optimizer, opt.lr);
+      expect(params(stepped.network)).toEqual(params(moved.network));
+      expect(stepped.loss).toBe(bp.loss);
+    },
+  );
+
+  test.prop([arbSetup], { numRuns: 50 })('dropout: p = 0 is the identity through the training step', ({ ds, net, order, kind }) => {
+    const opt = unwrap(optimizer({ kind, lr: 0.1 }));
+    const b = labeled(ds, order);
+    const plain = stepOnce({ loss: 'cross-entropy', optimizer: opt })(initialTrainState(net, opt), b);
+    const zero = stepOnce({ loss: 'cross-entropy', optimizer: opt, dropout: { rate: 0, seed: 3 } })(initialTrainState(net, opt), b);
+    expect(params(zero.network)).toEqual(params(plain.network));
   });
 });

@@ -1,28 +1,16 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { initNetwork } from '../../src/nn/init.js';
 import { networksEqual } from '../../src/nn/network.js';
-import { optimizer } from '../../src/optim/optimizer.js';
-import { initialTrainState, type StateView } from '../../src/optim/trainState.js';
+import type { StateView } from '../../src/optim/trainState.js';
 import { evaluate } from '../../src/stages/evaluate.js';
 import { runStage } from '../../src/stages/stage.js';
 import { chosenNetwork, validate, type Metric } from '../../src/stages/validate.js';
 import { randomDataset } from '../arb/dataset.js';
-import { unwrap } from '../arb/network.js';
 import { outputs } from '../laws/harness.js';
+import { arbRun } from '../arb/run.js';
 
 const ds = randomDataset(5, 30, 2, 2, 3);
-const opt = unwrap(optimizer({ kind: 'sgd', lr: 0.1 }));
 
-/** A run's states: each with its own network (seeded), some ending an epoch. */
-const arbRun = fc.array(fc.record({ seed: fc.nat({ max: 50 }), endOfEpoch: fc.boolean() }), { minLength: 1, maxLength: 12 }).map((xs) =>
-  xs.map(({ seed, endOfEpoch }, i): StateView => ({
-    ...initialTrainState(unwrap(initNetwork({ sizes: [4, 3, 3], hidden: 'tanh', output: 'softmax' }, { kind: 'glorot' }, seed)), opt),
-    step: i + 1,
-    epoch: i,
-    endOfEpoch,
-  })),
-);
 
 describe('validate', () => {
   test.prop([arbRun], { numRuns: 100 })('states pass unchanged except for their validation record', async (states) => {

@@ -4,8 +4,9 @@
  * against the TypeScript loops of src/optim/kernels.ts; and its laws: the same bits for any thread count
  * (GEMM, updates, whole training steps), threads joined by dispose(), a process that exits without it.
  *
- * These tests require the addon: CI installs libopenblas-dev and `npm ci` builds it. When it is missing they
- * fail with the reason the loader gives, never pass silently.
+ * These tests require the addon: CI installs libdnnl-dev and libopenblas-dev and `npm ci` builds it with both.
+ * When it is missing they fail with the reason the loader gives, never pass silently. The GEMM laws are
+ * checked for every library the build linked (oneDNN and OpenBLAS on CI).
  */
 import { fc, test } from '@fast-check/vitest';
 import * as E from 'fp-ts/lib/Either.js';
@@ -25,14 +26,18 @@ import { stepOnce } from '../../src/stages/trainStep.js';
 import type { Backend, OptimizerUpdates } from '../../src/tensor/backend.js';
 import { matrix } from '../../src/tensor/matrix.js';
 import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
+import { absRange } from '../../src/tensor/reduce.js';
 import { loadAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
-import { createNativeBackend, createTunedNativeBackend, DEFAULT_NATIVE_TUNING } from '../../src/tensor/native/index.js';
+import { createNativeBackend, createTunedNativeBackend, DEFAULT_NATIVE_TUNING, nativeTuningFor, type GemmLibrary } from '../../src/tensor/native/index.js';
 import { unwrap } from '../arb/network.js';
 import { arbGemm, expectClose, oracle, run as runNative, sameBits, scalar, seeded, type GemmCase } from './gemm.support.js';
 import { applyUpdate, type UpdateCase } from './updates.support.js';
 
-const native = (threads: number, tuning: NativeTuning = DEFAULT_NATIVE_TUNING): Backend => {
-  const b = createTunedNativeBackend({ threads }, tuning);
+/** The linked GEMM libraries, best first. */
+const LIBRARIES: readonly GemmLibrary[] = orThrowAddon().addon.gemmLibraries();
+
+const native = (threads: number, tuning: NativeTuning | typeof nativeTuningFor = nativeTuningFor, gemmLibrary?: GemmLibrary): Backend => {
+  const b = createTunedNativeBackend(gemmLibrary === undefined ? { threads } : { threads, gemmLibrary }, tuning);
   if (E.isLeft(b)) throw new Error(`native backend unavailable: ${formatError(b.left)}`);
   return b.right;
 };
@@ -74,17 +79,51 @@ const expectCloseSampled = (got: Float32Array, g: GemmCase, count = 300): void =
 };
 
 
-describe('native backend (OpenBLAS through Node-API)', () => {
-  it('the addon is built and loads (CI installs libopenblas-dev and npm ci builds it)', () => {
+describe('the native backend picks its GEMM library', () => {
+  it('the addon is built and loads (CI installs libdnnl-dev and libopenblas-dev and npm ci builds it)', () => {
     const b = createNativeBackend({ threads: 1 });
     expect(E.isLeft(b) ? formatError(b.left) : 'loaded').toBe('loaded');
     if (E.isRight(b)) {
       expect(b.right.name).toBe('native');
-      expect(b.right.description).toMatch(/OpenBLAS/);
+      expect(b.right.description).toMatch(/oneDNN|OpenBLAS/);
     }
   });
 
-  const one = native(1);
+  it('uses oneDNN when the build linked it, else OpenBLAS, and names it in its description', () => {
+    const { addon } = orThrowAddon();
+    expect(LIBRARIES.length).toBeGreaterThan(0);
+    expect(LIBRARIES[0]).toBe(LIBRARIES.includes('onednn') ? 'onednn' : 'openblas');
+    const b = native(1);
+    expect(b.description).toContain(addon.gemmInfo(LIBRARIES[0]!));
+    expect(b.description).toMatch(LIBRARIES[0] === 'onednn' ? /^native: oneDNN \d+\.\d+\.\d+ dnnl_sgemm/ : /^native: OpenBLAS .* cblas_sgemm/);
+    b.dispose();
+  });
+
+  it('is a Left naming the library when asked for one the build did not link', () => {
+    const { addon } = orThrowAddon();
+    expect(() => addon.createBackend(1, DEFAULT_NATIVE_TUNING, 'mkl' as GemmLibrary)).toThrow(/linked GEMM libraries/);
+    const missing = (['onednn', 'openblas'] as const).find((l) => !LIBRARIES.includes(l));
+    if (missing !== undefined) {
+      const b = createNativeBackend({ threads: 1, gemmLibrary: missing });
+      expect(E.isLeft(b) && b.left.message).toMatch(new RegExp(`without ${missing}`));
+    }
+  });
+
+  it('starts no threads of its own library: a 1-thread backend computes a layer-sized product on the calling thread alone', () => {
+    const before = threadsNow();
+    for (const lib of LIBRARIES) {
+      const be = native(1, nativeTuningFor, lib);
+      const c = new Float32Array(128 * 1000);
+      be.gemm(false, true, 128, 1000, 784, 1, seeded(128 * 784, 1), seeded(1000 * 784, 2), 0, c);
+      be.gemm(true, false, 1000, 784, 128, 1, seeded(128 * 1000, 3), seeded(128 * 784, 4), 0, new Float32Array(1000 * 784));
+      be.dispose();
+    }
+    if (before !== undefined) expect(threadsNow()).toBe(before);
+  });
+});
+
+describe.each(LIBRARIES)('native backend on %s through Node-API', (library) => {
+  const one = native(1, nativeTuningFor, library);
 
   test.prop([arbGemm(small)], { numRuns: 300 })(
     'gemm agrees with the float64 reference within 1e-5 of sum_k |alpha a b| + |beta c| (all transposes)',
@@ -158,6 +197,21 @@ describe('native backend (OpenBLAS through Node-API)', () => {
     expectKernelEqual(act, inPlace, want);
   });
 
+  test.prop([arbBias], { numRuns: 300 })(
+    'biasActivationRange writes the bits of biasActivation and the absRange of what it wrote (NaN, infinities, zeros included)',
+    ({ rows, cols, act, z, bias }) => {
+      const out = new Float32Array(rows * cols);
+      const range = new Float64Array([7, 7]);
+      one.biasActivationRange!(z, bias, rows, cols, act, out, range);
+      const plain = new Float32Array(rows * cols);
+      one.biasActivation(z, bias, rows, cols, act, plain);
+      expect(sameBits(out, plain)).toBe(true);
+      const want = absRange(out, new Float64Array(2));
+      expect([Object.is(range[0], want[0]) || range[0] === want[0], Object.is(range[1], want[1]) || range[1] === want[1]]).toEqual([true, true]);
+      expect(() => one.biasActivationRange!(z, bias, rows, cols, act, out, new Float64Array(1))).toThrow(TypeError);
+    },
+  );
+
   const arbBackward = fc
     .tuple(fc.integer({ min: 0, max: 40 }), fc.constantFrom(...ACTS))
     .chain(([len, act]) => fc.tuple(anyF32(len), anyF32(len)).map(([delta, a]) => ({ act, delta, a })));
@@ -173,6 +227,9 @@ describe('native backend (OpenBLAS through Node-API)', () => {
     expectKernelEqual(act, inPlace, want);
   });
 
+});
+
+describe('native backend options', () => {
   it('createNativeBackend rejects a thread count that is not an integer from 1 to 64 (MAX_THREADS), naming the threads field', () => {
     for (const threads of [0, -1, 1.5, 65, 257, Number.NaN]) {
       const b = createNativeBackend({ threads });
@@ -185,10 +242,10 @@ describe('native backend (OpenBLAS through Node-API)', () => {
   });
 });
 
-describe('native GEMM: the same bits on any thread count', () => {
+describe.each(LIBRARIES)('native GEMM on %s: the same bits on any thread count', (library) => {
   const { addon } = orThrowAddon();
-  const cut = [1, 2, 3].map((t) => native(t, SPLIT_ALL));
-  const [one, two] = [native(1), native(2)];
+  const cut = [1, 2, 3].map((t) => native(t, SPLIT_ALL, library));
+  const [one, two] = [native(1, nativeTuningFor, library), native(2, nativeTuningFor, library)];
   afterAll(() => [...cut, one, two].forEach((b) => b.dispose()));
 
   test.prop([arbGemm(fc.oneof(small, edge))], { numRuns: 300 })(
@@ -218,7 +275,7 @@ describe('native GEMM: the same bits on any thread count', () => {
   );
 
   it('cuts the GEMMs of a 784-1000-10 network into blocks and gives the same bits on 1 and 2 threads', () => {
-    const h = addon.createBackend(1, DEFAULT_NATIVE_TUNING);
+    const h = addon.createBackend(1, DEFAULT_NATIVE_TUNING, library);
     for (const [transA, transB, m, n, k, isCut] of [
       [false, true, 128, 1000, 784, true], // forward, batch 128
       [true, false, 1000, 784, 128, true], // weight gradient, batch 128
@@ -238,15 +295,34 @@ describe('native GEMM: the same bits on any thread count', () => {
     }
     addon.dispose(h);
   });
+
+  // The six products of a 784-1000-10 training step (forward, weight gradient and delta of each layer) at
+  // batch 32 and 128, each with all four transpose combinations.
+  it('should respect the law: every GEMM shape of a training step, any transposes, gives the same bits on 1 and 2 threads, close to the float64 reference', () => {
+    for (const batch of [32, 128]) {
+      for (const [m, n, k] of [
+        [batch, 1000, 784], [batch, 10, 1000], // forward
+        [1000, 784, batch], [10, 1000, batch], // weight gradients
+        [batch, 784, 1000], [batch, 1000, 10], // deltas
+      ] as const) {
+        for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+          const g: GemmCase = { transA, transB, m, n, k, alpha: 1, beta: 0, a: seeded(m * k, m + 3 * k), b: seeded(k * n, n + 5 * k), c: new Float32Array(m * n) };
+          const c1 = runNative(one, g);
+          expect(sameBits(c1, runNative(two, g)), `${library} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${m}x${n}x${k}`).toBe(true);
+          expectCloseSampled(c1, g, 100);
+        }
+      }
+    }
+  });
 });
 
-describe('native GEMM: small products cut under the small-matrix bound, run on the calling thread', () => {
+describe.each(LIBRARIES)('native GEMM on %s: small products cut under the small-matrix bound, run on the calling thread', (library) => {
   const { addon } = orThrowAddon();
   // Every product up to 4 x 60 flops is cut into blocks of at most 60 flops (when k >= 2); up to 120 flops
   // they run on the calling thread, above on the pool: both paths, and the edge between them, get hit.
   const SMALL: NativeTuning = { ...DEFAULT_NATIVE_TUNING, gemmBlockFlops: 1e12, rowUnit: 1, colUnit: 1, smallBlockFlops: 60, smallMinK: 2, serialFlops: 120 };
-  const backends = [1, 2, 3].map((t) => native(t, SMALL));
-  const whole = native(1, { ...SMALL, smallBlockFlops: 0 });
+  const backends = [1, 2, 3].map((t) => native(t, SMALL, library));
+  const whole = native(1, { ...SMALL, smallBlockFlops: 0 }, library);
   afterAll(() => [...backends, whole].forEach((b) => b.dispose()));
 
   test.prop([arbGemm(fc.oneof(small, edge))], { numRuns: 300 })(
@@ -262,7 +338,7 @@ describe('native GEMM: small products cut under the small-matrix bound, run on t
   test.prop([fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 12 })], { numRuns: 200 })(
     'should respect the law: ceil(flops / smallBlockFlops) blocks (at most maxBlocks and the extent), serial up to serialFlops',
     (m, n, k) => {
-      const h = addon.createBackend(2, SMALL);
+      const h = addon.createBackend(2, SMALL, library);
       const flops = 2 * m * n * k;
       const { blocks, serial } = addon.gemmBlocks(h, m, n, k);
       addon.dispose(h);
@@ -273,7 +349,7 @@ describe('native GEMM: small products cut under the small-matrix bound, run on t
   );
 
   it('cuts the skinny products of a 784-1000-10 network at batch 128 and 256 and keeps their bits on 1 and 2 threads', () => {
-    const [one, two] = [1, 2].map((t) => native(t));
+    const [one, two] = [1, 2].map((t) => native(t, DEFAULT_NATIVE_TUNING, library));
     for (const [transA, transB, m, n, k] of [
       [false, true, 128, 10, 1000],
       [true, false, 10, 1000, 128],
@@ -442,6 +518,7 @@ describe('native threads: started once, joined by dispose(), never in the way of
     const script = `
       const addon = require(${JSON.stringify(path)});
       const tuning = ${JSON.stringify(DEFAULT_NATIVE_TUNING)};
+      const library = addon.gemmLibraries()[0];
       const fs = require('node:fs');
       const threads = () => fs.existsSync('/proc/self/status') ? Number(/^Threads:\\s+(\\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) : 0;
       const work = (h) => {
@@ -455,19 +532,19 @@ describe('native threads: started once, joined by dispose(), never in the way of
       const mode = process.argv[1];
       if (mode === 'worker') {
         const { Worker } = require('node:worker_threads');
-        const src = 'const addon = require(' + JSON.stringify(${JSON.stringify(path)}) + '); (' + work.toString() + ')(addon.createBackend(3, ' + JSON.stringify(tuning) + '));';
+        const src = 'const addon = require(' + JSON.stringify(${JSON.stringify(path)}) + '); (' + work.toString() + ')(addon.createBackend(3, ' + JSON.stringify(tuning) + ', ' + JSON.stringify(library) + '));';
         const before = threads();
         new Worker(src, { eval: true }).on('exit', (code) => setTimeout(() => console.log('ok', code, threads() - before), 50));
       } else if (mode === 'collects') {
         const before = threads();
-        let handles = Array.from({ length: 8 }, () => addon.createBackend(3, tuning));
+        let handles = Array.from({ length: 8 }, () => addon.createBackend(3, tuning, library));
         handles.forEach(work);
         const grown = threads() - before;
         handles = undefined;
         const settle = (left) => { global.gc(); if (left > 0 && threads() > before) setTimeout(() => settle(left - 1), 20); else console.log('ok', grown, threads() - before); };
         settle(50);
       } else {
-        work(addon.createBackend(2, tuning));
+        work(addon.createBackend(2, tuning, library));
         console.log('ok');
         if (mode === 'exits') process.exit(0);
       }`;
@@ -514,10 +591,10 @@ const randomBatch = (seed: number, rows: number, batchInEpoch: number): LabeledB
 const tensorsOf = (s: TrainState): Float32Array[] =>
   [s.network, s.optimizer.first, s.optimizer.second].flatMap((x) => (x === undefined ? [] : x.layers.flatMap((l) => [l.weight.data, l.bias])));
 
-describe('training on the native backend', () => {
+describe.each(LIBRARIES)('training on the native backend on %s', (library) => {
   // 784-512-10 at batch 64: every GEMM of the first layer is cut into blocks, every update into chunks.
   it('gives the same networks, optimiser states and gradient norms on 1 and 2 threads, and with the TypeScript update loops', () => {
-    const [one, two] = [native(1), native(2)];
+    const [one, two] = [native(1, nativeTuningFor, library), native(2, nativeTuningFor, library)];
     const { optimizerUpdates, ...unfused } = one; // the same GEMMs, the TypeScript optimiser loops
     expect(optimizerUpdates).toBeDefined();
     const net = unwrap(initNetwork({ sizes: [784, 512, 10], hidden: 'relu', output: 'softmax' }, { kind: 'he' }, 7));

@@ -179,9 +179,12 @@ export interface EpochCurves {
   readonly validationLoss?: number;
   readonly trainAccuracy?: number;
   readonly validationAccuracy?: number;
+  /** The test set's figures, drawn for display when the run has no validation split. */
+  readonly testLoss?: number;
+  readonly testAccuracy?: number;
 }
 
-/** `curves.svg`: loss per epoch (training and validation) on the left, accuracy on the right. */
+/** `curves.svg`: loss per epoch (training and held-out: validation, or test for display) on the left, accuracy on the right. */
 export const curvesSvg = (epochs: readonly EpochCurves[], title?: string): string => {
   const series = (name: string, key: Exclude<keyof EpochCurves, 'epoch'>, dashed: boolean): Series[] => {
     const points = epochs.flatMap((e): Point[] => (e[key] === undefined ? [] : [[e.epoch, e[key]]]));
@@ -189,8 +192,8 @@ export const curvesSvg = (epochs: readonly EpochCurves[], title?: string): strin
   };
   return panelsSvg(
     [
-      { title: 'Loss', xLabel: 'epoch', yLabel: 'loss', series: [...series('training', 'trainLoss', false), ...series('validation', 'validationLoss', true)] },
-      { title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy', series: [...series('training', 'trainAccuracy', false), ...series('validation', 'validationAccuracy', true)] },
+      { title: 'Loss', xLabel: 'epoch', yLabel: 'loss', series: [...series('training', 'trainLoss', false), ...series('validation', 'validationLoss', true), ...series('test (display only)', 'testLoss', true)] },
+      { title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy', series: [...series('training', 'trainAccuracy', false), ...series('validation', 'validationAccuracy', true), ...series('test (display only)', 'testAccuracy', true)] },
     ],
     title === undefined ? {} : { title },
   );

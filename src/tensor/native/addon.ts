@@ -14,9 +14,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { optionError, type GradpipeError } from '../../errors.js';
+import type { Backend } from '../backend.js';
 
 /** A pool of threads and its tuning, owned by one native backend (an opaque Node-API external). */
 export type NativeHandle = { readonly __nativeHandle: unique symbol };
+
+/** The GEMM libraries the addon can be linked with (gemm.c): oneDNN's dnnl_sgemm, OpenBLAS's cblas_sgemm. */
+export type GemmLibrary = 'onednn' | 'openblas';
 
 /** How the native backend cuts its work (see gemm.c and update.c). */
 export interface NativeTuning {
@@ -66,32 +70,24 @@ export const DEFAULT_NATIVE_TUNING: NativeTuning = {
   spinMicroseconds: 100,
 };
 
-type Gemm<H> = (
-  handle: H,
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: Float32Array,
-  b: Float32Array,
-  beta: number,
-  c: Float32Array,
-) => void;
+/** The backend's gemm with leading arguments `H` (a handle, or a library and a thread count). */
+type Gemm<H extends unknown[]> = (...args: [...H, ...Parameters<Backend['gemm']>]) => void;
 
 /** What gradpipe_native.c exports. Argument errors throw TypeError/RangeError (programmer errors). */
 export interface NativeAddon {
-  /** A handle owning `threads` threads (the caller included); throws when threads cannot be started. */
-  createBackend(threads: number, tuning: NativeTuning): NativeHandle;
+  /**
+   * A handle owning `threads` threads (the caller included) whose GEMMs call `library` (one of
+   * `gemmLibraries()`); throws when threads cannot be started.
+   */
+  createBackend(threads: number, tuning: NativeTuning, library: GemmLibrary): NativeHandle;
   /** Stops and joins the handle's threads; idempotent. Any other use of the handle then throws. */
   dispose(handle: NativeHandle): void;
   /** Row-major C = alpha op(A) op(B) + beta C over blocks of C; the same bits for any thread count. */
-  sgemm: Gemm<NativeHandle>;
+  sgemm: Gemm<[handle: NativeHandle]>;
   /** How `sgemm` cuts an m x n x k product (for descriptions and benchmarks). */
   gemmBlocks(handle: NativeHandle, m: number, n: number, k: number): { byRows: boolean; blocks: number; serial: boolean };
-  /** One whole cblas_sgemm with OpenBLAS's own threading (benchmarks only; bits depend on `threads`). */
-  openblasSgemm: Gemm<number>;
+  /** One whole call of `library` with its own threading (benchmarks only; bits depend on `threads`). */
+  wholeSgemm: Gemm<[library: GemmLibrary, threads: number]>;
   sgdUpdate(handle: NativeHandle, w: Float32Array, g: Float32Array, clip: number, decay: number, lr: number, w2: Float32Array): number;
   momentumUpdate(
     handle: NativeHandle, w: Float32Array, g: Float32Array, v: Float32Array, clip: number, decay: number, lr: number,
@@ -101,9 +97,13 @@ export interface NativeAddon {
     handle: NativeHandle, w: Float32Array, g: Float32Array, m: Float32Array, s: Float32Array, clip: number, decay: number,
     lr: number, b1: number, b2: number, c1: number, c2: number, eps: number, w2: Float32Array, m2: Float32Array, s2: Float32Array,
   ): number;
-  biasActivation(z: Float32Array, bias: Float32Array, rows: number, cols: number, act: number, out: Float32Array): void;
+  /** With `range`, also absRange(out) into it (src/tensor/reduce.ts), scanned as the rows are written. */
+  biasActivation(z: Float32Array, bias: Float32Array, rows: number, cols: number, act: number, out: Float32Array, range?: Float64Array): void;
   activationBackward(delta: Float32Array, a: Float32Array, act: number, out: Float32Array): void;
-  blasInfo(): { config: string; corename: string };
+  /** The GEMM libraries this build linked, best first. */
+  gemmLibraries(): GemmLibrary[];
+  /** "oneDNN 2.6.3 dnnl_sgemm (OpenMP runtime, ISA avx2)", "OpenBLAS 0.3.21 cblas_sgemm (DYNAMIC_ARCH, core Haswell)". */
+  gemmInfo(library: GemmLibrary): string;
 }
 
 export interface LoadedAddon {
@@ -124,14 +124,14 @@ export const addonCandidates = (): readonly string[] => [
 ];
 
 const NOT_BUILT_HINT =
-  'it needs a C compiler and libopenblas-dev; run `npm run build:native` in gradpipe\'s folder, or where gradpipe is a dependency allow its install script (`npm install-scripts approve gradpipe`, then `npm rebuild gradpipe`); meanwhile wasm or ts serve';
+  'it needs a C compiler and libdnnl-dev or libopenblas-dev; run `npm run build:native` in gradpipe\'s folder, or where gradpipe is a dependency allow its install script (`npm install-scripts approve gradpipe`, then `npm rebuild gradpipe`); meanwhile wasm or ts serve';
 
 const isAddon = (u: unknown): u is NativeAddon =>
   typeof u === 'object' &&
   u !== null &&
   [
-    'createBackend', 'dispose', 'sgemm', 'gemmBlocks', 'openblasSgemm', 'sgdUpdate', 'momentumUpdate', 'adamUpdate',
-    'biasActivation', 'activationBackward', 'blasInfo',
+    'createBackend', 'dispose', 'sgemm', 'gemmBlocks', 'wholeSgemm', 'sgdUpdate', 'momentumUpdate', 'adamUpdate',
+    'biasActivation', 'activationBackward', 'gemmLibraries', 'gemmInfo',
   ].every(
     (f) => typeof (u as Record<string, unknown>)[f] === 'function',
   );
@@ -145,18 +145,24 @@ const buildStatus = (candidates: readonly string[]): string | undefined =>
     .find((line) => line !== '');
 
 /**
- * The child's script: load the addon, start a one-thread pool with the backend's tuning, multiply [[1,2],[3,4]] by itself and print
- * the product. Every entry point the backend uses first (pool start, cblas_sgemm, blasInfo) is exercised.
+ * The child's script: load the addon and, for every GEMM library it links, start a one-thread pool with the
+ * backend's tuning, multiply [[1,2],[3,4]] by itself and print the product. Every entry point the backend uses
+ * first (pool start, the library's sgemm, gemmInfo) is exercised.
  */
 const PROBE = `
 try {
   const a = require(process.argv[1]);
-  const h = a.createBackend(1, JSON.parse(process.argv[2]));
-  const x = new Float32Array([1, 2, 3, 4]), c = new Float32Array(4);
-  a.sgemm(h, false, false, 2, 2, 2, 1, x, x, 0, c);
-  a.blasInfo();
-  a.dispose(h);
-  process.stdout.write(Array.from(c).join(','));
+  const libraries = a.gemmLibraries();
+  if (libraries.length === 0) throw new Error('the addon links no GEMM library');
+  const products = libraries.map((library) => {
+    const h = a.createBackend(1, JSON.parse(process.argv[2]), library);
+    const x = new Float32Array([1, 2, 3, 4]), c = new Float32Array(4);
+    a.sgemm(h, false, false, 2, 2, 2, 1, x, x, 0, c);
+    a.gemmInfo(library);
+    a.dispose(h);
+    return Array.from(c).join(',');
+  });
+  process.stdout.write(products.every((p) => p === products[0]) ? products[0] : products.join(' / '));
 } catch (e) {
   process.stderr.write(String(e && e.message || e).split('\\n')[0] + '\\n');
   process.exit(1);

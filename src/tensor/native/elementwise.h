@@ -4,7 +4,10 @@
 
 #include "napi_args.h"
 
-/* biasActivation(z, bias, rows, cols, act, out): out[i, j] = act(z[i, j] + bias[j]); out may alias z. */
+/*
+ * biasActivation(z, bias, rows, cols, act, out[, range]): out[i, j] = act(z[i, j] + bias[j]); out may alias
+ * z; with a Float64Array range, absRange(out) too.
+ */
 napi_value np_bias_activation(napi_env env, napi_callback_info info);
 
 /* activationBackward(delta, a, act, out): out = delta * act'(z) through a = act(z); out may alias delta. */

@@ -1,6 +1,7 @@
 /*
  * The native GEMM: C cut into blocks of whole rows (when m >= n) or of whole columns, each block one
- * cblas_sgemm call with OpenBLAS single-threaded, the blocks shared out among the pool's threads.
+ * single-threaded call of the library (oneDNN's dnnl_sgemm, or OpenBLAS's cblas_sgemm where oneDNN is
+ * absent or not chosen), the blocks shared out among the pool's threads.
  *
  * Why the bits do not depend on the thread count: the blocks are a function of (m, n, k) and the tuning,
  * never of the threads; a block is always the same call on the same sub-matrix pointers, and a
@@ -29,14 +30,126 @@
  * writing C, gained alone (46 -> 37 us) but lost inside training steps (61 -> 68). Such a product is
  * over in tens of microseconds, less than a sleeping worker takes to wake, so below serial_flops its
  * blocks all run on the calling thread; the blocks, hence the bits, are the same either way.
+ *
+ * oneDNN (dnnl_sgemm, preferred when the build found it): a single-threaded call is deterministic too, and
+ * gives the same bits whether M or N of a product is cut into blocks, so the same blocks serve (whether the
+ * bits of the blocks equal those of one whole call does not matter: the blocks are what every thread count
+ * computes). Debian's libdnnl runs on OpenMP: a call computes on omp_get_max_threads() threads of the
+ * calling thread, and that count is per thread, so every thread that calls it (the pool's and Node's) first
+ * sets its own count to 1, and no OpenMP team is ever started.
  */
 #include "gemm.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifdef GP_HAVE_OPENBLAS
+#include <cblas.h>
+/* Declared here too because a generic cblas.h (netlib's) lacks OpenBLAS's extensions; we link -lopenblas. */
+void openblas_set_num_threads(int num_threads);
+char *openblas_get_config(void);
+char *openblas_get_corename(void);
+#endif
+#ifdef GP_HAVE_ONEDNN
+#include <dnnl.h>
+#if DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
+/* OpenMP's, declared rather than included: the addon is not compiled with -fopenmp, only linked to libgomp. */
+void omp_set_num_threads(int n);
+#define SET_ONEDNN_THREADS(n) omp_set_num_threads(n)
+#elif DNNL_CPU_RUNTIME == DNNL_RUNTIME_SEQ
+#define SET_ONEDNN_THREADS(n) ((void)(n))
+#else
+#error "gradpipe's native backend needs oneDNN built with the OpenMP or the sequential CPU runtime"
+#endif
+#endif
 
 static int max1(int x) { return x > 1 ? x : 1; }
+
+int np_gemm_libraries(void) {
+  int mask = 0;
+#ifdef GP_HAVE_OPENBLAS
+  mask |= NP_OPENBLAS;
+#endif
+#ifdef GP_HAVE_ONEDNN
+  mask |= NP_ONEDNN;
+#endif
+  return mask;
+}
+
+np_gemm_library np_gemm_default_library(void) { return (np_gemm_libraries() & NP_ONEDNN) ? NP_ONEDNN : NP_OPENBLAS; }
+
+#ifdef GP_HAVE_ONEDNN
+/* This thread's OpenMP thread count is 1 (the count is per thread: a new pool thread starts at the default). */
+static __thread bool onednn_single;
+#endif
+
+void np_gemm_single_threaded(np_gemm_library lib) {
+#ifdef GP_HAVE_ONEDNN
+  if (lib == NP_ONEDNN && !onednn_single) {
+    SET_ONEDNN_THREADS(1);
+    onednn_single = true;
+  }
+#endif
+#ifdef GP_HAVE_OPENBLAS
+  if (lib == NP_OPENBLAS) openblas_set_num_threads(1); /* process-wide in OpenBLAS */
+#endif
+  (void)lib;
+}
+
+#ifdef GP_HAVE_ONEDNN
+static const char *isa_name(dnnl_cpu_isa_t isa) {
+  switch (isa) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    default: return "other";
+  }
+}
+#endif
+
+void np_gemm_describe(np_gemm_library lib, char *buf, size_t size) {
+  snprintf(buf, size, "not linked");
+#ifdef GP_HAVE_ONEDNN
+  if (lib == NP_ONEDNN) {
+    const dnnl_version_t *v = dnnl_version();
+    snprintf(buf, size, "oneDNN %d.%d.%d dnnl_sgemm (%s runtime, ISA %s)", v->major, v->minor, v->patch,
+             v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "sequential", isa_name(dnnl_get_effective_cpu_isa()));
+  }
+#endif
+#ifdef GP_HAVE_OPENBLAS
+  if (lib == NP_OPENBLAS) {
+    const char *cfg = openblas_get_config(), *core = openblas_get_corename();
+    char name[32] = "OpenBLAS", version[32] = ""; /* the config string starts "OpenBLAS 0.3.21 ..." */
+    if (cfg != NULL) sscanf(cfg, "%31s %31s", name, version);
+    snprintf(buf, size, "%s %s cblas_sgemm (%score %s)", name, version,
+             cfg != NULL && strstr(cfg, "DYNAMIC_ARCH") ? "DYNAMIC_ARCH, " : "", core != NULL ? core : "unknown");
+  }
+#endif
+  (void)lib;
+}
+
+/* One single-threaded call of `lib` on row-major operands with the given leading dimensions. */
+static void call(np_gemm_library lib, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+                 const float *b, int ldb, float beta, float *c, int ldc) {
+#ifdef GP_HAVE_ONEDNN
+  if (lib == NP_ONEDNN) {
+    np_gemm_single_threaded(NP_ONEDNN);
+    dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+#endif
+#ifdef GP_HAVE_OPENBLAS
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
+              ldb, beta, c, ldc);
+#endif
+  (void)lib, (void)ta, (void)tb, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb,
+      (void)beta, (void)c, (void)ldc;
+}
 
 np_gemm_plan np_gemm_plan_for(int m, int n, int k, const np_gemm_tuning *t) {
   const bool by_rows = m >= n;
@@ -63,6 +176,7 @@ int np_gemm_edge(const np_gemm_plan *plan, int b) {
 
 typedef struct {
   np_gemm_plan plan;
+  np_gemm_library lib;
   bool ta, tb;
   int m, n, k;
   float alpha, beta;
@@ -86,16 +200,35 @@ static void gemm_block(void *ctx, int blk) {
     c += (size_t)from;
     n = to - from;
   }
-  cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans, m, n, j->k,
-              j->alpha, a, lda, b, ldb, j->beta, c, ldc);
+  call(j->lib, j->ta, j->tb, m, n, j->k, j->alpha, a, lda, b, ldb, j->beta, c, ldc);
 }
 
-void np_sgemm(np_pool *pool, const np_gemm_tuning *t, bool ta, bool tb, int m, int n, int k, float alpha,
-              const float *a, const float *b, float beta, float *c) {
-  gemm_job job = {.plan = np_gemm_plan_for(m, n, k, t), .ta = ta, .tb = tb, .m = m, .n = n, .k = k,
+void np_sgemm(np_pool *pool, const np_gemm_tuning *t, np_gemm_library lib, bool ta, bool tb, int m, int n, int k,
+              float alpha, const float *a, const float *b, float beta, float *c) {
+  gemm_job job = {.plan = np_gemm_plan_for(m, n, k, t), .lib = lib, .ta = ta, .tb = tb, .m = m, .n = n, .k = k,
                   .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c};
   if (job.plan.serial)
     for (int b = 0; b < job.plan.blocks; b++) gemm_block(&job, b);
   else
     np_pool_run(pool, gemm_block, &job, job.plan.blocks);
+}
+
+void np_gemm_whole(np_gemm_library lib, int threads, bool ta, bool tb, int m, int n, int k, float alpha,
+                   const float *a, const float *b, float beta, float *c) {
+  const int lda = max1(ta ? m : k), ldb = max1(tb ? k : n), ldc = max1(n);
+#ifdef GP_HAVE_ONEDNN
+  if (lib == NP_ONEDNN) {
+    SET_ONEDNN_THREADS(threads);
+    dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    SET_ONEDNN_THREADS(1);
+    onednn_single = true;
+    return;
+  }
+#endif
+#ifdef GP_HAVE_OPENBLAS
+  openblas_set_num_threads(threads);
+  call(NP_OPENBLAS, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  openblas_set_num_threads(1);
+#endif
+  (void)lib, (void)threads, (void)lda, (void)ldb, (void)ldc;
 }

@@ -1,12 +1,13 @@
 /*
- * gradpipe's native backend: a Node-API addon over the system's OpenBLAS.
+ * gradpipe's native backend: a Node-API addon over the system's oneDNN or OpenBLAS (gemm.c).
  *
  * Every function works in place on the Float32Arrays it is given (zero copy: the typed arrays' own data
  * pointers go to BLAS and to the loops). Argument errors are programmer errors and throw TypeError or
  * RangeError.
  *
- * OpenBLAS runs single-threaded, set once when the addon loads: its own threading splits the reduction, so
- * its bits depend on the thread count. A backend handle (createBackend) owns a pool of threads that share
+ * The GEMM library runs single-threaded (OpenBLAS set once when the addon loads, oneDNN's OpenMP per calling
+ * thread, gemm.c): its own threading splits the reduction, so its bits depend on the thread count. A backend
+ * handle (createBackend) names the library it calls; it owns a pool of threads that share
  * out blocks of C (gemm.c) and chunks of the optimiser updates (update.c), both cut by the shape alone.
  * The pool is stopped by dispose(), when the handle is collected, or when Node tears the environment down;
  * a process that does none of these still exits (pool.c).
@@ -17,21 +18,16 @@
 #include "pool.h"
 #include "update.h"
 
-#include <cblas.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Declared here too because a generic cblas.h (netlib's) lacks OpenBLAS's extensions; we link -lopenblas. */
-void openblas_set_num_threads(int num_threads);
-char *openblas_get_config(void);
-char *openblas_get_corename(void);
 
 #define MAX_THREADS 256
 
 typedef struct {
   np_pool *pool;
   np_gemm_tuning gemm;
+  np_gemm_library library;
   size_t update_chunk;
   bool disposed;
   bool hooked; /* the environment cleanup hook is registered */
@@ -40,7 +36,9 @@ typedef struct {
 /* Marks handles made by createBackend, so another external passed by mistake is refused. */
 static const napi_type_tag BACKEND_TAG = {0x6772616470697065ULL, 0x6e61746976650002ULL};
 
-static void single_threaded_blas(void) { openblas_set_num_threads(1); }
+static void single_threaded_blas(void) {
+  if (np_gemm_libraries() & NP_OPENBLAS) np_gemm_single_threaded(NP_OPENBLAS);
+}
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 
 static void backend_cleanup(void *arg) {
@@ -94,18 +92,39 @@ static bool get_tuning_field(napi_env env, napi_value obj, const char *name, dou
   return false;
 }
 
+/* The names gemmLibraries() and createBackend use. */
+static const char *library_name(np_gemm_library lib) { return lib == NP_ONEDNN ? "onednn" : "openblas"; }
+
+/* Reads a library name that this build linked. */
+static bool get_library(napi_env env, napi_value v, const char *fn, np_gemm_library *out) {
+  char name[16] = "";
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, name, sizeof name, &len) == napi_ok)
+    for (int lib = NP_OPENBLAS; lib <= NP_ONEDNN; lib <<= 1)
+      if ((np_gemm_libraries() & lib) && strcmp(name, library_name(lib)) == 0) {
+        *out = lib;
+        return true;
+      }
+  char msg[200];
+  snprintf(msg, sizeof msg, "%s: library must be one of the linked GEMM libraries (see gemmLibraries())", fn);
+  napi_throw_type_error(env, NULL, msg);
+  return false;
+}
+
 /*
- * createBackend(threads, tuning): a handle owning a pool of `threads` threads (the caller included);
+ * createBackend(threads, tuning, library): a handle owning a pool of `threads` threads (the caller
+ * included) computing GEMMs with `library` ("onednn" or "openblas", one that gemmLibraries() lists);
  * tuning = { gemmBlockFlops, maxBlocks, rowUnit, colUnit, smallBlockFlops, smallMinK, serialFlops,
  * updateChunk, spinMicroseconds }.
  */
 static napi_value create_backend(napi_env env, napi_callback_info info) {
   static const char *fn = "createBackend";
-  napi_value argv[2];
+  napi_value argv[3];
   int threads;
+  np_gemm_library library;
   double block_flops, max_blocks, row_unit, col_unit, small_block_flops, small_min_k, serial_flops, chunk,
       spin_us;
-  if (!get_args(env, info, 2, argv, "createBackend: expects 2 arguments (threads, tuning)") ||
+  if (!get_args(env, info, 3, argv, "createBackend: expects 3 arguments (threads, tuning, library)") ||
       !get_int(env, argv[0], fn, "threads", 1, MAX_THREADS, &threads) ||
       !get_tuning_field(env, argv[1], "gemmBlockFlops", 0, 1e18, &block_flops) ||
       !get_tuning_field(env, argv[1], "maxBlocks", 1, 4096, &max_blocks) ||
@@ -115,7 +134,8 @@ static napi_value create_backend(napi_env env, napi_callback_info info) {
       !get_tuning_field(env, argv[1], "smallMinK", 0, 1e9, &small_min_k) ||
       !get_tuning_field(env, argv[1], "serialFlops", 0, 1e18, &serial_flops) ||
       !get_tuning_field(env, argv[1], "updateChunk", 1, 1e15, &chunk) ||
-      !get_tuning_field(env, argv[1], "spinMicroseconds", 0, 1e6, &spin_us))
+      !get_tuning_field(env, argv[1], "spinMicroseconds", 0, 1e6, &spin_us) ||
+      !get_library(env, argv[2], fn, &library))
     return NULL;
   pthread_once(&blas_once, single_threaded_blas);
   native_backend *nb = calloc(1, sizeof *nb);
@@ -127,6 +147,7 @@ static napi_value create_backend(napi_env env, napi_callback_info info) {
   nb->gemm = (np_gemm_tuning){.block_flops = block_flops, .max_blocks = (int)max_blocks, .row_unit = (int)row_unit,
                               .col_unit = (int)col_unit, .small_block_flops = small_block_flops,
                               .small_min_k = (int)small_min_k, .serial_flops = serial_flops};
+  nb->library = library;
   nb->update_chunk = (size_t)chunk;
   napi_value handle;
   if (napi_create_external(env, nb, backend_finalize, NULL, &handle) != napi_ok) {
@@ -202,31 +223,28 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 11, argv, "sgemm: expects 11 arguments (handle, transA, transB, m, n, k, alpha, a, b, beta, c)") ||
       !get_backend(env, argv[0], fn, &nb) || !get_gemm_args(env, argv + 1, fn, &g) || gemm_degenerate(&g))
     return NULL;
-  np_sgemm(nb->pool, &nb->gemm, g.ta, g.tb, g.m, g.n, g.k, (float)g.alpha, g.a.data, g.b.data, (float)g.beta, g.c.data);
+  np_sgemm(nb->pool, &nb->gemm, nb->library, g.ta, g.tb, g.m, g.n, g.k, (float)g.alpha, g.a.data, g.b.data, (float)g.beta, g.c.data);
   return NULL;
 }
 
 /*
- * openblasSgemm(threads, transA, transB, m, n, k, alpha, a, b, beta, c): one whole cblas_sgemm with
- * OpenBLAS's own threading at `threads`, then back to one thread. For benchmarks and for measuring OpenBLAS
- * itself; its bits depend on the thread count. Not to be called while a backend computes on other threads.
+ * wholeSgemm(library, threads, transA, transB, m, n, k, alpha, a, b, beta, c): one whole call of `library`
+ * with its own threading at `threads`, then back to one thread. For benchmarks and for measuring the
+ * library itself; its bits depend on the thread count. Not to be called while a backend computes on other
+ * threads.
  */
-static napi_value openblas_sgemm(napi_env env, napi_callback_info info) {
-  static const char *fn = "openblasSgemm";
-  napi_value argv[11];
+static napi_value whole_sgemm(napi_env env, napi_callback_info info) {
+  static const char *fn = "wholeSgemm";
+  napi_value argv[12];
+  np_gemm_library library;
   int threads;
   gemm_args g;
-  if (!get_args(env, info, 11, argv, "openblasSgemm: expects 11 arguments (threads, transA, transB, m, n, k, alpha, a, b, beta, c)") ||
-      !get_int(env, argv[0], fn, "threads", 1, MAX_THREADS, &threads) || !get_gemm_args(env, argv + 1, fn, &g) ||
-      gemm_degenerate(&g))
+  if (!get_args(env, info, 12, argv, "wholeSgemm: expects 12 arguments (library, threads, transA, transB, m, n, k, alpha, a, b, beta, c)") ||
+      !get_library(env, argv[0], fn, &library) || !get_int(env, argv[1], fn, "threads", 1, MAX_THREADS, &threads) ||
+      !get_gemm_args(env, argv + 2, fn, &g) || gemm_degenerate(&g))
     return NULL;
   pthread_once(&blas_once, single_threaded_blas);
-  const int lda = g.ta ? g.m : g.k, ldb = g.tb ? g.k : g.n;
-  openblas_set_num_threads(threads);
-  cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, g.m, g.n, g.k,
-              (float)g.alpha, g.a.data, lda > 1 ? lda : 1, g.b.data, ldb > 1 ? ldb : 1, (float)g.beta, g.c.data,
-              g.n > 1 ? g.n : 1);
-  openblas_set_num_threads(1);
+  np_gemm_whole(library, threads, g.ta, g.tb, g.m, g.n, g.k, (float)g.alpha, g.a.data, g.b.data, (float)g.beta, g.c.data);
   return NULL;
 }
 
@@ -352,17 +370,29 @@ static napi_value adam_update(napi_env env, napi_callback_info info) {
   return check_value(env, nb, &u);
 }
 
-/* blasInfo(): { config, corename } from OpenBLAS, for descriptions and `gradpipe info`. */
-static napi_value blas_info(napi_env env, napi_callback_info info) {
+/* gemmLibraries(): the linked GEMM libraries, best first ("onednn", then "openblas"). */
+static napi_value gemm_libraries(napi_env env, napi_callback_info info) {
   (void)info;
-  napi_value r, config, core;
-  const char *cfg = openblas_get_config();
-  const char *cn = openblas_get_corename();
-  CHECK(env, napi_create_object(env, &r));
-  CHECK(env, napi_create_string_utf8(env, cfg ? cfg : "", NAPI_AUTO_LENGTH, &config));
-  CHECK(env, napi_create_string_utf8(env, cn ? cn : "", NAPI_AUTO_LENGTH, &core));
-  CHECK(env, napi_set_named_property(env, r, "config", config));
-  CHECK(env, napi_set_named_property(env, r, "corename", core));
+  napi_value r, name;
+  uint32_t i = 0;
+  CHECK(env, napi_create_array(env, &r));
+  for (int lib = NP_ONEDNN; lib >= NP_OPENBLAS; lib >>= 1)
+    if (np_gemm_libraries() & lib) {
+      CHECK(env, napi_create_string_utf8(env, library_name(lib), NAPI_AUTO_LENGTH, &name));
+      CHECK(env, napi_set_element(env, r, i++, name));
+    }
+  return r;
+}
+
+/* gemmInfo(library): "oneDNN 2.6.3 dnnl_sgemm (...)" or "OpenBLAS 0.3.21 cblas_sgemm (...)", for descriptions. */
+static napi_value gemm_info(napi_env env, napi_callback_info info) {
+  napi_value argv[1], r;
+  np_gemm_library library;
+  char text[200];
+  if (!get_args(env, info, 1, argv, "gemmInfo: expects 1 argument (library)") || !get_library(env, argv[0], "gemmInfo", &library))
+    return NULL;
+  np_gemm_describe(library, text, sizeof text);
+  CHECK(env, napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &r));
   return r;
 }
 
@@ -374,13 +404,14 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("dispose", dispose),
       EXPORT("sgemm", sgemm),
       EXPORT("gemmBlocks", gemm_blocks),
-      EXPORT("openblasSgemm", openblas_sgemm),
+      EXPORT("wholeSgemm", whole_sgemm),
       EXPORT("sgdUpdate", sgd_update),
       EXPORT("momentumUpdate", momentum_update),
       EXPORT("adamUpdate", adam_update),
       EXPORT("biasActivation", np_bias_activation),
       EXPORT("activationBackward", np_activation_backward),
-      EXPORT("blasInfo", blas_info),
+      EXPORT("gemmLibraries", gemm_libraries),
+      EXPORT("gemmInfo", gemm_info),
   };
 #undef EXPORT
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));

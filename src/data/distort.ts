@@ -1,0 +1,238 @@
+/**
+ * Image distortions for data augmentation, as pure functions over one image: plain typed arrays and numbers
+ * in and out, so the same call runs on the main thread or in a worker (everything here survives
+ * `structuredClone`). The randomness of an image comes only from (seed, epoch, example index), never from
+ * the order or the grouping in which images are processed.
+ *
+ * The output pixel at p = (x, y) samples the input at
+ *   s(p) = c + A (p - c) + t + alpha * (G_sigma * u)(p)
+ * with c the image centre, A = rotation(theta) . scale(k) . shear(h) and t a shift, each drawn uniformly
+ * within its bound (`AffineBounds`), and u a field of uniform draws in [-1, 1]^2 per pixel, smoothed by a
+ * normalised Gaussian of width sigma (zero outside the image) and scaled by alpha: Simard, Steinkraus and
+ * Platt (2003)'s elastic distortion. One bilinear resampling covers both parts (two successive resamplings
+ * would blur twice); samples outside the image read `fill`, and values are rounded back to uint8.
+ *
+ * Its laws are stated (and tested) with the stage that uses it, `augment` (src/stages/augment.ts): zero
+ * magnitude gives the image back, every output pixel lies between the smallest and largest input pixel and
+ * the fill value, and the same (seed, epoch, index) gives the same image.
+ */
+
+import { keyedRng } from '../nn/random.js';
+
+/** Bounds of the random affine part; each parameter is drawn uniformly in [-bound, bound]. */
+export interface AffineBounds {
+  /** Shift in pixels, drawn separately along x and y. */
+  readonly shift?: number;
+  /** Rotation in degrees. */
+  readonly rotation?: number;
+  /** Relative scale: the factor is 1 + u, u in [-scale, scale] (the same along both axes). */
+  readonly scale?: number;
+  /** Horizontal shear factor (x += shear * y). */
+  readonly shear?: number;
+}
+
+/** Elastic distortion (Simard 2003): the smoothed field's width `sigma` (pixels) and its scale `alpha` (pixels). */
+export interface ElasticParams {
+  readonly alpha: number;
+  readonly sigma: number;
+}
+
+/** What `distortImage` does: an affine part, an elastic part, or both (one resampling). */
+export interface DistortSpec {
+  readonly affine?: AffineBounds;
+  readonly elastic?: ElasticParams;
+  /** Value read outside the image (default 0, MNIST's background). */
+  readonly fill?: number;
+}
+
+/** Where an image's randomness comes from: the run seed, the epoch and the example's index in its dataset. */
+export interface DistortKey {
+  readonly seed: number;
+  readonly epoch: number;
+  readonly index: number;
+}
+
+/** The normalised Gaussian of width sigma, truncated at 3 sigma (and at `limit` taps each side). */
+const gaussian = (sigma: number, limit: number): Float64Array => {
+  const r = Math.min(Math.ceil(3 * sigma), limit);
+  const g = new Float64Array(2 * r + 1);
+  let sum = 0;
+  // k = 0 separately: for a sigma so small that its square underflows, 0 / 0 would poison the kernel
+  for (let k = -r; k <= r; k++) sum += g[k + r] = k === 0 ? 1 : Math.exp(-(k * k) / (2 * sigma * sigma));
+  for (let k = 0; k < g.length; k++) g[k] = g[k]! / sum;
+  return g;
+};
+
+/** Separable convolution of a rows x cols field with `g` (zero outside), in place; `tmp` is scratch of the same size. */
+const smooth = (f: Float64Array, rows: number, cols: number, g: Float64Array, tmp: Float64Array): void => {
+  const r = (g.length - 1) >> 1;
+  for (let y = 0; y < rows; y++) {
+    const o = y * cols;
+    for (let x = 0; x < cols; x++) {
+      let s = 0;
+      const lo = Math.max(-r, -x);
+      const hi = Math.min(r, cols - 1 - x);
+      for (let k = lo; k <= hi; k++) s += g[k + r]! * f[o + x + k]!;
+      tmp[o + x] = s;
+    }
+  }
+  for (let y = 0; y < rows; y++) {
+    const lo = Math.max(-r, -y);
+    const hi = Math.min(r, rows - 1 - y);
+    for (let x = 0; x < cols; x++) {
+      let s = 0;
+      for (let k = lo; k <= hi; k++) s += g[k + r]! * tmp[(y + k) * cols + x]!;
+      f[y * cols + x] = s;
+    }
+  }
+};
+
+/**
+ * A drawn distortion: the output pixel p samples the input at c + A (p - c) + t + (dx, dy)(p), with A the
+ * row-major 2x2 `matrix`, t the `shift` and the optional per-pixel displacement `field`.
+ */
+export interface Warp {
+  readonly matrix: readonly [number, number, number, number];
+  readonly shift: readonly [number, number];
+  readonly field?: { readonly dx: Float64Array; readonly dy: Float64Array };
+}
+
+/** The distortion of the image keyed `key` under `spec` for rows x cols images: drawn from (seed, epoch, index) only. */
+export const drawWarp = (spec: DistortSpec, rows: number, cols: number, key: DistortKey): Warp => {
+  const n = rows * cols;
+  const a = spec.affine ?? {};
+  for (const [name, v] of [['shift', a.shift], ['rotation', a.rotation], ['scale', a.scale], ['shear', a.shear], ['alpha', spec.elastic?.alpha], ['sigma', spec.elastic?.sigma]] as const) {
+    if (v !== undefined && !(v >= 0 && Number.isFinite(v))) throw new RangeError(`distortImage: ${name} must be a finite number >= 0, got ${v}`);
+  }
+  // one generator per image, from (seed, epoch, index) only (a seedrandom one costs ~20 us to make)
+  const r = keyedRng(key.seed, key.epoch, key.index);
+  const uniform = (bound: number | undefined) => (bound ? (2 * r() - 1) * bound : 0);
+  // the affine part, drawn first so that adding the elastic part leaves it unchanged
+  const tx = uniform(a.shift);
+  const ty = uniform(a.shift);
+  const theta = (uniform(a.rotation) * Math.PI) / 180;
+  const k = 1 + uniform(a.scale);
+  const h = uniform(a.shear);
+  const cos = Math.cos(theta) * k;
+  const sin = Math.sin(theta) * k;
+  // A = R(theta) k [[1, h], [0, 1]]
+  const matrix = [cos, cos * h - sin, sin, sin * h + cos] as const;
+  const e = spec.elastic;
+  if (!e || e.alpha === 0) return { matrix, shift: [tx, ty] };
+  // the elastic part: alpha * (G_sigma * u), one field per axis
+  const dx = new Float64Array(n);
+  const dy = new Float64Array(n);
+  for (let i = 0; i < n; i++) dx[i] = 2 * r() - 1;
+  for (let i = 0; i < n; i++) dy[i] = 2 * r() - 1;
+  if (e.sigma > 0) {
+    const g = gaussian(e.sigma, Math.max(rows, cols));
+    const tmp = new Float64Array(n);
+    smooth(dx, rows, cols, g, tmp);
+    smooth(dy, rows, cols, g, tmp);
+  }
+  for (let i = 0; i < n; i++) {
+    dx[i] = dx[i]! * e.alpha;
+    dy[i] = dy[i]! * e.alpha;
+  }
+  return { matrix, shift: [tx, ty], field: { dx, dy } };
+};
+
+/**
+ * Resamples a rows x cols image through `warp` (bilinear; `fill` outside the image): a uint8 image comes
+ * back rounded to uint8, a float32 image as float32. Pure: `image` is not written.
+ */
+export const warpImage = <I extends Uint8Array | Float32Array>(image: I, rows: number, cols: number, warp: Warp, fill = 0): I => {
+  const n = rows * cols;
+  if (image.length !== n) throw new RangeError(`distortImage: the image has ${image.length} pixels, ${rows}x${cols} needs ${n}`);
+  const [a00, a01, a10, a11] = warp.matrix;
+  const [tx, ty] = warp.shift;
+  const dx = warp.field?.dx;
+  const dy = warp.field?.dy;
+  const cx = (cols - 1) / 2;
+  const cy = (rows - 1) / 2;
+  const at = (x: number, y: number): number => (x >= 0 && x < cols && y >= 0 && y < rows ? image[y * cols + x]! : fill);
+  const inside = (x0: number, y0: number) => x0 >= 0 && x0 < cols - 1 && y0 >= 0 && y0 < rows - 1;
+  const bytes = image instanceof Uint8Array;
+  const out = bytes ? new Uint8Array(n) : new Float32Array(n);
+  for (let y = 0; y < rows; y++) {
+    const py = y - cy;
+    for (let x = 0; x < cols; x++) {
+      const i = y * cols + x;
+      const px = x - cx;
+      let sx = cx + a00 * px + a01 * py + tx;
+      let sy = cy + a10 * px + a11 * py + ty;
+      if (dx && dy) {
+        sx += dx[i]!;
+        sy += dy[i]!;
+      }
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      // a convex combination of four pixels (or the fill): stays within their range, and is exact when
+      // the sample falls on a pixel (fx = fy = 0), which makes zero magnitude the identity
+      let p00, p10, p01, p11;
+      if (inside(x0, y0)) {
+        const o = y0 * cols + x0;
+        p00 = image[o]!;
+        p10 = image[o + 1]!;
+        p01 = image[o + cols]!;
+        p11 = image[o + cols + 1]!;
+      } else {
+        p00 = at(x0, y0);
+        p10 = at(x0 + 1, y0);
+        p01 = at(x0, y0 + 1);
+        p11 = at(x0 + 1, y0 + 1);
+      }
+      const v = (1 - fy) * ((1 - fx) * p00 + fx * p10) + fy * ((1 - fx) * p01 + fx * p11);
+      out[i] = bytes ? Math.round(v) : v;
+    }
+  }
+  return out as I;
+};
+
+/**
+ * The distorted copy of one rows x cols uint8 image: `warpImage` of `drawWarp` (see the module comment for
+ * the mapping). Pure: the result depends only on the arguments, and `image` is not written.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { distortImage } from 'gradpipe';
+ *
+ * const image = Uint8Array.from({ length: 28 * 28 }, (_, i) => (i * 37) % 256);
+ * const spec = { affine: { shift: 2, rotation: 10, scale: 0.1, shear: 0.2 }, elastic: { alpha: 34, sigma: 4 } };
+ * const a = distortImage(image, 28, 28, spec, { seed: 1, epoch: 0, index: 5 });
+ * assert.deepEqual(a, distortImage(image, 28, 28, spec, { seed: 1, epoch: 0, index: 5 })); // same key, same image
+ * assert.notDeepEqual(a, distortImage(image, 28, 28, spec, { seed: 1, epoch: 1, index: 5 })); // another epoch, another image
+ * assert.deepEqual(distortImage(image, 28, 28, {}, { seed: 1, epoch: 0, index: 5 }), image); // zero magnitude
+ * ```
+ */
+export const distortImage = <I extends Uint8Array | Float32Array>(image: I, rows: number, cols: number, spec: DistortSpec, key: DistortKey): I =>
+  warpImage(image, rows, cols, drawWarp(spec, rows, cols, key), spec.fill);
+
+/** A group of images to distort together (what a worker receives): `images` holds them one after another. */
+export interface DistortTask<I extends Uint8Array | Float32Array = Uint8Array | Float32Array> {
+  readonly images: I;
+  /** The example index of each image (its key with `seed` and `epoch`). */
+  readonly indices: ArrayLike<number>;
+  readonly rows: number;
+  readonly cols: number;
+  readonly spec: DistortSpec;
+  readonly seed: number;
+  readonly epoch: number;
+}
+
+/**
+ * `distortImage` of every image of a task, one after another in a new buffer: image j gets the key (seed,
+ * epoch, indices[j]), so the result is the same whether the group is distorted here or in a worker.
+ */
+export const distortMany = <I extends Uint8Array | Float32Array>(t: DistortTask<I>): I => {
+  const size = t.rows * t.cols;
+  const out = (t.images instanceof Uint8Array ? new Uint8Array(t.images.length) : new Float32Array(t.images.length)) as I;
+  for (let j = 0; j < t.indices.length; j++) {
+    const key = { seed: t.seed, epoch: t.epoch, index: t.indices[j]! };
+    out.set(distortImage(t.images.subarray(j * size, (j + 1) * size) as I, t.rows, t.cols, t.spec, key), j * size);
+  }
+  return out;
+};
