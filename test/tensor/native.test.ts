@@ -571,6 +571,51 @@ describe('native threads: started once, joined by dispose(), never in the way of
   });
 });
 
+/*
+ * A signal handled on the thread that is inside a GEMM (the CLI's SIGINT/SIGTERM, for one) must change nothing.
+ * Debian's oneDNN 2.6.3 sgemm returned wrong values or corrupted the heap within a second of this (gemm.c), so
+ * the addon blocks signals around its calls. The child computes the products of a step whose kernels were
+ * hit, on the calling thread, while a worker thread signals the process (the main thread takes them) as
+ * fast as it can; every result must have the bits of the first, computed before any signal.
+ */
+describe.each(LIBRARIES)('native GEMM on %s under a storm of signals', (library) => {
+  it('gives the bits it gives without signals, and the process survives', () => {
+    const { path } = orThrowAddon();
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const addon = require(${JSON.stringify(path)});
+      process.on('SIGUSR2', () => {});
+      const h = addon.createBackend(1, ${JSON.stringify(nativeTuningFor(library))}, ${JSON.stringify(library)});
+      const shapes = [[false, true, 16, 10, 1000], [true, false, 10, 1000, 128], [false, true, 128, 10, 1000], [true, false, 1000, 784, 128]];
+      const cases = shapes.map(([ta, tb, m, n, k]) => {
+        const a = new Float32Array(m * k).map((_, i) => ((i * 37) % 11) / 7 - 0.5);
+        const b = new Float32Array(k * n).map((_, i) => ((i * 13) % 7) / 5 - 0.5);
+        const c = new Float32Array(m * n);
+        addon.sgemm(h, ta, tb, m, n, k, 1, a, b, 0, c);
+        return { a, b, c, first: Buffer.from(c.slice().buffer) };
+      });
+      const storm = new Worker("const { parentPort } = require('node:worker_threads'); let on = true; parentPort.on('message', () => (on = false));" +
+        "const burst = () => { for (let i = 0; i < 200; i++) process.kill(process.pid, 'SIGUSR2'); if (on) setImmediate(burst); }; burst();", { eval: true });
+      storm.once('online', () => {
+        const end = Date.now() + 2000;
+        let calls = 0, differ = 0;
+        while (Date.now() < end) shapes.forEach(([ta, tb, m, n, k], i) => {
+          const x = cases[i];
+          addon.sgemm(h, ta, tb, m, n, k, 1, x.a, x.b, 0, x.c);
+          calls++;
+          if (!Buffer.from(x.c.buffer).equals(x.first)) differ++;
+        });
+        storm.postMessage('stop');
+        void storm.terminate().then(() => console.log(calls, differ));
+      });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+    const [calls, differ] = r.stdout.trim().split(' ').map(Number);
+    expect(calls).toBeGreaterThan(100);
+    expect(differ).toBe(0);
+  });
+});
+
 /** A batch of `rows` random 28x28 "images" with random labels of 10 classes. */
 const randomBatch = (seed: number, rows: number, batchInEpoch: number): LabeledBatch => {
   const rng = seedrandom(`batch ${seed}`);

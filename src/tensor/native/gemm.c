@@ -37,10 +37,23 @@
  * computes). Debian's libdnnl runs on OpenMP: a call computes on omp_get_max_threads() threads of the
  * calling thread, and that count is per thread, so every thread that calls it (the pool's and Node's) first
  * sets its own count to 1, and no OpenMP team is ever started.
+ *
+ * oneDNN's calls run with the asynchronous signals blocked on the calling thread. Debian's oneDNN 2.6.3 JIT
+ * sgemm does not survive a signal handled on its thread during a call: the handler's frame corrupts what the
+ * kernel keeps on its stack, and the call returns wrong values or writes outside C (glibc then aborts with
+ * "corrupted size vs. prev_size"; seen under the CLI's SIGINT/SIGTERM handling, in 7 of 105 runs of
+ * test/cli/signals.test.ts). Measured in C (a thread sending SIGUSR1 to one calling dnnl_sgemm in a loop):
+ * (16x1000)(1000x10) NT, (128x1000)(1000x10) NT, (10x128)(128x1000) TN and (1000x128)(128x784) TN corrupt
+ * within 800 calls; with the signals blocked around each call, none in 4,500. The pool's workers block every
+ * signal from their start (pool.c); the calling thread (Node's main thread) blocks them here, a pair of
+ * system calls per GEMM, and a signal that comes meanwhile is handled by another thread or when the call
+ * returns. OpenBLAS's kernels are not JIT code and are called as before.
  */
 #include "gemm.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -151,6 +164,17 @@ static void call(np_gemm_library lib, bool ta, bool tb, int m, int n, int k, flo
       (void)beta, (void)c, (void)ldc;
 }
 
+#ifdef GP_HAVE_ONEDNN
+/* Blocks every signal that can be blocked and is not raised by the thread's own faults; *old gets the mask. */
+static void block_async_signals(sigset_t *old) {
+  sigset_t all;
+  sigfillset(&all);
+  static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS};
+  for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) sigdelset(&all, faults[i]);
+  pthread_sigmask(SIG_BLOCK, &all, old);
+}
+#endif
+
 np_gemm_plan np_gemm_plan_for(int m, int n, int k, const np_gemm_tuning *t) {
   const bool by_rows = m >= n;
   const int extent = by_rows ? m : n;
@@ -207,10 +231,17 @@ void np_sgemm(np_pool *pool, const np_gemm_tuning *t, np_gemm_library lib, bool 
               float alpha, const float *a, const float *b, float beta, float *c) {
   gemm_job job = {.plan = np_gemm_plan_for(m, n, k, t), .lib = lib, .ta = ta, .tb = tb, .m = m, .n = n, .k = k,
                   .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c};
+#ifdef GP_HAVE_ONEDNN
+  sigset_t old;
+  if (lib == NP_ONEDNN) block_async_signals(&old);
+#endif
   if (job.plan.serial)
     for (int b = 0; b < job.plan.blocks; b++) gemm_block(&job, b);
   else
     np_pool_run(pool, gemm_block, &job, job.plan.blocks);
+#ifdef GP_HAVE_ONEDNN
+  if (lib == NP_ONEDNN) pthread_sigmask(SIG_SETMASK, &old, NULL);
+#endif
 }
 
 void np_gemm_whole(np_gemm_library lib, int threads, bool ta, bool tb, int m, int n, int k, float alpha,
@@ -218,9 +249,13 @@ void np_gemm_whole(np_gemm_library lib, int threads, bool ta, bool tb, int m, in
   const int lda = max1(ta ? m : k), ldb = max1(tb ? k : n), ldc = max1(n);
 #ifdef GP_HAVE_ONEDNN
   if (lib == NP_ONEDNN) {
+    /* OpenMP's team threads start with the mask of the thread that first needs them: this one, blocked */
+    sigset_t old;
+    block_async_signals(&old);
     SET_ONEDNN_THREADS(threads);
     dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     SET_ONEDNN_THREADS(1);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     onednn_single = true;
     return;
   }
