@@ -23,9 +23,10 @@ export * from './nn/init.js';
 export * from './nn/loss.js';
 export { forward, type Forward } from './nn/forward.js';
 export { predict, type Prediction } from './nn/predict.js';
+export { dropoutMasks, type Dropout, type DropoutMasks, type DropoutStep } from './nn/dropout.js';
 export { grad, backprop, type Batch, type Backprop } from './nn/grad.js';
 export * from './nn/gradient.js';
-export { rng, permutation, type Rng } from './nn/random.js';
+export { rng, keyedRng, permutation, type Rng } from './nn/random.js';
 
 // optim
 export * from './optim/optimizer.js';
@@ -47,6 +48,7 @@ export type { Dataset, DatasetOptions, Inputs } from './data/dataset.js';
 export { datasetFromBytes, mnistFromBytes, type NamedBytes, type MnistBytes } from './data/fromBytes.js';
 export { fetchMnist } from './data/fetchMnist.js';
 export { floatDataset, scalingOf, type FloatDatasetInput } from './data/floatDataset.js';
+export { distortImage, distortMany, drawWarp, warpImage, type AffineBounds, type ElasticParams, type DistortSpec, type DistortKey, type DistortTask, type Warp } from './data/distort.js';
 export type { InputScaling } from './data/scaling.js';
 export { checkFits } from './data/fits.js';
 export type { Idx } from './data/idx.js';
@@ -57,14 +59,19 @@ export * from './stages/stage.js';
 export * from './stages/read.js';
 export * from './stages/shuffle.js';
 export * from './stages/batch.js';
+export * from './stages/augment.js';
 export * from './stages/epochs.js';
 export * from './stages/trainStep.js';
 export * from './stages/evaluate.js';
 export * from './stages/validate.js';
+export * from './stages/heldOut.js';
 export * from './stages/stopWhen.js';
 export * from './stages/report.js';
 export * from './stages/checkpoint.js';
 export * from './stages/scanHealth.js';
+export * from './stages/prefetch.js';
+export * from './stages/parallel.js';
+export type { StartWorker, WorkerPort, WorkerFunction } from './platform/worker.js';
 
 // io
 export { encodeModel, decodeModel, type LoadedModel, type ModelMeta } from './io/modelCodec.js';

@@ -81,7 +81,7 @@ const revive = (e: NonNullable<Reply['error']>): Error => {
 };
 
 /** Starts `workers` workers running `fn`. */
-export const openPool = <A, B>(fn: WorkerFunction<A, B>, workers: number, start: StartWorker = nodeStartWorker): WorkerPool<A, B> => {
+export const openPool = <A, B>(fn: WorkerFunction<A, B>, workers: number, start: StartWorker = platformStartWorker): WorkerPool<A, B> => {
   const pending = new Map<number, { resolve: (b: B) => void; reject: (e: Error) => void; worker: number }>();
   const load = new Array<number>(workers).fill(0);
   let nextId = 0;

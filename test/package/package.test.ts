@@ -69,7 +69,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** What the tarball must hold: compiled JS and declarations of every source module, the wasm builds, the native sources. */
 const expectedFiles = (): string[] => {
-  const tracked = ok(run('git', ['ls-files', 'src', 'pipelines/mnist.ts'], { cwd: ROOT }), 'git ls-files').stdout.split('\n').filter(Boolean);
+  const tracked = ok(run('git', ['ls-files', 'src', 'pipelines/mnist.ts', 'pipelines/presets.ts'], { cwd: ROOT }), 'git ls-files').stdout.split('\n').filter(Boolean);
   const modules = tracked.filter((f) => f.endsWith('.ts') && !f.startsWith('src/tensor/wasm/assembly/'));
   const native = tracked.filter((f) => /^src\/tensor\/native\/[^/]+\.(c|h|mjs)$/.test(f));
   return [

@@ -36,6 +36,7 @@ describe('browser bundle', () => {
       'src/platform/browser/sha256.ts',
       'src/platform/browser/startWorker.ts',
       'src/platform/browser/wasm.ts',
+      'src/platform/worker.ts', // the worker protocol both sides share (no node: import, checked above)
     ]);
   });
 
