@@ -30,8 +30,17 @@ export type StartWorker = (source: string) => WorkerPort;
  * be async; it must be pure (same input, same output) for a parallel stage to mean anything.
  */
 export type WorkerFunction<A, B> =
-  | { readonly source: string; readonly __types?: (a: A) => B }
-  | { readonly module: string; readonly name: string; readonly __types?: (a: A) => B };
+  | {
+      readonly source: string;
+      /** Never set: carries the function's input and output types. */
+      readonly __types?: (a: A) => B;
+    }
+  | {
+      readonly module: string;
+      readonly name: string;
+      /** Never set: carries the function's input and output types. */
+      readonly __types?: (a: A) => B;
+    };
 
 /** The non-shared ArrayBuffers under `value` (typed arrays and buffers, three levels deep), to transfer. */
 export const transferables = (value: unknown): ArrayBuffer[] => {

@@ -43,6 +43,7 @@ export const workerFunction = <A, B>(f: (a: A) => B | Promise<B>): WorkerFunctio
 /** The export `name` of the ES module at `url` (a file: or http(s): URL), for a worker to import. */
 export const workerModule = <A, B>(url: string | URL, name: string): WorkerFunction<A, B> => ({ module: String(url), name });
 
+/** How `parallel` runs: how many workers, how far it reads ahead, and how a worker is started. */
 export interface ParallelOptions {
   /** Worker threads (>= 1). */
   readonly workers: number;
@@ -54,12 +55,15 @@ export interface ParallelOptions {
 
 /** An asynchronous stage: the same stage as an RxJS operator and as an IxJS operator over async iterables. */
 export interface AsyncStage<A, B> {
+  /** The stage as an RxJS operator. */
   readonly rx: OperatorFunction<A, B>;
+  /** The stage as an IxJS operator over async iterables. */
   readonly ix: (source: AsyncIterable<A>) => AsyncIterableX<B>;
 }
 
 /** Workers running one function: `run` sends an input to the least loaded one; `close` terminates them all. */
 export interface WorkerPool<A, B> {
+  /** The function's output for `input`, computed by the least loaded worker. */
   run(input: A): Promise<B>;
   /** Terminates the workers; what is still running rejects with `why`, and so does every later `run`. */
   close(why?: Error): void;
