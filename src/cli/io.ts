@@ -46,9 +46,19 @@ export const processIo = (): CliIo => ({
       process.on(sig, l);
       return [sig, l] as const;
     });
-    return () => listeners.forEach(([sig, l]) => process.off(sig, l));
+    // Once a command lets go of a signal, the signal is held (ignored) rather than given back to node's
+    // default, which kills the process: the command still has its outputs to return, and main's last step
+    // installs the handler that exits with the command's code. A signal in between changes nothing.
+    return () =>
+      listeners.forEach(([sig, l]) => {
+        if (!process.listeners(sig).includes(held)) process.on(sig, held);
+        process.off(sig, l);
+      });
   },
 });
+
+/** What a signal does between a command's handlers and main's last one: nothing (see processIo). */
+const held = (): void => {};
 
 /** An `Out` that keeps what is written (for tests and in-process callers). */
 export const captureOut = (isTTY = false, columns = 80): Out & { readonly text: () => string } => {
