@@ -25,13 +25,13 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { modelError, type GradpipeError } from '../errors.js';
 import { stagingPathFor, temporaryPid, writeFileAtomic } from './atomic.js';
+import { CHECKPOINT_FORMAT } from './modelCodec.js';
 import { contentHash, HASH_KEY, verifyContent } from './contentHash.js';
 import { errnoCode, fsError, onceSpaceIsFreed } from './ioError.js';
 import { parseJson, toJson } from './json.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 
-export { CHECKPOINT_FORMAT } from './modelCodec.js';
-import { CHECKPOINT_FORMAT } from './modelCodec.js';
+export { CHECKPOINT_FORMAT };
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const PREVIOUS_FILE = 'checkpoint.prev.safetensors';
 /** The name earlier versions gave a finished checkpoint before its rename. */

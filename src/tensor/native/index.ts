@@ -43,7 +43,7 @@ export const nativeTuningFor = (library: GemmLibrary): NativeTuning =>
   library === 'onednn' ? ONEDNN_NATIVE_TUNING : DEFAULT_NATIVE_TUNING;
 
 export interface NativeBackendOptions {
-  /** Threads to compute on, the calling one included (default: os.availableParallelism()). */
+  /** Threads to compute on, the calling one included (default: os.availableParallelism(), at most MAX_THREADS). */
   readonly threads?: number;
   /** The GEMM library (default: the best the addon linked, oneDNN before OpenBLAS). */
   readonly gemmLibrary?: GemmLibrary;
