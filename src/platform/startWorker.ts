@@ -4,15 +4,24 @@
  * browser build replaces it with one over Web Workers.
  */
 import { Worker } from 'node:worker_threads';
-import type { StartWorker, WorkerPort } from './worker.js';
+import type { StartOptions, StartWorker, WorkerPort } from './worker.js';
 
 const PRELUDE = `
 const { parentPort } = process.getBuiltinModule('node:worker_threads'); // works in CommonJS and, under --input-type=module, in ES modules
 const port = { post: (m, t) => parentPort.postMessage(m, t), on: (f) => parentPort.on('message', f) };
 `;
 
-export const startWorker: StartWorker = (source: string): WorkerPort => {
-  const worker = new Worker(PRELUDE + source, { eval: true });
+/**
+ * Lowers the calling thread's priority to nice 19. On Linux, setpriority(PRIO_PROCESS, 0) changes the calling
+ * thread only (threads are scheduled separately); elsewhere it would change the whole process, so it is not
+ * called there. A failure leaves the priority as it was.
+ */
+const BACKGROUND = `
+if (process.platform === 'linux') { try { process.getBuiltinModule('node:os').setPriority(0, 19); } catch {} }
+`;
+
+export const startWorker: StartWorker = (source: string, options?: StartOptions): WorkerPort => {
+  const worker = new Worker(PRELUDE + (options?.background === true ? BACKGROUND : '') + source, { eval: true });
   worker.unref(); // idle until given work
   let stopped = false;
   let failed: ((e: Error) => void) | undefined;

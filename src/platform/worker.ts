@@ -21,8 +21,14 @@ export interface WorkerPort {
   terminate(): void;
 }
 
+/** How a worker is started. */
+export interface StartOptions {
+  /** At the lowest CPU priority the platform allows, where it allows one (Node on Linux: nice 19 for the worker's thread). */
+  readonly background?: boolean;
+}
+
 /** Starts a worker running `source` (plain JavaScript using `port`, see `WORKER_MAIN`). */
-export type StartWorker = (source: string) => WorkerPort;
+export type StartWorker = (source: string, options?: StartOptions) => WorkerPort;
 
 /**
  * A function a worker can run: the source text of a self-contained function expression (no free variables

@@ -9,7 +9,7 @@ import { AsyncIterableX } from 'ix/asynciterable';
 import type { Dataset } from '../data/dataset.js';
 import type { DistortSpec, DistortTask } from '../data/distort.js';
 import { augment } from './augment.js';
-import { batch, toBatch, type LabeledBatch } from './batch.js';
+import { batch, toBatch, withTargets, type LabeledBatch } from './batch.js';
 import { parallel, workerModule } from './parallel.js';
 import { readDataset, type Example } from './read.js';
 import { epochOrder } from './shuffle.js';
@@ -17,10 +17,11 @@ import { ixSync } from './stage.js';
 import { breathe } from '#platform/breathe.js';
 
 /**
- * The module the augmentation workers import `distortMany` from: the built JavaScript beside this file, or,
- * when this file runs as TypeScript source (tests), the build's copy in dist/ (made by `npm run build:ts`).
+ * The module the augmentation workers import `distortBatch` (the wasm warp) from: the built JavaScript
+ * beside this file, or, when this file runs as TypeScript source (tests), the build's copy in dist/ (made by
+ * `npm run build:ts`).
  */
-const DISTORT_MODULE = import.meta.url.endsWith('.ts') ? new URL('../../dist/src/data/distort.js', import.meta.url) : new URL('../data/distort.js', import.meta.url);
+const DISTORT_MODULE = import.meta.url.endsWith('.ts') ? new URL('../../dist/src/data/warpKernel.js', import.meta.url) : new URL('../data/warpKernel.js', import.meta.url);
 
 /** What `epochBatches` reads, in what order and in what groups. */
 export interface EpochPlan {
@@ -99,7 +100,7 @@ export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
       const spec = plan.augment;
       const workers = spec === undefined ? 0 : (plan.augmentWorkers ?? 0);
       const labeled = (g: Group): LabeledBatch => ({ ...toBatch(g.examples, classes), epoch: g.epoch, batchInEpoch: g.b, lastInEpoch: g.b === total - 1 });
-      const batches = workers === 0 ? syncBatches(plan, labeled) : distortedOnWorkers(plan, spec!, workers, labeled);
+      const batches = workers === 0 ? syncBatches(plan, labeled) : distortedOnWorkers(plan, spec!, workers, classes, total);
       let last = Date.now();
       for await (const b of batches) {
         yield b;
@@ -139,26 +140,43 @@ const syncBatches = (plan: EpochPlan, labeled: (g: Group) => LabeledBatch): Iter
 });
 
 /**
- * The groups' images distorted by `distortMany` on `workers` worker threads (the parallel stage: order kept,
- * at most `readAhead` groups in flight). Each group's images are copied into one compact buffer first (a
- * view into the dataset would send the whole dataset to the worker).
+ * The groups' batches with their images distorted and scaled by `distortBatch` (the same bits as
+ * `distortMany` then `toBatch`) on `workers` worker threads (the parallel stage: order kept, at most
+ * `readAhead` groups in flight). The workers read the images from one copy of the dataset's in shared
+ * memory, so a task is its indices; without SharedArrayBuffer (a page that is not cross-origin isolated)
+ * each group's images are copied into a buffer of their own and sent.
  */
-async function* distortedOnWorkers(plan: EpochPlan, spec: DistortSpec, workers: number, labeled: (g: Group) => LabeledBatch): AsyncGenerator<LabeledBatch> {
+async function* distortedOnWorkers(plan: EpochPlan, spec: DistortSpec, workers: number, classes: number, total: number): AsyncGenerator<LabeledBatch> {
   const { rows, cols } = plan.dataset;
   const size = rows * cols;
+  const shared = inSharedMemory(plan.dataset.images);
   const sent: Group[] = []; // the groups whose images are out, in order (the results come back in that order)
   const tasks = async function* (): AsyncGenerator<DistortTask> {
     for (const g of groupsOf(plan, false)) {
-      const first = g.examples[0]?.image;
-      const images = first instanceof Float32Array ? new Float32Array(g.examples.length * size) : new Uint8Array(g.examples.length * size);
-      g.examples.forEach((e, j) => images.set(e.image, j * size));
+      const indices = Uint32Array.from(g.examples, (e) => e.index);
       sent.push(g);
-      yield { images, indices: g.examples.map((e) => e.index), rows, cols, spec, seed: plan.seed, epoch: g.epoch };
+      const task = { indices, rows, cols, spec, seed: plan.seed, epoch: g.epoch };
+      if (shared !== undefined) yield { ...task, images: shared, at: indices };
+      else {
+        const images = g.examples[0]?.image instanceof Float32Array ? new Float32Array(g.examples.length * size) : new Uint8Array(g.examples.length * size);
+        g.examples.forEach((e, j) => images.set(e.image, j * size));
+        yield { ...task, images };
+      }
     }
   };
-  const stage = parallel(workerModule<DistortTask, Uint8Array | Float32Array>(DISTORT_MODULE, 'distortMany'), { workers, readAhead: plan.readAhead ?? 2 * workers });
-  for await (const images of stage.ix(tasks())) {
+  // the workers return the batch's inputs, ready (distorted and scaled): the training thread touches no pixel
+  const stage = parallel(workerModule<DistortTask, Float32Array>(DISTORT_MODULE, 'distortBatch'), { workers, readAhead: plan.readAhead ?? 2 * workers, background: true });
+  for await (const x of stage.ix(tasks())) {
     const g = sent.shift()!;
-    yield labeled({ ...g, examples: g.examples.map((e, j) => ({ index: e.index, label: e.label, image: images.subarray(j * size, (j + 1) * size) })) });
+    yield { ...withTargets(x, size, g.examples, classes), epoch: g.epoch, batchInEpoch: g.b, lastInEpoch: g.b === total - 1 };
   }
 }
+
+/** The images in shared memory (themselves when they already are, else a copy); undefined where there is no SharedArrayBuffer. */
+const inSharedMemory = (images: Uint8Array | Float32Array): Uint8Array | Float32Array | undefined => {
+  if (typeof SharedArrayBuffer === 'undefined') return undefined;
+  if (images.buffer instanceof SharedArrayBuffer) return images;
+  const copy = images instanceof Uint8Array ? new Uint8Array(new SharedArrayBuffer(images.byteLength)) : new Float32Array(new SharedArrayBuffer(images.byteLength));
+  copy.set(images);
+  return copy;
+};

@@ -51,6 +51,11 @@ export interface ParallelOptions {
   readonly readAhead?: number;
   /** How to start a worker (default: Node's worker_threads; the browser's Web Workers later). */
   readonly startWorker?: StartWorker;
+  /**
+   * Run the workers at the lowest CPU priority the platform allows (default false): they then use the cores
+   * the calling thread and its kernels leave idle, and slow them little when there are none.
+   */
+  readonly background?: boolean;
 }
 
 /** An asynchronous stage: the same stage as an RxJS operator and as an IxJS operator over async iterables. */
@@ -85,7 +90,7 @@ const revive = (e: NonNullable<Reply['error']>): Error => {
 };
 
 /** Starts `workers` workers running `fn`. */
-export const openPool = <A, B>(fn: WorkerFunction<A, B>, workers: number, start: StartWorker = platformStartWorker): WorkerPool<A, B> => {
+export const openPool = <A, B>(fn: WorkerFunction<A, B>, workers: number, start: StartWorker = platformStartWorker, background = false): WorkerPool<A, B> => {
   const pending = new Map<number, { resolve: (b: B) => void; reject: (e: Error) => void; worker: number }>();
   const load = new Array<number>(workers).fill(0);
   let nextId = 0;
@@ -104,7 +109,7 @@ export const openPool = <A, B>(fn: WorkerFunction<A, B>, workers: number, start:
     for (const task of pending.values()) task.reject(why);
     pending.clear();
   };
-  const ports = Array.from({ length: workers }, () => start(WORKER_MAIN));
+  const ports = Array.from({ length: workers }, () => start(WORKER_MAIN, { background }));
   ports.forEach((port) => {
     port.post({ fn }, []);
     port.onMessage((m) => {
@@ -149,7 +154,7 @@ export const parallel = <A, B>(fn: WorkerFunction<A, B>, opts: ParallelOptions):
 
   const rx: OperatorFunction<A, B> = (source) =>
     new Observable<B>((sub) => {
-      const pool = openPool(fn, workers, start);
+      const pool = openPool(fn, workers, start, opts.background ?? false);
       const started: Promise<B>[] = []; // in input order
       const waiting: A[] = []; // arrived, not started: an RxJS source cannot be paused
       let sourceDone = false;
@@ -197,7 +202,7 @@ export const parallel = <A, B>(fn: WorkerFunction<A, B>, opts: ParallelOptions):
   const ix = (source: AsyncIterable<A>): AsyncIterableX<B> =>
     AsyncIterableX.from({
       async *[Symbol.asyncIterator]() {
-        const pool = openPool(fn, workers, start);
+        const pool = openPool(fn, workers, start, opts.background ?? false);
         // A wrapper, so that reading ahead starts the work without waiting for it.
         const startedAll = async function* () {
           for await (const a of source) yield { result: quiet(pool.run(a)) };

@@ -35,7 +35,7 @@ let packed: { files: string[]; stderr: string };
 
 beforeAll(() => {
   ensureBuilt();
-  for (const w of ['gradpipe.wasm', 'gradpipe-relaxed.wasm']) {
+  for (const w of ['gradpipe.wasm', 'gradpipe-relaxed.wasm', 'warp.wasm']) {
     if (!existsSync(join(ROOT, 'dist/wasm', w))) throw new Error(`dist/wasm/${w} is missing: run npm run build:wasm`);
   }
   for (const f of ['index.html', 'main.js', 'worker.js']) {
@@ -77,6 +77,7 @@ const expectedFiles = (): string[] => {
     ...native,
     'dist/wasm/gradpipe.wasm',
     'dist/wasm/gradpipe-relaxed.wasm',
+    'dist/wasm/warp.wasm',
     'dist/web/index.html',
     'dist/web/main.js',
     'dist/web/worker.js',

@@ -173,6 +173,13 @@ describe('parallel', () => {
     await expect(runIx(notFn, [1])).rejects.toThrow(/not a function/);
   });
 
+  it.runIf(process.platform === 'linux')('background workers run at the lowest priority (nice 19), others at the caller\'s', async () => {
+    const nice = workerFunction((_: number) => (process as unknown as { getBuiltinModule(m: string): typeof import('node:os') }).getBuiltinModule('node:os').getPriority(0));
+    const mine = (await import('node:os')).getPriority(0);
+    expect(await runIx(parallel(nice, { workers: 2, background: true }), [1, 2, 3])).toEqual([19, 19, 19]);
+    expect(await runRx(parallel(nice, { workers: 1 }), [1])).toEqual([mine]);
+  });
+
   it('rejects a worker count or read-ahead that is not a whole number >= 1', () => {
     expect(() => parallel(workerFunction((x: number) => x), { workers: 0 })).toThrow(/workers/);
     expect(() => parallel(workerFunction((x: number) => x), { workers: 1, readAhead: 1.5 })).toThrow(/readAhead/);

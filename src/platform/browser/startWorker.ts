@@ -23,6 +23,7 @@ const PRELUDE = `
 const port = { post: (m, t) => self.postMessage(m, t), on: (f) => self.addEventListener('message', (e) => f(e.data)) };
 `;
 
+/** Starts a Web Worker; pages have no thread priorities, so `background` changes nothing here. */
 export const startWorker: StartWorker = (source: string): WorkerPort => {
   const url = web.URL.createObjectURL(new web.Blob([PRELUDE + source], { type: 'text/javascript' }));
   const worker = new web.Worker(url);
