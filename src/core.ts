@@ -48,7 +48,7 @@ export type { Dataset, DatasetOptions, Inputs } from './data/dataset.js';
 export { datasetFromBytes, mnistFromBytes, type NamedBytes, type MnistBytes } from './data/fromBytes.js';
 export { fetchMnist } from './data/fetchMnist.js';
 export { floatDataset, scalingOf, type FloatDatasetInput } from './data/floatDataset.js';
-export { distortImage, distortMany, drawWarp, warpImage, type AffineBounds, type ElasticParams, type DistortSpec, type DistortKey, type DistortTask, type Warp } from './data/distort.js';
+export { distortImage, distortMany, drawWarp, isIdentity, warpImage, type AffineBounds, type ElasticParams, type DistortSpec, type DistortKey, type DistortTask, type Warp } from './data/distort.js';
 export type { InputScaling } from './data/scaling.js';
 export { checkFits } from './data/fits.js';
 export type { Idx } from './data/idx.js';
@@ -71,7 +71,7 @@ export * from './stages/checkpoint.js';
 export * from './stages/scanHealth.js';
 export * from './stages/prefetch.js';
 export * from './stages/parallel.js';
-export type { StartWorker, WorkerPort, WorkerFunction } from './platform/worker.js';
+export type { StartOptions, StartWorker, WorkerPort, WorkerFunction } from './platform/worker.js';
 
 // io
 export { encodeModel, decodeModel, type LoadedModel, type ModelMeta } from './io/modelCodec.js';

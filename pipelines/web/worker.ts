@@ -60,7 +60,8 @@ const train = async (stop: SharedArrayBuffer, resume: Checkpoint | undefined): P
   const STOPPED = 'stopped in the page';
   const result = await trainMnist(
     data,
-    r.options,
+    // batches are assembled here, between steps: the batch workers' module is not part of the page's bundle
+    { ...r.options, batchWorkers: 0 },
     {
       stepEvery: stepEvery(perEpoch),
       onStep: (event) => post({ kind: 'step', event, totalSteps }),

@@ -67,7 +67,8 @@ export const RUN_OPTIONS: OptionTable = {
   backend: { type: 'string', value: 'NAME', help: `numeric backend: ${BACKEND_CHOICES.join('|')} (default auto: the fastest available)` },
   threads: { type: 'string', value: 'N', help: 'threads for the backend (default: all cores)' },
   preset: { type: 'string', value: 'NAME', help: `starting options: ${PRESET_NAMES.join('|')} (default fast; options given with it override it; see below)` },
-  'augment-threads': { type: 'string', value: 'N', help: 'worker threads that distort training images ahead of training (default 1; 0: on the main thread)' },
+  'batch-threads': { type: 'string', value: 'N', help: 'worker threads that assemble training batches (gather, distort, scale) ahead of training (default 1 with --affine or --elastic, else 0: on the main thread)' },
+  'augment-threads': { type: 'string', value: 'N', help: 'the same as --batch-threads (its former name)' },
   'held-out': { type: 'string', value: 'WHEN', help: 'auto|none: evaluate the validation split, or without one the test set (display only), every epoch (default auto)' },
   json: { type: 'boolean', help: 'print only the summary as JSON on stdout' },
   quiet: { type: 'boolean', short: 'q', help: 'print nothing but the final line' },
@@ -156,7 +157,8 @@ const fold = (values: Values, base: TrainOptions): E.Either<GradpipeError, Train
     ['dropout', (t) => E.map((dropout: number) => void (o = { ...o, dropout }))(parseNumber('--dropout', t, (x) => x >= 0 && x < 1, 'in [0, 1)', '0.2'))],
     ['affine', (t) => E.map((affine: AffineBounds | undefined) => void (o = { ...o, augment: withPart(o.augment, 'affine', affine) }))(parseAffine(t))],
     ['elastic', (t) => E.map((elastic: ElasticParams | undefined) => void (o = { ...o, augment: withPart(o.augment, 'elastic', elastic) }))(parseElastic(t))],
-    ['augment-threads', (t) => E.map((augmentWorkers: number) => void (o = { ...o, augmentWorkers }))(parseInteger('--augment-threads', t, 0, '1', 64))],
+    ['batch-threads', (t) => E.map((batchWorkers: number) => void (o = { ...o, batchWorkers }))(parseInteger('--batch-threads', t, 0, '1', 64))],
+    ['augment-threads', (t) => E.map((batchWorkers: number) => void (o = { ...o, batchWorkers }))(parseInteger('--augment-threads', t, 0, '1', 64))],
     ['held-out', (t) => E.map((h: string) => void (o = { ...o, heldOut: h === 'auto' }))(parseChoice('--held-out', t, ['auto', 'none'] as const))],
   ];
   for (const [name, parse] of steps) {

@@ -48,6 +48,12 @@ export interface DistortSpec {
   readonly fill?: number;
 }
 
+/** Whether a spec distorts nothing (every bound and alpha zero or absent): `distortImage` is then the identity. */
+export const isIdentity = (spec: DistortSpec): boolean => {
+  const a = spec.affine ?? {};
+  return !a.shift && !a.rotation && !a.scale && !a.shear && !spec.elastic?.alpha;
+};
+
 /** Where an image's randomness comes from: the run seed, the epoch and the example's index in its dataset. */
 export interface DistortKey {
   readonly seed: number;

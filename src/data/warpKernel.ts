@@ -1,12 +1,12 @@
 /**
  * `distortMany` with the image warp in WebAssembly (src/tensor/wasm/assembly/warp.ts, built to
  * dist/wasm/warp.wasm): the same integer arithmetic as the TypeScript fixed-point warp, so the same bits,
- * about three times faster. The augmentation workers run it (`distortManyFast`); where the build cannot be
+ * several times faster. The batch workers run it (`batchInputs`); where the build cannot be
  * read or compiled it falls back to the TypeScript warp, which gives the same images.
  */
 import { readBytes } from '#platform/wasm.js';
 import { scaleBytes } from './pixels.js';
-import { byteFill, drawWarp, distortMany, fixedFits, fixedOffset, fixedParams, taskOffsets, type DistortTask, type Warp } from './distort.js';
+import { byteFill, drawWarp, distortMany, fixedFits, fixedOffset, fixedParams, isIdentity, taskOffsets, type DistortTask, type Warp } from './distort.js';
 
 interface WarpExports {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
@@ -91,11 +91,19 @@ const onKernel = async (t: DistortTask, scaled: boolean): Promise<Uint8Array | F
 export const distortManyFast = async <I extends Uint8Array | Float32Array>(t: DistortTask<I>): Promise<I> => ((await onKernel(t, false)) ?? distortMany(t)) as I;
 
 /**
- * The network inputs of a task's distorted images, one row per image: `distortMany`, then uint8 pixels
- * scaled by 1/255 as `toBatch` does (the same bits), float32 features as they are; the wasm kernel does both
- * where it applies. What an augmentation worker returns, so the training thread touches no pixel.
+ * The network inputs of a task's images, one row per image: `distortMany` (nothing when the spec has zero
+ * magnitude, the identity), then uint8 pixels scaled by 1/255 as `toBatch` does (the same bits), float32
+ * features as they are; the wasm kernel does both where it applies. What a batch worker returns, so the
+ * training thread touches no pixel.
  */
-export const distortBatch = async (t: DistortTask): Promise<Float32Array> => {
+export const batchInputs = async (t: DistortTask): Promise<Float32Array> => {
+  if (isIdentity(t.spec)) {
+    const size = t.rows * t.cols;
+    const offsets = taskOffsets(t);
+    const x = new Float32Array(offsets.length * size);
+    offsets.forEach((o, j) => x.set(t.images.subarray(o, o + size), j * size));
+    return t.images instanceof Uint8Array ? scaleBytes(x) : x;
+  }
   const x = await onKernel(t, true);
   if (x instanceof Float32Array) return x;
   const images = distortMany(t);

@@ -3,7 +3,7 @@
  * elastic, see data/distort), its label and index untouched. It sits between shuffle and batch; the
  * distortion of an example depends only on (seed, epoch, example index), so neither the order, the batch
  * size nor the thread that runs `distortImage` changes a bit of it (`epochBatches` can run it on worker
- * threads, `augmentWorkers`, with the same bits).
+ * threads, `batchWorkers`, with the same bits).
  */
 import { distortImage, type DistortSpec } from '../data/distort.js';
 import type { Example } from './read.js';

@@ -17,11 +17,11 @@ import { ixSync } from './stage.js';
 import { breathe } from '#platform/breathe.js';
 
 /**
- * The module the augmentation workers import `distortBatch` (the wasm warp) from: the built JavaScript
+ * The module the batch workers import `batchInputs` (with the wasm warp) from: the built JavaScript
  * beside this file, or, when this file runs as TypeScript source (tests), the build's copy in dist/ (made by
  * `npm run build:ts`).
  */
-const DISTORT_MODULE = import.meta.url.endsWith('.ts') ? new URL('../../dist/src/data/warpKernel.js', import.meta.url) : new URL('../data/warpKernel.js', import.meta.url);
+const BATCH_MODULE = import.meta.url.endsWith('.ts') ? new URL('../../dist/src/data/warpKernel.js', import.meta.url) : new URL('../data/warpKernel.js', import.meta.url);
 
 /** What `epochBatches` reads, in what order and in what groups. */
 export interface EpochPlan {
@@ -40,12 +40,13 @@ export interface EpochPlan {
   /** Distort each example's image between shuffle and batch (see `augment`; default none). */
   readonly augment?: DistortSpec;
   /**
-   * Worker threads that distort the images (default 0: on this thread, as a stage between shuffle and batch).
-   * With N >= 1 the batches' images are distorted on N workers (the parallel stage), `readAhead` batches
-   * ahead of training, in order: the same bits as on this thread, for any N.
+   * Worker threads that assemble the batches' inputs: gather the images, distort them (with `augment`) and
+   * scale them to the network's inputs (default 0: on this thread, augmentation as a stage between shuffle
+   * and batch). With N >= 1 they run on N background workers (the parallel stage), `readAhead` batches ahead
+   * of training, in order: the same bits as on this thread, for any N.
    */
-  readonly augmentWorkers?: number;
-  /** Batches distorted ahead of training with workers (default 2 per worker). */
+  readonly batchWorkers?: number;
+  /** Batches assembled ahead of training with workers (default 2 per worker). */
   readonly readAhead?: number;
   /** Yield to the event loop at least this often, in milliseconds (default 20). */
   readonly yieldEveryMs?: number;
@@ -97,10 +98,9 @@ export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
       const classes = plan.classes ?? dataset.classes;
       const total = batchesPerEpoch(dataset.count, plan.batchSize, plan.keepLast ?? true);
       const every = plan.yieldEveryMs ?? 20;
-      const spec = plan.augment;
-      const workers = spec === undefined ? 0 : (plan.augmentWorkers ?? 0);
+      const workers = plan.batchWorkers ?? 0;
       const labeled = (g: Group): LabeledBatch => ({ ...toBatch(g.examples, classes), epoch: g.epoch, batchInEpoch: g.b, lastInEpoch: g.b === total - 1 });
-      const batches = workers === 0 ? syncBatches(plan, labeled) : distortedOnWorkers(plan, spec!, workers, classes, total);
+      const batches = workers === 0 ? syncBatches(plan, labeled) : assembledOnWorkers(plan, plan.augment ?? {}, workers, classes, total);
       let last = Date.now();
       for await (const b of batches) {
         yield b;
@@ -140,13 +140,13 @@ const syncBatches = (plan: EpochPlan, labeled: (g: Group) => LabeledBatch): Iter
 });
 
 /**
- * The groups' batches with their images distorted and scaled by `distortBatch` (the same bits as
- * `distortMany` then `toBatch`) on `workers` worker threads (the parallel stage: order kept, at most
- * `readAhead` groups in flight). The workers read the images from one copy of the dataset's in shared
+ * The groups' batches, their inputs assembled by `batchInputs` (gathered, distorted by `spec` and scaled:
+ * the same bits as `augment` then `toBatch`) on `workers` worker threads (the parallel stage: order kept, at
+ * most `readAhead` groups in flight). The workers read the images from one copy of the dataset's in shared
  * memory, so a task is its indices; without SharedArrayBuffer (a page that is not cross-origin isolated)
  * each group's images are copied into a buffer of their own and sent.
  */
-async function* distortedOnWorkers(plan: EpochPlan, spec: DistortSpec, workers: number, classes: number, total: number): AsyncGenerator<LabeledBatch> {
+async function* assembledOnWorkers(plan: EpochPlan, spec: DistortSpec, workers: number, classes: number, total: number): AsyncGenerator<LabeledBatch> {
   const { rows, cols } = plan.dataset;
   const size = rows * cols;
   const shared = inSharedMemory(plan.dataset.images);
@@ -164,8 +164,8 @@ async function* distortedOnWorkers(plan: EpochPlan, spec: DistortSpec, workers: 
       }
     }
   };
-  // the workers return the batch's inputs, ready (distorted and scaled): the training thread touches no pixel
-  const stage = parallel(workerModule<DistortTask, Float32Array>(DISTORT_MODULE, 'distortBatch'), { workers, readAhead: plan.readAhead ?? 2 * workers, background: true });
+  // the workers return the batch's inputs, ready: the training thread touches no pixel
+  const stage = parallel(workerModule<DistortTask, Float32Array>(BATCH_MODULE, 'batchInputs'), { workers, readAhead: plan.readAhead ?? 2 * workers, background: true });
   for await (const x of stage.ix(tasks())) {
     const g = sent.shift()!;
     yield { ...withTargets(x, size, g.examples, classes), epoch: g.epoch, batchInEpoch: g.b, lastInEpoch: g.b === total - 1 };

@@ -1,7 +1,9 @@
 /**
  * The cost of augmentation per 60,000-image epoch on one thread: `distortImage` over every MNIST training
- * image, for the affine part alone, the elastic part alone and both (one resampling), each timed over
- * `--images` images (default all 60,000) and scaled to 60,000; then, side by side in the same process, a
+ * image (the TypeScript warp, what `--batch-threads 0` runs), and `batchInputs` over batches of 128 (the
+ * wasm kernel and the scaling to network inputs, what a batch worker runs), for the affine part
+ * alone, the elastic part alone and both (one resampling), each timed over `--images` images (default all
+ * 60,000) and scaled to 60,000; then, side by side in the same process, a
  * training pass of the default network (784-1000-10, batch 128, momentum) over the same images on the
  * fastest backend, so the two can be compared on a machine whose load varies.
  *
@@ -11,6 +13,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { parseArgs } from 'node:util';
 import { loadMnist } from '../../src/data/dataset.js';
 import { distortImage, type DistortSpec } from '../../src/data/distort.js';
+import { batchInputs, warpKernel } from '../../src/data/warpKernel.js';
 import { backprop } from '../../src/nn/grad.js';
 import { initialState, move } from '../../src/optim/move.js';
 import { defaultOptimizer, type OptimizerConfig } from '../../src/optim/optimizer.js';
@@ -46,6 +49,18 @@ const augmentEpoch = (spec: DistortSpec): number => {
   if (sink < 0) throw new Error('unreachable');
   return ((performance.now() - t0) / 1000) * (60000 / n);
 };
+const workerEpoch = async (spec: DistortSpec): Promise<number> => {
+  let sink = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += 128) {
+    const count = Math.min(128, n - i);
+    const indices = Uint32Array.from({ length: count }, (_, j) => i + j);
+    sink += (await batchInputs({ images: train.images, at: indices, indices, rows: train.rows, cols: train.cols, spec, seed: 1, epoch: 0 }))[size >> 1]!;
+  }
+  if (sink < 0) throw new Error('unreachable');
+  return ((performance.now() - t0) / 1000) * (60000 / n);
+};
+if ((await warpKernel()) === undefined) throw new Error('dist/wasm/warp.wasm is missing: run npm run build:wasm');
 const trainEpoch = async (): Promise<number> => {
   const step = move(momentum, backend);
   const ws = reusableWorkspace(backend.alloc?.bind(backend));
@@ -60,9 +75,10 @@ const trainEpoch = async (): Promise<number> => {
   return ((performance.now() - t0) / 1000) * (60000 / n);
 };
 
-console.log(`${n} MNIST training images, seconds scaled to a 60,000-image epoch; distortImage on one thread; training on ${backend.description}`);
+console.log(`${n} MNIST training images, seconds scaled to a 60,000-image epoch; distortImage and batchInputs on one thread; training on ${backend.description}`);
 for (let round = 1; round <= Number(opt.rounds); round++) {
   const t = await trainEpoch();
-  const parts = specs.map(([label, spec]) => `${label} ${augmentEpoch(spec).toFixed(2)} s`);
+  const parts: string[] = [];
+  for (const [label, spec] of specs) parts.push(`${label}: distortImage ${augmentEpoch(spec).toFixed(2)} s, batchInputs ${(await workerEpoch(spec)).toFixed(2)} s`);
   console.log(`round ${round}: training epoch (784-1000-10, batch 128) ${t.toFixed(2)} s; ${parts.join('; ')}`);
 }

@@ -79,6 +79,7 @@ const BAD: readonly (readonly [readonly string[], string])[] = [
   [['--elastic', '34,0'], '--elastic'],
   [['--preset', 'fastest'], '--preset'],
   [['--augment-threads', '-1'], '--augment-threads'],
+  [['--batch-threads', '65'], '--batch-threads'],
   [['--held-out', 'sometimes'], '--held-out'],
 ];
 
@@ -126,7 +127,7 @@ describe('parseTrainArgs', () => {
       ...['--optimizer', 'nesterov', '--lr', '0.2', '--momentum', '0.8', '--weight-decay', '1e-4', '--clip-norm', '5', '--lr-schedule', 'step:2,0.5'],
       ...['--batch-size', '16', '--epochs', '4', '--max-steps', '900', '--validation', '100', '--target-accuracy', '97.5%', '--patience', '2'],
       ...['--min-delta', '0.001', '--time-limit', '30', '--seed', '7', '--train-limit', '1000', '--test-limit', '200', '--backend', 'ts', '--threads', '1'],
-      ...['--dropout', '0.3', '--affine', '1,5,0.05,0.1', '--elastic', '30,4', '--augment-threads', '2', '--held-out', 'none'],
+      ...['--dropout', '0.3', '--affine', '1,5,0.05,0.1', '--elastic', '30,4', '--batch-threads', '2', '--held-out', 'none'],
     ]);
     if (E.isLeft(r)) expect.fail(r.left.message);
     expect(r.right.options).toEqual({
@@ -150,7 +151,7 @@ describe('parseTrainArgs', () => {
       testLimit: 200,
       dropout: 0.3,
       augment: { affine: { shift: 1, rotation: 5, scale: 0.05, shear: 0.1 }, elastic: { alpha: 30, sigma: 4 } },
-      augmentWorkers: 2,
+      batchWorkers: 2,
       heldOut: false,
     });
     expect([r.right.backend, r.right.threads]).toEqual(['ts', 1]);

@@ -7,7 +7,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { distortMany, taskOffsets, warpImage, type DistortSpec, type DistortTask, type Warp } from '../../src/data/distort.js';
 import { scaleBytes } from '../../src/data/pixels.js';
-import { distortBatch, distortManyFast, warpKernel } from '../../src/data/warpKernel.js';
+import { batchInputs, distortManyFast, warpKernel } from '../../src/data/warpKernel.js';
 
 const arbShape = fc.record({ rows: fc.integer({ min: 1, max: 20 }), cols: fc.integer({ min: 1, max: 20 }) });
 const arbWarp = (rows: number, cols: number): fc.Arbitrary<Warp> =>
@@ -74,13 +74,13 @@ describe('the wasm warp kernel', () => {
   test.prop([arbTask], { numRuns: 200 })('gives the bits of the TypeScript warp, as images and as scaled network inputs', async (t) => {
     const ts = distortMany(t);
     expect(await distortManyFast(t)).toEqual(ts);
-    const x = await distortBatch(t);
+    const x = await batchInputs(t);
     expect(Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(scaleBytes(new Float32Array(ts)).buffer))).toBe(true);
   });
 
   it('leaves float32 images to the TypeScript warp, unscaled', async () => {
     const images = Float32Array.from({ length: 2 * 9 }, (_, i) => i / 17);
     const t: DistortTask<Float32Array> = { images, indices: [3, 4], rows: 3, cols: 3, spec: { affine: { shift: 1, rotation: 20 } }, seed: 2, epoch: 1 };
-    expect(await distortBatch(t)).toEqual(distortMany(t));
+    expect(await batchInputs(t)).toEqual(distortMany(t));
   });
 });

@@ -32,8 +32,8 @@ describe('augmentation on worker threads', () => {
         const augment = { affine: { shift: 2, rotation: 10, scale: 0.1, shear: 0.2 }, ...(elastic && { elastic: { alpha: 34, sigma: 4 } }) };
         const plan = { dataset, seed, batchSize, epochs: 2, augment };
         const here = await collect(plan);
-        same(here, await collect({ ...plan, augmentWorkers: 1 }));
-        same(here, await collect({ ...plan, augmentWorkers: 2, readAhead: 3 }));
+        same(here, await collect({ ...plan, batchWorkers: 1 }));
+        same(here, await collect({ ...plan, batchWorkers: 2, readAhead: 3 }));
         // and the distortion did something (the images are not the plain ones)
         const plain = await collect({ dataset, seed, batchSize, epochs: 2 });
         expect(here.some((b, i) => b.inputs.data.some((v, k) => v !== plain[i]!.inputs.data[k]))).toBe(true);
@@ -42,10 +42,24 @@ describe('augmentation on worker threads', () => {
     );
   }, 120_000);
 
+  it('without augmentation, batch workers give the bits of this thread (gather and scale only), for uint8 and float32 images', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 9 }), fc.boolean(), async (count, seed, batchSize, float) => {
+        const bytes = images(count, seed);
+        const dataset: Dataset = { count, rows: 28, cols: 28, classes: 10, images: float ? Float32Array.from(bytes, (v) => v / 255) : bytes, labels: Uint8Array.from({ length: count }, (_, i) => (i * 3 + seed) % 10) };
+        const plan = { dataset, seed, batchSize, epochs: 2 };
+        const here = await collect(plan);
+        same(here, await collect({ ...plan, batchWorkers: 1 }));
+        same(here, await collect({ ...plan, batchWorkers: 2, readAhead: 1 }));
+      }),
+      { numRuns: 6 },
+    );
+  }, 120_000);
+
   it('with workers, a run started mid-epoch yields the suffix of the full stream', async () => {
     const count = 23;
     const dataset: Dataset = { count, rows: 28, cols: 28, classes: 10, images: images(count, 3), labels: Uint8Array.from({ length: count }, (_, i) => i % 10) };
-    const plan = { dataset, seed: 5, batchSize: 4, epochs: 2, augment: { affine: { shift: 2, rotation: 10 } }, augmentWorkers: 2 };
+    const plan = { dataset, seed: 5, batchSize: 4, epochs: 2, augment: { affine: { shift: 2, rotation: 10 } }, batchWorkers: 2 };
     const full = await collect(plan);
     same(full.slice(6 + 2), await collect({ ...plan, start: { epoch: 1, batch: 2 } }));
   }, 60_000);
