@@ -4,6 +4,7 @@
  */
 import type { Backend } from '../tensor/backend.js';
 import { allocLike, matrix, type Float, type Matrix } from '../tensor/matrix.js';
+import { absRange } from '../tensor/reduce.js';
 import { freshWorkspace, type Workspace } from '../tensor/workspace.js';
 import { softmaxRows } from './activation.js';
 import type { DropoutMasks } from './dropout.js';
@@ -23,13 +24,26 @@ export interface Forward<F extends Float> {
   readonly dropped: readonly (Matrix<F> | undefined)[];
   /** Z_L, the output layer's pre-activations. */
   readonly logits: Matrix<F>;
+  /**
+   * With `measure`: ranges[l] = absRange(outputs[l]) (src/tensor/reduce.ts), the largest magnitude and the
+   * smallest nonzero one, measured in the kernel's epilogue where the backend can (`biasActivationRange`).
+   */
+  readonly ranges?: readonly Float64Array[];
 }
 
 /**
  * Runs the network on a batch of inputs (rows = examples, cols = the network's input size); with `masks`
  * (see nn/dropout), hidden layer l's outputs are multiplied by masks[l] before the next layer reads them.
+ * With `measure`, the result also carries each layer's activation range (`ranges`).
  */
-export const forward = <F extends Float>(net: Network<F>, input: Matrix<F>, backend?: Backend, ws: Workspace = freshWorkspace, masks: DropoutMasks<F> = []): Forward<F> => {
+export const forward = <F extends Float>(
+  net: Network<F>,
+  input: Matrix<F>,
+  backend?: Backend,
+  ws: Workspace = freshWorkspace,
+  masks: DropoutMasks<F> = [],
+  measure = false,
+): Forward<F> => {
   const first = net.layers[0]!;
   if (input.cols !== first.weight.cols) {
     throw new RangeError(
@@ -40,6 +54,7 @@ export const forward = <F extends Float>(net: Network<F>, input: Matrix<F>, back
   const m = input.rows;
   const outputs: Matrix<F>[] = [];
   const dropped: (Matrix<F> | undefined)[] = [];
+  const ranges: Float64Array[] = [];
   let a = input;
   let logits = input;
   net.layers.forEach((layer, l) => {
@@ -54,9 +69,19 @@ export const forward = <F extends Float>(net: Network<F>, input: Matrix<F>, back
       logits = matrix(m, n, zb);
       if (layer.activation === 'softmax') softmaxRows(zb, m, n, z);
       else ops.biasActivation(zb, allocLike(input.data, n), m, n, layer.activation, z);
+      if (measure) ranges.push(absRange(z, new Float64Array(2)));
     } else {
       if (layer.activation === 'softmax') throw new RangeError('forward: softmax is only allowed on the output layer');
-      ops.biasActivation(z, layer.bias, m, n, layer.activation, z);
+      if (!measure) ops.biasActivation(z, layer.bias, m, n, layer.activation, z);
+      else {
+        const range = new Float64Array(2);
+        if (ops.biasActivationRange) ops.biasActivationRange(z, layer.bias, m, n, layer.activation, z, range);
+        else {
+          ops.biasActivation(z, layer.bias, m, n, layer.activation, z);
+          absRange(z, range);
+        }
+        ranges.push(range);
+      }
     }
     a = matrix(m, n, z);
     outputs.push(a);
@@ -69,7 +94,7 @@ export const forward = <F extends Float>(net: Network<F>, input: Matrix<F>, back
     }
     dropped.push(mask ? a : undefined);
   });
-  return { input, outputs, dropped, logits };
+  return measure ? { input, outputs, dropped, logits, ranges } : { input, outputs, dropped, logits };
 };
 
 /** The network's outputs for a batch of inputs. */

@@ -34,7 +34,8 @@ export interface Backprop<F extends Float> extends BatchGrad<F> {
 /**
  * Forward, loss and backward in one pass, keeping the intermediates. With `dropout` (a step's rate, seed
  * and step number, or masks drawn already), hidden outputs are masked in the forward pass and their
- * deltas by the same masks in the backward pass (see nn/dropout).
+ * deltas by the same masks in the backward pass (see nn/dropout). With `measure`, the forward pass also
+ * measures each layer's activation range (`forward.ranges`).
  */
 export const backprop = <F extends Float>(
   loss: LossName,
@@ -43,9 +44,10 @@ export const backprop = <F extends Float>(
   backend?: Backend,
   ws: Workspace = freshWorkspace,
   dropout?: DropoutStep | { readonly masks: DropoutMasks<F> },
+  measure = false,
 ): Backprop<F> => {
   const masks = dropout === undefined ? [] : 'masks' in dropout ? dropout.masks : dropoutMasks(batch.inputs.data, net, batch.inputs.rows, dropout, ws);
-  const fw = forward(net, batch.inputs, backend, ws, masks);
+  const fw = forward(net, batch.inputs, backend, ws, masks, measure);
   const L = net.layers.length;
   const out = net.layers[L - 1]!;
   const lr = lossFromLogits(loss, out.activation, fw.logits, batch.targets, ws);

@@ -11,6 +11,8 @@ import { gemmTs } from '../tensor/ts.js';
 export interface Ops<F extends Float> {
   gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: F, b: F, beta: number, c: F): void;
   biasActivation(z: F, bias: F, rows: number, cols: number, act: PointwiseActivation, out: F): void;
+  /** Optional: `biasActivation` with absRange(out) written into `range`, in the kernel's epilogue (see Backend). */
+  biasActivationRange?(z: F, bias: F, rows: number, cols: number, act: PointwiseActivation, out: F, range: Float64Array): void;
   activationBackward(delta: F, a: F, act: PointwiseActivation, out: F): void;
 }
 

@@ -15,7 +15,6 @@ import type { LossName } from '../nn/loss.js';
 import type { Network } from '../nn/network.js';
 import type { Backend } from '../tensor/backend.js';
 import { argmaxRows, type Matrix } from '../tensor/matrix.js';
-import { absRange } from '../tensor/reduce.js';
 import { getBackend } from '../tensor/registry.js';
 import { reusableWorkspace, type Workspace } from '../tensor/workspace.js';
 import { allocParams, move, type OptimizerState, type Params } from './move.js';
@@ -77,14 +76,13 @@ export interface Descended {
  */
 export const descend = (config: DescendConfig, buffers: StepBuffers) => {
   const step = move(config.optimizer, config.backend);
-  const range = new Float64Array(2);
   const dropout = config.dropout !== undefined && config.dropout.rate > 0 ? config.dropout : undefined;
   return (network: Network, optimizer: OptimizerState, b: LabeledInputs, lr: number, at = 0): E.Either<NonFiniteLocation, Descended> => {
-    const bp = backprop(config.loss, network, b, config.backend, buffers.scratch, dropout && { ...dropout, step: at });
+    // the activation ranges come from the forward pass (in the kernels' epilogue where the backend can)
+    const bp = backprop(config.loss, network, b, config.backend, buffers.scratch, dropout && { ...dropout, step: at }, true);
     const maxAbs: number[] = [];
     const minNonzero: number[] = [];
-    for (const out of bp.forward.outputs) {
-      absRange(out.data, range);
+    for (const range of bp.forward.ranges!) {
       maxAbs.push(range[0]!);
       minNonzero.push(range[1]!);
     }
