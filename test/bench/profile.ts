@@ -14,6 +14,7 @@ import { toBatch } from '../../src/stages/batch.js';
 import { epochOrder } from '../../src/stages/shuffle.js';
 import { exampleAt } from '../../src/stages/read.js';
 import type { Backend } from '../../src/tensor/backend.js';
+import type { PointwiseActivation } from '../../src/tensor/kernels.js';
 import { columnSumsInto } from '../../src/tensor/kernels.js';
 import { createTsBackend } from '../../src/tensor/ts.js';
 import { argmaxRows } from '../../src/tensor/matrix.js';
@@ -72,6 +73,15 @@ const timed = (b: Backend, acc: Record<KernelName, number>): Backend => ({
     b.biasActivation(z, bias, rows, cols, act, out);
     acc.biasActivation += performance.now() - t;
   },
+  ...(b.biasActivationRange
+    ? {
+        biasActivationRange: (z: Float32Array, bias: Float32Array, rows: number, cols: number, act: PointwiseActivation, out: Float32Array, range: Float64Array) => {
+          const t = performance.now();
+          b.biasActivationRange!(z, bias, rows, cols, act, out, range);
+          acc.biasActivation += performance.now() - t;
+        },
+      }
+    : {}),
   activationBackward: (d, a, act, out) => {
     const t = performance.now();
     b.activationBackward(d, a, act, out);
