@@ -61,6 +61,14 @@ const absRange32 = (x: Float32Array, out: Float64Array): Float64Array => {
     max = Math.max(max, m);
     min = Math.min(min, (m - 1) & 0x7fffffff);
   }
+  return rangeFromBits(max, min, out);
+};
+
+/**
+ * The range absRange32 writes, from the two bit patterns its scan ends with (the largest |bits|, the smallest
+ * (|bits| - 1) & 0x7fffffff): shared by every scan on bit patterns (the wasm kernel's too), so all convert alike.
+ */
+export const rangeFromBits = (max: number, min: number, out: Float64Array): Float64Array => {
   oneBits[0] = max;
   out[0] = max > INF_BITS ? NaN : one[0]!;
   oneBits[0] = min + 1;

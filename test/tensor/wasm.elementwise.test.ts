@@ -5,6 +5,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
+import { absRange } from '../../src/tensor/reduce.js';
 import { sameBits, seeded, SPLIT, wasm } from './wasm.support.js';
 
 const one = await wasm(1);
@@ -51,6 +52,27 @@ describe('wasm backend: element-wise kernels', () => {
     split.biasActivation(inPlace, bias, rows, cols, act, inPlace);
     expect(sameBits(inPlace, out1)).toBe(true);
   });
+
+  test.prop([arbBias], { numRuns: 300 })(
+    'biasActivationRange writes the bits of biasActivation and the absRange of what it wrote (NaN, infinities, zeros included), in place or not, on 1 and 2 threads',
+    ({ rows, cols, act, z, bias }) => {
+      for (const b of [one, split, two]) {
+        const plain = new Float32Array(rows * cols);
+        b.biasActivation(z, bias, rows, cols, act, plain);
+        const out = b.alloc!(rows * cols);
+        const range = new Float64Array([7, 7]);
+        b.biasActivationRange!(z, bias, rows, cols, act, out, range);
+        expect(sameBits(out, plain)).toBe(true);
+        const want = absRange(plain, new Float64Array(2));
+        expect([Object.is(range[0], want[0]) || range[0] === want[0], Object.is(range[1], want[1]) || range[1] === want[1]]).toEqual([true, true]);
+        const inPlace = z.slice();
+        const r2 = new Float64Array(2);
+        b.biasActivationRange!(inPlace, bias, rows, cols, act, inPlace, r2);
+        expect(sameBits(inPlace, plain)).toBe(true);
+        expect([...r2]).toEqual([...range]);
+      }
+    },
+  );
 
   // a = act(z), as the kernel's contract says (for sigmoid and tanh an arbitrary a could make 1 - a * a
   // overflow float32 where the float64 reference does not).

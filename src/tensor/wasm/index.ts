@@ -23,6 +23,7 @@ import { cores, envVar } from '#platform/wasm.js';
 import { MAX_THREADS, threadsError, validThreads, type Backend, type OptimizerUpdates } from '../backend.js';
 import { optionError, type GradpipeError } from '../../errors.js';
 import type { PointwiseActivation } from '../kernels.js';
+import { rangeFromBits } from '../reduce.js';
 import { loadRelaxedWasmModule, loadWasmModule } from './module.js';
 import { startPool, type WasmPool } from './pool.js';
 
@@ -117,6 +118,33 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
   const deliver = (offset: number, count: number, dst: Float32Array): void => {
     if (!(pool.owns(dst) && dst.byteOffset === offset)) copyOut(offset, count, dst);
   };
+  /** bias + activation (`Backend.biasActivation`); with `range`, also absRange of the output (`biasActivationRange`). */
+  const biasAct = (z: Float32Array, bias: Float32Array, rows: number, cols: number, act: PointwiseActivation, out: Float32Array, range: Float64Array | undefined): void => {
+    checkDims('biasActivation', { rows, cols });
+    const count = rows * cols;
+    checkLength('biasActivation', 'z', z, count);
+    checkLength('biasActivation', 'bias', bias, cols);
+    checkLength('biasActivation', 'out', out, count);
+    if (range !== undefined && range.length < 2) throw new TypeError('biasActivation: range must be a Float64Array of at least 2 values');
+    if (count === 0) {
+      if (range !== undefined) rangeFromBits(0, 0x7fffffff, range);
+      return;
+    }
+    // out is z's scratch copy when neither lives in the shared memory (the kernel may work in place)
+    const [zs, bs, os] = pool.layout([need(z, count), need(bias, cols), pool.owns(z) && !pool.owns(out) ? count * F32 : 0]) as [number, number, number];
+    const zo = place(z, count, zs);
+    const bo = place(bias, cols, bs);
+    const oo = pool.owns(out) ? out.byteOffset : pool.owns(z) ? os : zo;
+    const work = count * (isExpensive(act) ? EXPENSIVE_ACTIVATION : 1);
+    const nt = work >= tuning.parallelElements ? threads : 1;
+    kernels.biasActivation(nt, spin, zo, bo, rows, cols, ACT_CODE[act], oo);
+    if (range !== undefined) {
+      const bits = kernels.absRangeBits!(oo, count);
+      rangeFromBits(Number(bits >> 32n), Number(bits & 0xffffffffn), range);
+    }
+    deliver(oo, count, out);
+  };
+
   // buffers from `alloc` give their region back when the array object is collected
   const regions = new FinalizationRegistry<readonly [number, number]>(([offset, bytes]) => pool.release(offset, bytes));
 
@@ -195,23 +223,9 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
       kernels.gemm(nt, spin, transA ? 1 : 0, transB ? 1 : 0, m, n, k, mode, alpha, beta, ao, bo, co, pa, pb);
       deliver(co, m * n, c);
     },
-    biasActivation: (z, bias, rows, cols, act, out) => {
-      checkDims('biasActivation', { rows, cols });
-      const count = rows * cols;
-      checkLength('biasActivation', 'z', z, count);
-      checkLength('biasActivation', 'bias', bias, cols);
-      checkLength('biasActivation', 'out', out, count);
-      if (count === 0) return;
-      // out is z's scratch copy when neither lives in the shared memory (the kernel may work in place)
-      const [zs, bs, os] = pool.layout([need(z, count), need(bias, cols), pool.owns(z) && !pool.owns(out) ? count * F32 : 0]) as [number, number, number];
-      const zo = place(z, count, zs);
-      const bo = place(bias, cols, bs);
-      const oo = pool.owns(out) ? out.byteOffset : pool.owns(z) ? os : zo;
-      const work = count * (isExpensive(act) ? EXPENSIVE_ACTIVATION : 1);
-      const nt = work >= tuning.parallelElements ? threads : 1;
-      kernels.biasActivation(nt, spin, zo, bo, rows, cols, ACT_CODE[act], oo);
-      deliver(oo, count, out);
-    },
+    biasActivation: (z, bias, rows, cols, act, out) => biasAct(z, bias, rows, cols, act, out, undefined),
+    // the activation scan in the kernel's epilogue: on the output while it is in cache, SIMD on bit patterns
+    ...(typeof kernels.absRangeBits === 'function' ? { biasActivationRange: biasAct } : {}),
     activationBackward: (delta, a, act, out) => {
       const count = delta.length;
       checkLength('activationBackward', 'a', a, count);

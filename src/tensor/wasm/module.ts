@@ -46,6 +46,8 @@ export interface WasmKernels {
     alpha: number, beta: number, a: number, b: number, c: number, pa: number, pb: number,
   ): void;
   biasActivation(nt: number, spin: number, z: number, bias: number, rows: number, cols: number, act: number, out: number): void;
+  /** absRange's two bit patterns over n float32 values at x: the largest in the high word (absent from builds before it). */
+  absRangeBits?(x: number, n: number): bigint;
   activationBackward(nt: number, spin: number, delta: number, a: number, n: number, act: number, out: number): void;
   updateBlock(): number;
   optimizerUpdate(

@@ -81,6 +81,32 @@ export function biasActivation(nt: i32, spin: i32, z: usize, bias: usize, rows: 
   run(ctrl, OP_BIAS_ACT, nt, spin);
 }
 
+/**
+ * absRange (src/tensor/reduce.ts) of n float32 values at x, on their bit patterns as the TypeScript does: the
+ * largest of |bits| in the high word, the smallest of (|bits| - 1) & 0x7fffffff in the low one. Exact integer
+ * operations, so the order of the lanes changes nothing; on the calling thread.
+ */
+export function absRangeBits(x: usize, n: i32): i64 {
+  const mask = i32x4.splat(0x7fffffff);
+  const ones = i32x4.splat(1);
+  let vmax = i32x4.splat(0);
+  let vmin = mask;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const m = v128.and(v128.load(x + (<usize>i << 2)), mask);
+    vmax = i32x4.max_s(vmax, m);
+    vmin = i32x4.min_s(vmin, v128.and(i32x4.sub(m, ones), mask));
+  }
+  let hi = max(max(i32x4.extract_lane(vmax, 0), i32x4.extract_lane(vmax, 1)), max(i32x4.extract_lane(vmax, 2), i32x4.extract_lane(vmax, 3)));
+  let lo = min(min(i32x4.extract_lane(vmin, 0), i32x4.extract_lane(vmin, 1)), min(i32x4.extract_lane(vmin, 2), i32x4.extract_lane(vmin, 3)));
+  for (; i < n; i++) {
+    const m = load<i32>(x + (<usize>i << 2)) & 0x7fffffff;
+    hi = max(hi, m);
+    lo = min(lo, (m - 1) & 0x7fffffff);
+  }
+  return (<i64>hi << 32) | <i64>(<u32>lo);
+}
+
 /** out = delta * act'(z) written through a = act(z), over n elements; out may be delta. */
 export function activationBackward(nt: i32, spin: i32, delta: usize, a: usize, n: i32, act: i32, out: usize): void {
   const ctrl = ctrlBase();
