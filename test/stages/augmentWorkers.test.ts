@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { epochBatches } from '../../src/stages/epochs.js';
 import type { Dataset } from '../../src/data/dataset.js';
@@ -55,6 +55,21 @@ describe('augmentation on worker threads', () => {
       { numRuns: 6 },
     );
   }, 120_000);
+
+  it('without SharedArrayBuffer (a page that is not cross-origin isolated), the workers get copies and give the same bits', async () => {
+    const count = 19;
+    const dataset: Dataset = { count, rows: 28, cols: 28, classes: 10, images: images(count, 9), labels: Uint8Array.from({ length: count }, (_, i) => i % 10) };
+    const plan = { dataset, seed: 4, batchSize: 5, epochs: 2, augment: { affine: { shift: 2, rotation: 10, scale: 0.1, shear: 0.2 } } };
+    const here = await collect(plan);
+    vi.stubGlobal('SharedArrayBuffer', undefined);
+    try {
+      expect(typeof SharedArrayBuffer).toBe('undefined');
+      same(here, await collect({ ...plan, batchWorkers: 1 }));
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(typeof SharedArrayBuffer).toBe('function');
+  }, 60_000);
 
   it('with workers, a run started mid-epoch yields the suffix of the full stream', async () => {
     const count = 23;
