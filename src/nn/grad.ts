@@ -63,7 +63,8 @@ export const backprop = <F extends Float>(
     const dW = ws.get(`dW${l}`, delta, nOut * nIn);
     ops.gemm(true, false, nOut, nIn, m, 1, delta, prev.data, 0, dW);
     const db = ws.get(`db${l}`, delta, nOut);
-    columnSumsInto(delta, m, nOut, db);
+    if (ops.columnSums) ops.columnSums(delta, m, nOut, db);
+    else columnSumsInto(delta, m, nOut, db);
     grads[l] = { weight: matrix(nOut, nIn, dW), bias: db };
     if (l > 0) {
       const dA = ws.get(`dA${l}`, delta, m * nIn);

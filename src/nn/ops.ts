@@ -14,6 +14,8 @@ export interface Ops<F extends Float> {
   /** Optional: `biasActivation` with absRange(out) written into `range`, in the kernel's epilogue (see Backend). */
   biasActivationRange?(z: F, bias: F, rows: number, cols: number, act: PointwiseActivation, out: F, range: Float64Array): void;
   activationBackward(delta: F, a: F, act: PointwiseActivation, out: F): void;
+  /** Optional: columnSumsInto's bits in the backend's kernels (see Backend). */
+  columnSums?(x: F, rows: number, cols: number, out: F): void;
 }
 
 const reference: Ops<Float> = { gemm: gemmTs, biasActivation, activationBackward };

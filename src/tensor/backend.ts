@@ -72,6 +72,11 @@ export interface Backend {
    * in out as `biasActivation`, same range as absRange.
    */
   biasActivationRange?(...args: [...Parameters<Backend['biasActivation']>, range: Float64Array]): void;
+  /**
+   * Optional: out[j] = sum_i x[i, j], a layer's bias gradient, with the bits of columnSumsInto
+   * (src/tensor/kernels.ts): double accumulators, the rows added in order, one rounding.
+   */
+  columnSums?(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   /** out = delta * act'(z) written through a = act(z); out may alias delta. */
   activationBackward(delta: Float32Array, a: Float32Array, act: PointwiseActivation, out: Float32Array): void;
   /**

@@ -25,7 +25,7 @@ import { initialTrainState, type TrainState } from '../../src/optim/trainState.j
 import { stepOnce } from '../../src/stages/trainStep.js';
 import type { Backend, OptimizerUpdates } from '../../src/tensor/backend.js';
 import { matrix } from '../../src/tensor/matrix.js';
-import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
+import { activationBackward, biasActivation, columnSumsInto, type PointwiseActivation } from '../../src/tensor/kernels.js';
 import { absRange } from '../../src/tensor/reduce.js';
 import { loadAddon, type NativeTuning } from '../../src/tensor/native/addon.js';
 import { createNativeBackend, createTunedNativeBackend, DEFAULT_NATIVE_TUNING, nativeTuningFor, type GemmLibrary } from '../../src/tensor/native/index.js';
@@ -211,6 +211,17 @@ describe.each(LIBRARIES)('native backend on %s through Node-API', (library) => {
       expect(() => one.biasActivationRange!(z, bias, rows, cols, act, out, new Float64Array(1))).toThrow(TypeError);
     },
   );
+
+  test.prop(
+    [fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 1100 })).chain(([rows, cols]) => fc.tuple(fc.constant(rows), fc.constant(cols), fc.float32Array({ minLength: rows * cols, maxLength: rows * cols })))],
+    { numRuns: 150 },
+  )('columnSums gives the bits of columnSumsInto (double accumulators, rows in order; NaN and infinities included)', ([rows, cols, x]) => {
+    const want = new Float32Array(cols);
+    columnSumsInto(x, rows, cols, want);
+    const got = new Float32Array(cols).fill(7);
+    one.columnSums!(x, rows, cols, got);
+    expect(sameBits(got, want)).toBe(true);
+  });
 
   const arbBackward = fc
     .tuple(fc.integer({ min: 0, max: 40 }), fc.constantFrom(...ACTS))

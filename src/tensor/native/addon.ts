@@ -100,6 +100,8 @@ export interface NativeAddon {
   /** With `range`, also absRange(out) into it (src/tensor/reduce.ts), scanned as the rows are written. */
   biasActivation(z: Float32Array, bias: Float32Array, rows: number, cols: number, act: number, out: Float32Array, range?: Float64Array): void;
   activationBackward(delta: Float32Array, a: Float32Array, act: number, out: Float32Array): void;
+  /** out[j] = sum_i x[i, j] in double, rows in order (absent from builds before it). */
+  columnSums?(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   /** The GEMM libraries this build linked, best first. */
   gemmLibraries(): GemmLibrary[];
   /** "oneDNN 2.6.3 dnnl_sgemm (OpenMP runtime, ISA avx2)", "OpenBLAS 0.3.21 cblas_sgemm (DYNAMIC_ARCH, core Haswell)". */

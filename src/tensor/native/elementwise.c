@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LEAKY_SLOPE 0.01 /* must equal LEAKY_SLOPE in src/tensor/kernels.ts */
@@ -189,5 +190,44 @@ napi_value np_activation_backward(napi_env env, napi_callback_info info) {
       }
       break;
   }
+  return NULL;
+}
+
+/*
+ * columnSums(x, rows, cols, out): out[j] = sum_i x[i, j], accumulated in double over the rows in order and
+ * rounded once: the additions of columnSumsInto (src/tensor/kernels.ts) in its order, so the same bits (the
+ * build keeps every addition: no -ffast-math, no reassociation). The bias gradient of a layer.
+ */
+napi_value np_column_sums(napi_env env, napi_callback_info info) {
+  static const char *fn = "columnSums";
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 4) {
+    napi_throw_type_error(env, NULL, "columnSums: expects 4 arguments (x, rows, cols, out)");
+    return NULL;
+  }
+  f32view x, out;
+  int32_t rows, cols;
+  if (!get_f32(env, argv[0], fn, "x", &x) || napi_get_value_int32(env, argv[1], &rows) != napi_ok ||
+      napi_get_value_int32(env, argv[2], &cols) != napi_ok || !get_f32(env, argv[3], fn, "out", &out))
+    return NULL;
+  if (rows < 0 || cols < 0 || x.length < (size_t)rows * (size_t)cols || out.length < (size_t)cols) {
+    napi_throw_range_error(env, NULL, "columnSums: x needs rows*cols values and out cols values");
+    return NULL;
+  }
+  double stack[1024];
+  double *acc = cols <= 1024 ? stack : malloc((size_t)cols * sizeof(double));
+  if (acc == NULL) {
+    napi_throw_error(env, NULL, "columnSums: out of memory");
+    return NULL;
+  }
+  for (int j = 0; j < cols; j++) acc[j] = 0.0;
+  for (int i = 0; i < rows; i++) {
+    const float *r = x.data + (size_t)i * (size_t)cols;
+    for (int j = 0; j < cols; j++) acc[j] += (double)r[j];
+  }
+  for (int j = 0; j < cols; j++) out.data[j] = (float)acc[j];
+  if (acc != stack) free(acc);
   return NULL;
 }

@@ -13,4 +13,7 @@ napi_value np_bias_activation(napi_env env, napi_callback_info info);
 /* activationBackward(delta, a, act, out): out = delta * act'(z) through a = act(z); out may alias delta. */
 napi_value np_activation_backward(napi_env env, napi_callback_info info);
 
+/* columnSums(x, rows, cols, out): out[j] = sum_i x[i, j] in double, rows in order (columnSumsInto's bits). */
+napi_value np_column_sums(napi_env env, napi_callback_info info);
+
 #endif
