@@ -4,7 +4,7 @@
  * IxJS iterables. It pauses for the event loop every few milliseconds so that signals, timers and progress
  * output keep running during training, and it can start mid-epoch (resume, at `resumePoint`).
  */
-import { backendChosen, ready } from '../tensor/registry.js';
+import { backendChosen, getBackend, ready } from '../tensor/registry.js';
 import { AsyncIterableX } from 'ix/asynciterable';
 import type { Dataset } from '../data/dataset.js';
 import type { DistortSpec, DistortTask } from '../data/distort.js';
@@ -99,7 +99,16 @@ export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
       const total = batchesPerEpoch(dataset.count, plan.batchSize, plan.keepLast ?? true);
       const every = plan.yieldEveryMs ?? 20;
       const workers = plan.batchWorkers ?? 0;
-      const labeled = (g: Group): LabeledBatch => ({ ...toBatch(g.examples, classes), epoch: g.epoch, batchInEpoch: g.b, lastInEpoch: g.b === total - 1 });
+      // without augmentation here, the backend may gather and scale the pixels itself (toBatch's bits)
+      const gather = plan.augment === undefined && dataset.images instanceof Uint8Array ? getBackend().scaledGather : undefined;
+      const size = dataset.rows * dataset.cols;
+      const inputs = (g: Group) => {
+        if (gather === undefined) return toBatch(g.examples, classes);
+        const x = new Float32Array(g.examples.length * size);
+        gather(dataset.images as Uint8Array, Uint32Array.from(g.examples, (e) => e.index * size), size, x);
+        return withTargets(x, size, g.examples, classes);
+      };
+      const labeled = (g: Group): LabeledBatch => ({ ...inputs(g), epoch: g.epoch, batchInEpoch: g.b, lastInEpoch: g.b === total - 1 });
       const batches = workers === 0 ? syncBatches(plan, labeled) : assembledOnWorkers(plan, plan.augment ?? {}, workers, classes, total);
       let last = Date.now();
       for await (const b of batches) {

@@ -77,6 +77,11 @@ export interface Backend {
    * (src/tensor/kernels.ts): double accumulators, the rows added in order, one rounding.
    */
   columnSums?(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  /**
+   * Optional: batch assembly's pixels, row j of out = src[offsets[j] .. offsets[j] + size) scaled by 1/255,
+   * with the bits of `toBatch` (src/stages/batch.ts).
+   */
+  scaledGather?(src: Uint8Array, offsets: Uint32Array, size: number, out: Float32Array): void;
   /** out = delta * act'(z) written through a = act(z); out may alias delta. */
   activationBackward(delta: Float32Array, a: Float32Array, act: PointwiseActivation, out: Float32Array): void;
   /**

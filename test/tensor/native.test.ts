@@ -20,7 +20,7 @@ import { formatError } from '../../src/errors.js';
 import { initNetwork } from '../../src/nn/init.js';
 import { adamUpdate, momentumUpdate, sgdUpdate } from '../../src/optim/kernels.js';
 import { optimizer, OPTIMIZERS } from '../../src/optim/optimizer.js';
-import type { LabeledBatch } from '../../src/stages/batch.js';
+import { toBatch, type LabeledBatch } from '../../src/stages/batch.js';
 import { initialTrainState, type TrainState } from '../../src/optim/trainState.js';
 import { stepOnce } from '../../src/stages/trainStep.js';
 import type { Backend, OptimizerUpdates } from '../../src/tensor/backend.js';
@@ -221,6 +221,18 @@ describe.each(LIBRARIES)('native backend on %s through Node-API', (library) => {
     const got = new Float32Array(cols).fill(7);
     one.columnSums!(x, rows, cols, got);
     expect(sameBits(got, want)).toBe(true);
+  });
+
+  test.prop(
+    [fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 8 })).chain(([size, pool]) => fc.tuple(fc.constant(size), fc.uint8Array({ minLength: size * pool, maxLength: size * pool }), fc.array(fc.nat({ max: pool - 1 }), { maxLength: 9 })))],
+    { numRuns: 150 },
+  )('scaledGather gives the bits of toBatch\'s inputs, and refuses a row past the end of src', ([size, src, rows]) => {
+    const examples = rows.map((r) => ({ index: r, label: 0, image: src.subarray(r * size, (r + 1) * size) }));
+    const want = toBatch(examples, 1).inputs.data;
+    const got = new Float32Array(rows.length * size).fill(7);
+    one.scaledGather!(src, Uint32Array.from(rows, (r) => r * size), size, got);
+    expect(sameBits(got, want)).toBe(true);
+    expect(() => one.scaledGather!(src, Uint32Array.of(src.length - size + 1), size, new Float32Array(size))).toThrow(RangeError);
   });
 
   const arbBackward = fc

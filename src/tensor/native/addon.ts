@@ -102,6 +102,8 @@ export interface NativeAddon {
   activationBackward(delta: Float32Array, a: Float32Array, act: number, out: Float32Array): void;
   /** out[j] = sum_i x[i, j] in double, rows in order (absent from builds before it). */
   columnSums?(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  /** Row j of out = src[offsets[j] ..][0 .. size) scaled by 1/255, toBatch's bits (absent from builds before it). */
+  scaledGather?(src: Uint8Array, offsets: Uint32Array, size: number, out: Float32Array): void;
   /** The GEMM libraries this build linked, best first. */
   gemmLibraries(): GemmLibrary[];
   /** "oneDNN 2.6.3 dnnl_sgemm (OpenMP runtime, ISA avx2)", "OpenBLAS 0.3.21 cblas_sgemm (DYNAMIC_ARCH, core Haswell)". */

@@ -231,3 +231,59 @@ napi_value np_column_sums(napi_env env, napi_callback_info info) {
   if (acc != stack) free(acc);
   return NULL;
 }
+
+/* The data and length of a typed array of the given type; throws a TypeError naming `what` otherwise. */
+static bool get_typed(napi_env env, napi_value v, napi_typedarray_type want, const char *fn, const char *what, const char *type_name, void **data, size_t *length) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(env, v, &is_ta) == napi_ok && is_ta &&
+      napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) == napi_ok && type == want)
+    return true;
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s: %s must be a %s", fn, what, type_name);
+  napi_throw_type_error(env, NULL, msg);
+  return false;
+}
+
+/*
+ * scaledGather(src, offsets, size, out): row j of out is src[offsets[j] .. offsets[j] + size) as network
+ * inputs, each byte v becoming (float)(v * (1.0 / 255)): what toBatch (src/stages/batch.ts) makes of uint8
+ * pixels (an exact float, one rounding multiply), so the same bits.
+ */
+napi_value np_scaled_gather(napi_env env, napi_callback_info info) {
+  static const char *fn = "scaledGather";
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 4) {
+    napi_throw_type_error(env, NULL, "scaledGather: expects 4 arguments (src, offsets, size, out)");
+    return NULL;
+  }
+  void *src, *offs;
+  size_t src_len, n;
+  f32view out;
+  int32_t size;
+  if (!get_typed(env, argv[0], napi_uint8_array, fn, "src", "Uint8Array", &src, &src_len) ||
+      !get_typed(env, argv[1], napi_uint32_array, fn, "offsets", "Uint32Array", &offs, &n) ||
+      napi_get_value_int32(env, argv[2], &size) != napi_ok || !get_f32(env, argv[3], fn, "out", &out))
+    return NULL;
+  const uint8_t *s = src;
+  const uint32_t *o = offs;
+  if (size < 0 || out.length < n * (size_t)size) {
+    napi_throw_range_error(env, NULL, "scaledGather: out needs offsets.length * size values");
+    return NULL;
+  }
+  for (size_t j = 0; j < n; j++) {
+    if ((size_t)o[j] + (size_t)size > src_len) {
+      napi_throw_range_error(env, NULL, "scaledGather: an offset plus size lies past the end of src");
+      return NULL;
+    }
+  }
+  const double scale = 1.0 / 255.0;
+  for (size_t j = 0; j < n; j++) {
+    const uint8_t *r = s + o[j];
+    float *w = out.data + j * (size_t)size;
+    for (int k = 0; k < size; k++) w[k] = (float)((double)r[k] * scale);
+  }
+  return NULL;
+}

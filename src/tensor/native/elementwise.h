@@ -16,4 +16,7 @@ napi_value np_activation_backward(napi_env env, napi_callback_info info);
 /* columnSums(x, rows, cols, out): out[j] = sum_i x[i, j] in double, rows in order (columnSumsInto's bits). */
 napi_value np_column_sums(napi_env env, napi_callback_info info);
 
+/* scaledGather(src, offsets, size, out): uint8 rows gathered and scaled by 1/255 (toBatch's bits). */
+napi_value np_scaled_gather(napi_env env, napi_callback_info info);
+
 #endif

@@ -411,6 +411,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("biasActivation", np_bias_activation),
       EXPORT("activationBackward", np_activation_backward),
       EXPORT("columnSums", np_column_sums),
+      EXPORT("scaledGather", np_scaled_gather),
       EXPORT("gemmLibraries", gemm_libraries),
       EXPORT("gemmInfo", gemm_info),
   };

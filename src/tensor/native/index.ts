@@ -97,6 +97,9 @@ export const createTunedNativeBackend = (
       biasActivationRange: (z, bias, rows, cols, act, out, range) => addon.biasActivation(z, bias, rows, cols, ACT_CODE[act], out, range),
       activationBackward: (delta, a, act, out) => addon.activationBackward(delta, a, ACT_CODE[act], out),
       ...(typeof addon.columnSums === 'function' ? { columnSums: (x: Float32Array, rows: number, cols: number, out: Float32Array) => addon.columnSums!(x, rows, cols, out) } : {}),
+      ...(typeof addon.scaledGather === 'function'
+        ? { scaledGather: (src: Uint8Array, offsets: Uint32Array, size: number, out: Float32Array) => addon.scaledGather!(src, offsets, size, out) }
+        : {}),
       optimizerUpdates: {
         sgd: (w, g, clip, decay, lr, w2) => addon.sgdUpdate(h, w, g, clip, decay, lr, w2),
         momentum: (w, g, v, clip, decay, lr, mu, nesterov, w2, v2) =>
