@@ -142,13 +142,8 @@ napi_value np_bias_activation(napi_env env, napi_callback_info info) {
 /* activationBackward(delta, a, act, out): out = delta * act'(z) through a = act(z); out may alias delta. */
 napi_value np_activation_backward(napi_env env, napi_callback_info info) {
   static const char *fn = "activationBackward";
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 4) {
-    napi_throw_type_error(env, NULL, "activationBackward: expects 4 arguments (delta, a, act, out)");
-    return NULL;
-  }
+  if (!get_exact_args(env, info, 4, argv, "activationBackward: expects 4 arguments (delta, a, act, out)")) return NULL;
   f32view delta, a, out;
   int act;
   if (!get_f32(env, argv[0], fn, "delta", &delta) || !get_f32(env, argv[1], fn, "a", &a) ||
@@ -200,13 +195,8 @@ napi_value np_activation_backward(napi_env env, napi_callback_info info) {
  */
 napi_value np_column_sums(napi_env env, napi_callback_info info) {
   static const char *fn = "columnSums";
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 4) {
-    napi_throw_type_error(env, NULL, "columnSums: expects 4 arguments (x, rows, cols, out)");
-    return NULL;
-  }
+  if (!get_exact_args(env, info, 4, argv, "columnSums: expects 4 arguments (x, rows, cols, out)")) return NULL;
   f32view x, out;
   int32_t rows, cols;
   if (!get_f32(env, argv[0], fn, "x", &x) || napi_get_value_int32(env, argv[1], &rows) != napi_ok ||
@@ -252,13 +242,8 @@ static bool get_typed(napi_env env, napi_value v, napi_typedarray_type want, con
  */
 napi_value np_scaled_gather(napi_env env, napi_callback_info info) {
   static const char *fn = "scaledGather";
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 4) {
-    napi_throw_type_error(env, NULL, "scaledGather: expects 4 arguments (src, offsets, size, out)");
-    return NULL;
-  }
+  if (!get_exact_args(env, info, 4, argv, "scaledGather: expects 4 arguments (src, offsets, size, out)")) return NULL;
   void *src, *offs;
   size_t src_len, n;
   f32view out;

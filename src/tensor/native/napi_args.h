@@ -35,6 +35,20 @@ static inline bool throw_range(napi_env env, const char *fn, const char *what) {
   return false;
 }
 
+/* Reads exactly `n` arguments into argv; otherwise throws a TypeError with `usage` ("fn: expects ..."). */
+static inline bool get_exact_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *usage) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "gradpipe_native: Node-API call failed: napi_get_cb_info");
+    return false;
+  }
+  if (argc != n) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
+  }
+  return true;
+}
+
 /* Reads a Float32Array (its data pointer already includes the view's byte offset). */
 static inline bool get_f32(napi_env env, napi_value v, const char *fn, const char *what, f32view *out) {
   bool is_ta = false;
