@@ -36,7 +36,8 @@ export interface StepProfile {
   readonly pieces: readonly { readonly name: string; readonly ms: number }[];
 }
 
-type KernelName = 'gemm' | 'biasActivation' | 'activationBackward' | 'optimizerUpdates';
+/** `other`: the backend's batch-assembly and bias-gradient kernels (scaledGather, columnSums) where it has them. */
+type KernelName = 'gemm' | 'biasActivation' | 'activationBackward' | 'optimizerUpdates' | 'other';
 
 /** `f` with its time added to `acc[key]`. */
 const clocked =
@@ -82,6 +83,8 @@ const timed = (b: Backend, acc: Record<KernelName, number>): Backend => ({
         },
       }
     : {}),
+  ...(b.columnSums ? { columnSums: clocked(acc, 'other', b.columnSums) } : {}),
+  ...(b.scaledGather ? { scaledGather: clocked(acc, 'other', b.scaledGather) } : {}),
   activationBackward: (d, a, act, out) => {
     const t = performance.now();
     b.activationBackward(d, a, act, out);
@@ -143,13 +146,13 @@ const pieces = (backend: Backend, train: Dataset, job: Job): { name: string; ms:
 
 /** Profiles `backend` on `job`: one pipeline run with timed kernels and GC entries, then the pieces. */
 export const profileStep = async (backend: Backend, train: Dataset, job: Job): Promise<StepProfile> => {
-  const acc = { gemm: 0, biasActivation: 0, activationBackward: 0, optimizerUpdates: 0 };
+  const acc = { gemm: 0, biasActivation: 0, activationBackward: 0, optimizerUpdates: 0, other: 0 };
   const gcs: { start: number; duration: number }[] = [];
   const obs = new PerformanceObserver((list) => list.getEntries().forEach((e) => gcs.push({ start: e.startTime, duration: e.duration })));
   obs.observe({ entryTypes: ['gc'] });
   let from = 0;
   const m = await runGradpipe(timed(backend, acc), train, job, () => {
-    acc.gemm = acc.biasActivation = acc.activationBackward = acc.optimizerUpdates = 0;
+    acc.gemm = acc.biasActivation = acc.activationBackward = acc.optimizerUpdates = acc.other = 0;
     from = performance.now();
   });
   await new Promise((r) => setImmediate(r));
@@ -158,14 +161,14 @@ export const profileStep = async (backend: Backend, train: Dataset, job: Job): P
   const per = (x: number) => x / steps;
   const gc = per(gcs.filter((g) => g.start >= from).reduce((s, g) => s + g.duration, 0));
   const step = per(m.seconds * 1000);
-  const kernels = { gemm: per(acc.gemm), biasActivation: per(acc.biasActivation), activationBackward: per(acc.activationBackward), optimizerUpdates: per(acc.optimizerUpdates) };
+  const kernels = { gemm: per(acc.gemm), biasActivation: per(acc.biasActivation), activationBackward: per(acc.activationBackward), optimizerUpdates: per(acc.optimizerUpdates), other: per(acc.other) };
   return {
     backend: backend.description,
     batch: job.batch,
     step,
     kernels,
     gc,
-    rest: step - kernels.gemm - kernels.biasActivation - kernels.activationBackward - kernels.optimizerUpdates - gc,
+    rest: step - kernels.gemm - kernels.biasActivation - kernels.activationBackward - kernels.optimizerUpdates - kernels.other - gc,
     pieces: pieces(backend, train, job),
   };
 };
