@@ -229,14 +229,16 @@ export const fixedFits = (rows: number, cols: number, warp: Warp): boolean => {
   const cx = (cols - 1) / 2;
   const cy = (rows - 1) / 2;
   let field = 0;
-  if (warp.field) for (const f of [warp.field.dx, warp.field.dy]) for (let i = 0; i < f.length; i++) field = Math.max(field, Math.abs(f[i]!));
+  const f = warp.field;
+  if (f) for (let i = 0; i < f.dx.length; i++) field = Math.max(field, Math.abs(f.dx[i]!), Math.abs(f.dy[i]!));
   if (!(field < FIXED_LIMIT) || cols + rows + 2 * PAD >= FIXED_LIMIT) return false;
-  for (const px of [-cx, cx]) {
-    for (const py of [-cy, cy]) {
-      const sx = cx + a00 * px + a01 * py + warp.shift[0];
-      const sy = cy + a10 * px + a11 * py + warp.shift[1];
-      if (!(Math.abs(sx) + field < FIXED_LIMIT && Math.abs(sy) + field < FIXED_LIMIT)) return false;
-    }
+  // the four corners, (px, py) = (+-cx, +-cy)
+  for (let c = 0; c < 4; c++) {
+    const px = c & 1 ? cx : -cx;
+    const py = c & 2 ? cy : -cy;
+    const sx = cx + a00 * px + a01 * py + warp.shift[0];
+    const sy = cy + a10 * px + a11 * py + warp.shift[1];
+    if (!(Math.abs(sx) + field < FIXED_LIMIT && Math.abs(sy) + field < FIXED_LIMIT)) return false;
   }
   return true;
 };

@@ -13,3 +13,23 @@ export const scaleBytes = (x: Float32Array): Float32Array => {
   for (let k = 0; k < x.length; k++) x[k] = x[k]! * scale;
   return x;
 };
+
+/**
+ * The network inputs of the images at `offsets` (pixel offsets into `images`), one row of `size` each: uint8
+ * pixels scaled by 1/255 (`scaleBytes`, by `kernel` when given: a backend's `scaledGather`, the same bits),
+ * float32 features as they are.
+ */
+export const gatherInputs = (
+  images: Uint8Array | Float32Array,
+  offsets: Uint32Array,
+  size: number,
+  kernel?: (src: Uint8Array, offsets: Uint32Array, size: number, out: Float32Array) => void,
+): Float32Array => {
+  const x = new Float32Array(offsets.length * size);
+  if (kernel !== undefined && images instanceof Uint8Array) {
+    kernel(images, offsets, size, x);
+    return x;
+  }
+  offsets.forEach((o, j) => x.set(images.subarray(o, o + size), j * size));
+  return images instanceof Uint8Array ? scaleBytes(x) : x;
+};

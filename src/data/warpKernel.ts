@@ -5,7 +5,7 @@
  * read or compiled it falls back to the TypeScript warp, which gives the same images.
  */
 import { readBytes } from '#platform/wasm.js';
-import { scaleBytes } from './pixels.js';
+import { gatherInputs, scaleBytes } from './pixels.js';
 import { byteFill, drawWarp, distortMany, fixedFits, fixedOffset, fixedParams, isIdentity, taskOffsets, type DistortTask, type Warp } from './distort.js';
 
 interface WarpExports {
@@ -97,13 +97,7 @@ export const distortManyFast = async <I extends Uint8Array | Float32Array>(t: Di
  * training thread touches no pixel.
  */
 export const batchInputs = async (t: DistortTask): Promise<Float32Array> => {
-  if (isIdentity(t.spec)) {
-    const size = t.rows * t.cols;
-    const offsets = taskOffsets(t);
-    const x = new Float32Array(offsets.length * size);
-    offsets.forEach((o, j) => x.set(t.images.subarray(o, o + size), j * size));
-    return t.images instanceof Uint8Array ? scaleBytes(x) : x;
-  }
+  if (isIdentity(t.spec)) return gatherInputs(t.images, taskOffsets(t), t.rows * t.cols);
   const x = await onKernel(t, true);
   if (x instanceof Float32Array) return x;
   const images = distortMany(t);

@@ -72,16 +72,11 @@ export const forward = <F extends Float>(
       if (measure) ranges.push(absRange(z, new Float64Array(2)));
     } else {
       if (layer.activation === 'softmax') throw new RangeError('forward: softmax is only allowed on the output layer');
-      if (!measure) ops.biasActivation(z, layer.bias, m, n, layer.activation, z);
-      else {
-        const range = new Float64Array(2);
-        if (ops.biasActivationRange) ops.biasActivationRange(z, layer.bias, m, n, layer.activation, z, range);
-        else {
-          ops.biasActivation(z, layer.bias, m, n, layer.activation, z);
-          absRange(z, range);
-        }
-        ranges.push(range);
-      }
+      const range = measure ? new Float64Array(2) : undefined;
+      if (range && ops.biasActivationRange) ops.biasActivationRange(z, layer.bias, m, n, layer.activation, z, range);
+      else ops.biasActivation(z, layer.bias, m, n, layer.activation, z);
+      if (range && !ops.biasActivationRange) absRange(z, range);
+      if (range) ranges.push(range);
     }
     a = matrix(m, n, z);
     outputs.push(a);

@@ -15,6 +15,7 @@ import { readDataset, type Example } from './read.js';
 import { epochOrder } from './shuffle.js';
 import { ixSync } from './stage.js';
 import { breathe } from '#platform/breathe.js';
+import { gatherInputs } from '../data/pixels.js';
 
 /**
  * The module the batch workers import `batchInputs` (with the wasm warp) from: the built JavaScript
@@ -99,15 +100,13 @@ export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
       const total = batchesPerEpoch(dataset.count, plan.batchSize, plan.keepLast ?? true);
       const every = plan.yieldEveryMs ?? 20;
       const workers = plan.batchWorkers ?? 0;
-      // without augmentation here, the backend may gather and scale the pixels itself (toBatch's bits)
-      const gather = plan.augment === undefined && dataset.images instanceof Uint8Array ? getBackend().scaledGather : undefined;
+      // undistorted images are gathered from the dataset, by the backend's kernel where it has one (toBatch's bits)
+      const kernel = getBackend().scaledGather;
       const size = dataset.rows * dataset.cols;
-      const inputs = (g: Group) => {
-        if (gather === undefined) return toBatch(g.examples, classes);
-        const x = new Float32Array(g.examples.length * size);
-        gather(dataset.images as Uint8Array, Uint32Array.from(g.examples, (e) => e.index * size), size, x);
-        return withTargets(x, size, g.examples, classes);
-      };
+      const inputs = (g: Group) =>
+        plan.augment !== undefined
+          ? toBatch(g.examples, classes)
+          : withTargets(gatherInputs(dataset.images, Uint32Array.from(g.examples, (e) => e.index * size), size, kernel), size, g.examples, classes);
       const labeled = (g: Group): LabeledBatch => ({ ...inputs(g), epoch: g.epoch, batchInEpoch: g.b, lastInEpoch: g.b === total - 1 });
       const batches = workers === 0 ? syncBatches(plan, labeled) : assembledOnWorkers(plan, plan.augment ?? {}, workers, classes, total);
       let last = Date.now();

@@ -222,19 +222,6 @@ napi_value np_column_sums(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* The data and length of a typed array of the given type; throws a TypeError naming `what` otherwise. */
-static bool get_typed(napi_env env, napi_value v, napi_typedarray_type want, const char *fn, const char *what, const char *type_name, void **data, size_t *length) {
-  bool is_ta = false;
-  napi_typedarray_type type;
-  if (napi_is_typedarray(env, v, &is_ta) == napi_ok && is_ta &&
-      napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) == napi_ok && type == want)
-    return true;
-  char msg[160];
-  snprintf(msg, sizeof msg, "%s: %s must be a %s", fn, what, type_name);
-  napi_throw_type_error(env, NULL, msg);
-  return false;
-}
-
 /*
  * scaledGather(src, offsets, size, out): row j of out is src[offsets[j] .. offsets[j] + size) as network
  * inputs, each byte v becoming (float)(v * (1.0 / 255)): what toBatch (src/stages/batch.ts) makes of uint8

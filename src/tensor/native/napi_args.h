@@ -49,22 +49,29 @@ static inline bool get_exact_args(napi_env env, napi_callback_info info, size_t 
   return true;
 }
 
-/* Reads a Float32Array (its data pointer already includes the view's byte offset). */
-static inline bool get_f32(napi_env env, napi_value v, const char *fn, const char *what, f32view *out) {
+/*
+ * Reads a typed array of type `want` (its data pointer already includes the view's byte offset); otherwise
+ * throws a TypeError saying `what` must be a `type_name`.
+ */
+static inline bool get_typed(napi_env env, napi_value v, napi_typedarray_type want, const char *fn, const char *what, const char *type_name,
+                             void **data, size_t *length) {
   bool is_ta = false;
   napi_typedarray_type type;
-  size_t length;
-  void *data;
   if (napi_is_typedarray(env, v, &is_ta) == napi_ok && is_ta &&
-      napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) == napi_ok && type == napi_float32_array) {
-    out->data = (float *)data;
-    out->length = length;
+      napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) == napi_ok && type == want)
     return true;
-  }
   char msg[160];
-  snprintf(msg, sizeof msg, "%s: %s must be a Float32Array", fn, what);
+  snprintf(msg, sizeof msg, "%s: %s must be a %s", fn, what, type_name);
   napi_throw_type_error(env, NULL, msg);
   return false;
+}
+
+/* Reads a Float32Array. */
+static inline bool get_f32(napi_env env, napi_value v, const char *fn, const char *what, f32view *out) {
+  void *data;
+  if (!get_typed(env, v, napi_float32_array, fn, what, "Float32Array", &data, &out->length)) return false;
+  out->data = (float *)data;
+  return true;
 }
 
 /* Reads an integer in [lo, hi]. */
