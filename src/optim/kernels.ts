@@ -3,29 +3,56 @@
  * writes new parameters (and moments) into buffers the caller just allocated; inputs are never written.
  * g_i is read as clip * g[i] + decay * w[i].
  *
- * Each returns sum(g[i]^2) over the raw gradient, plus 0 * w'[i] for every new parameter as stored (in float32,
- * so an update that overflows float32 counts as non-finite): finite exactly
- * when the gradient and the new parameters are all finite. One pass thus updates, measures the gradient
- * norm and checks for divergence.
+ * Each returns the update's check: NaN when some new parameter, as stored (in float32, so an update that
+ * overflows float32 counts), is not finite; otherwise `sumSquares(g)` of the raw gradient. One pass thus
+ * updates, measures the gradient norm and checks for divergence.
  */
 import type { Float } from '../tensor/matrix.js';
 
-/** w' = w - lr g into w2; returns the divergence check (see above). */
+/** Elements per block of the check's sum (`sumSquares`): a multiple of `CHECK_LANES`. */
+export const CHECK_BLOCK = 16384;
+/** Independent running sums per block of the check. */
+export const CHECK_LANES = 8;
+
+/**
+ * sum(g[i]^2) in float64, in an order fixed by the length alone, so that a backend can share the blocks out
+ * among any number of threads and vectorise each, and still give these bits: the tensor is cut into blocks of
+ * CHECK_BLOCK elements; in a block, lane j (0-7) adds the squares of the elements at offsets j, j + 8, j + 16,
+ * ... one after the other; the block's sum is ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)); the blocks'
+ * sums are added in block order, from 0.
+ */
+export const sumSquares = (g: Float): number => {
+  let total = 0;
+  const lanes = new Float64Array(CHECK_LANES);
+  for (let start = 0; start < g.length; start += CHECK_BLOCK) {
+    const end = Math.min(g.length, start + CHECK_BLOCK);
+    lanes.fill(0);
+    for (let i = start; i < end; i++) {
+      const gi = g[i]!;
+      const j = (i - start) & 7;
+      lanes[j] = lanes[j]! + gi * gi;
+    }
+    total += ((lanes[0]! + lanes[4]!) + (lanes[2]! + lanes[6]!)) + ((lanes[1]! + lanes[5]!) + (lanes[3]! + lanes[7]!));
+  }
+  return total;
+};
+
+/** w' = w - lr g into w2; returns the check (see above). */
 export const sgdUpdate = (w: Float, g: Float, clip: number, decay: number, lr: number, w2: Float): number => {
-  let check = 0;
+  let finite = 0;
   for (let i = 0; i < w.length; i++) {
     const wi = w[i]!;
     const gi = g[i]!;
     const n = wi - lr * (clip * gi + decay * wi);
     w2[i] = n;
-    check += gi * gi + Math.fround(n) * 0;
+    finite += Math.fround(n) * 0;
   }
-  return check;
+  return finite === 0 ? sumSquares(g) : NaN;
 };
 
 /** v' = mu v + g, then w' = w - lr v' (or w - lr (g + mu v') with Nesterov) into w2 and v2; returns the check. */
 export const momentumUpdate = (w: Float, g: Float, v: Float, clip: number, decay: number, lr: number, mu: number, nesterov: boolean, w2: Float, v2: Float): number => {
-  let check = 0;
+  let finite = 0;
   if (nesterov) {
     for (let i = 0; i < w.length; i++) {
       const wi = w[i]!;
@@ -35,7 +62,7 @@ export const momentumUpdate = (w: Float, g: Float, v: Float, clip: number, decay
       v2[i] = vi;
       const n = wi - lr * (gi + mu * vi);
       w2[i] = n;
-      check += raw * raw + Math.fround(n) * 0;
+      finite += Math.fround(n) * 0;
     }
   } else {
     for (let i = 0; i < w.length; i++) {
@@ -45,10 +72,10 @@ export const momentumUpdate = (w: Float, g: Float, v: Float, clip: number, decay
       v2[i] = vi;
       const n = wi - lr * vi;
       w2[i] = n;
-      check += raw * raw + Math.fround(n) * 0;
+      finite += Math.fround(n) * 0;
     }
   }
-  return check;
+  return finite === 0 ? sumSquares(g) : NaN;
 };
 
 /** Adam's moments into m2 and s2 and w' = w - lr m^ / (sqrt(s^) + eps) into w2, with c1, c2 the bias corrections; returns the check. */
@@ -56,7 +83,7 @@ export const adamUpdate = (
   w: Float, g: Float, m: Float, s: Float, clip: number, decay: number, lr: number,
   b1: number, b2: number, c1: number, c2: number, eps: number, w2: Float, m2: Float, s2: Float,
 ): number => {
-  let check = 0;
+  let finite = 0;
   for (let i = 0; i < w.length; i++) {
     const wi = w[i]!;
     const raw = g[i]!;
@@ -67,7 +94,7 @@ export const adamUpdate = (
     s2[i] = si;
     const n = wi - (lr * (mi / c1)) / (Math.sqrt(si / c2) + eps);
     w2[i] = n;
-    check += raw * raw + Math.fround(n) * 0;
+    finite += Math.fround(n) * 0;
   }
-  return check;
+  return finite === 0 ? sumSquares(g) : NaN;
 };

@@ -101,7 +101,7 @@ export interface Backend {
   dispose(): void;
 }
 
-/** The element-wise optimiser rules; each returns sum(g^2) + sum(0 * w'): finite iff all are finite. */
+/** The element-wise optimiser rules; each returns its check (src/optim/kernels.ts): NaN when a new parameter is not finite, else sumSquares(g). */
 export interface OptimizerUpdates {
   /** w' = w - lr (clip g + decay w). */
   sgd(w: Float32Array, g: Float32Array, clip: number, decay: number, lr: number, w2: Float32Array): number;

@@ -18,7 +18,7 @@ import seedrandom from 'seedrandom';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatError } from '../../src/errors.js';
 import { initNetwork } from '../../src/nn/init.js';
-import { adamUpdate, momentumUpdate, sgdUpdate } from '../../src/optim/kernels.js';
+import { adamUpdate, CHECK_BLOCK, momentumUpdate, sgdUpdate } from '../../src/optim/kernels.js';
 import { optimizer, OPTIMIZERS } from '../../src/optim/optimizer.js';
 import { toBatch, type LabeledBatch } from '../../src/stages/batch.js';
 import { initialTrainState, type TrainState } from '../../src/optim/trainState.js';
@@ -440,7 +440,7 @@ const expectSameUpdate = (got: ReturnType<typeof applyUpdate>, want: ReturnType<
 
 describe('native optimiser updates: the bits of the TypeScript loops on any thread count', () => {
   const backends = [native(1), native(2), native(2, SPLIT_ALL), native(3, SPLIT_ALL)];
-  const labels = ['1 thread', '2 threads', '2 threads, chunks of 3', '3 threads, chunks of 3'];
+  const labels = ['1 thread', '2 threads', '2 threads, chunks of one check block', '3 threads, chunks of one check block'];
   afterAll(() => backends.forEach((b) => b.dispose()));
 
   test.prop([arbUpdate(120)], { numRuns: 300 })(
@@ -474,9 +474,10 @@ describe('native optimiser updates: the bits of the TypeScript loops on any thre
     }
   });
 
-  // The check's sum of squares goes by runs of 512 on the grid of its binade (update.c): gradients whose
-  // squares tie on that grid (few significant bits), cross binades (a few huge values, wide exponents), or
-  // turn non-finite part way, at lengths around and across runs.
+  // The check's sum of squares is summed per block of CHECK_BLOCK, each block by eight lanes (update.c, the
+  // order of kernels.ts sumSquares): gradients with full mantissas, few significant bits, sudden jumps across
+  // binades or exponents far apart, some turning non-finite, at lengths that end anywhere in a block of eight
+  // and in the first, second or third block of the check.
   const gradientOf = (kind: number, length: number, seed: number): Float32Array => {
     const rng = seedrandom(`check ${seed}`);
     const bits = 1 + Math.floor(rng() * 24);
@@ -484,15 +485,15 @@ describe('native optimiser updates: the bits of the TypeScript loops on any thre
     const g = Float32Array.from({ length }, () => {
       const u = rng() - 0.5;
       if (kind === 0) return u * scale; // full mantissas
-      if (kind === 1) return (Math.round(u * 2 ** bits) / 2 ** bits) * scale; // ties on the grid
+      if (kind === 1) return (Math.round(u * 2 ** bits) / 2 ** bits) * scale; // few significant bits
       if (kind === 2) return rng() < 0.01 ? u * 1e6 * scale : u * scale; // sudden jumps across binades
       return u * Math.exp(u * 60); // exponents far apart
     });
     if (kind === 3 && rng() < 0.3) g[Math.floor(rng() * length)] = rng() < 0.5 ? Number.NaN : Number.POSITIVE_INFINITY;
     return g;
   };
-  test.prop([fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 4000 }), fc.nat()], { numRuns: 300 })(
-    'should respect the law: the check is sum(g^2) in index order, bit for bit, for gradients whose squares tie, jump or overflow',
+  test.prop([fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 3 * CHECK_BLOCK }), fc.nat()], { numRuns: 120 })(
+    'should respect the law: the check is sumSquares(g) of src/optim/kernels.ts, bit for bit, across blocks',
     (kind, length, seed) => {
       const g = gradientOf(kind, length, seed);
       const w = new Float32Array(length);

@@ -22,9 +22,10 @@ typedef struct {
 } np_update;
 
 /*
- * Applies the update and returns sum(g^2) + sum(0 * w'), NaN when a new parameter is not finite: the stored
- * values and the returned check are those of the TypeScript loops, bit for bit. Tensors longer than `chunk`
- * are updated in chunks of that many elements, shared among the pool's threads.
+ * Applies the update and returns its check (src/optim/kernels.ts): NaN when a new parameter is not finite,
+ * else sumSquares(g). The stored values and the check are those of the TypeScript loops, bit for bit. Tensors
+ * longer than `chunk` (rounded up to whole blocks of the check) are updated in chunks of that many elements,
+ * shared among the pool's threads.
  */
 double np_update_run(np_pool *pool, const np_update *u, size_t chunk);
 

@@ -6,9 +6,10 @@
 // The outputs overwrite the inputs in place (w' over w, v' over v, ...): every element's inputs are loaded
 // before its outputs are stored, and the JS side then copies three buffers instead of five (momentum).
 //
-// Blocks have a fixed size, whatever the thread count, and each writes its part of the check
-// (sum g^2 + 0 * w') to its own slot, which the calling thread sums in block order: the check does not
-// depend on the threads either (it differs from the TypeScript loop's sequential sum only in rounding).
+// Blocks have kernels.ts's CHECK_BLOCK size, whatever the thread count, and each writes its part of the
+// check (NaN when a new parameter is not finite, else the block's sum of squares in sumSquares's lane
+// order) to its own slot, which the calling thread adds in block order: the check has the TypeScript
+// function's bits, whatever the threads.
 import { paramD, paramI } from './layout';
 import { claim } from './sync';
 
@@ -17,7 +18,7 @@ export const U_KIND = 0, U_N = 1, U_W = 2, U_G = 3, U_V = 4, U_S = 5, U_PARTS = 
 export const D_CLIP = 0, D_DECAY = 1, D_LR = 2, D_MU = 3, D_B1 = 4, D_B2 = 5, D_C1 = 6, D_C2 = 7, D_EPS = 3;
 export const KIND_SGD = 0, KIND_MOMENTUM = 1, KIND_NESTEROV = 2, KIND_ADAM = 3;
 
-/** Elements per block: a multiple of 2 (only the last block has an odd element) and big enough to amortise a claim. */
+/** Elements per block: kernels.ts CHECK_BLOCK (a multiple of 8, and big enough to amortise a claim). */
 export const UPDATE_BLOCK: i32 = 16384;
 
 @inline function ld(p: usize): v128 {
@@ -26,38 +27,75 @@ export const UPDATE_BLOCK: i32 = 16384;
 @inline function st(p: usize, v: v128): void {
   v128.store64_lane(p, f32x4.demote_f64x2_zero(v), 0);
 }
-@inline function sum2(v: v128): f64 {
-  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+/** All ones in a lane whose value is not finite (x - x is NaN there, +0 elsewhere). */
+@inline function nonFinite(x: v128): v128 {
+  return f64x2.ne(f64x2.sub(x, x), f64x2.splat(0));
 }
 
-// For each rule: elements [i0, i1) (i0 even) in pairs, then a last odd element in scalar double (the same
-// IEEE operations), returning the block's check.
+/**
+ * sum(g^2) over [i0, i1) (i0 a multiple of 8), as kernels.ts sumSquares sums a block: lane j of the eight
+ * (a0 = 0, 1; a1 = 2, 3; a2 = 4, 5; a3 = 6, 7) adds the squares at offsets j, j + 8, ...; then
+ * ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)).
+ */
+function blockSquares(g: usize, i0: i32, i1: i32): f64 {
+  let a0 = f64x2.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  const groups = i0 + ((i1 - i0) & ~7);
+  for (let o = <usize>i0 << 2, end = <usize>groups << 2; o < end; o += 32) {
+    const x0 = ld(g + o), x1 = ld(g + o + 8), x2 = ld(g + o + 16), x3 = ld(g + o + 24);
+    a0 = f64x2.add(a0, f64x2.mul(x0, x0));
+    a1 = f64x2.add(a1, f64x2.mul(x1, x1));
+    a2 = f64x2.add(a2, f64x2.mul(x2, x2));
+    a3 = f64x2.add(a3, f64x2.mul(x3, x3));
+  }
+  // the last group's pairs go to their lanes, then a last odd element to the first lane of its pair
+  const rest = i1 - groups;
+  const o = <usize>groups << 2;
+  if (rest >= 2) { const x = ld(g + o); a0 = f64x2.add(a0, f64x2.mul(x, x)); }
+  if (rest >= 4) { const x = ld(g + o + 8); a1 = f64x2.add(a1, f64x2.mul(x, x)); }
+  if (rest >= 6) { const x = ld(g + o + 16); a2 = f64x2.add(a2, f64x2.mul(x, x)); }
+  if (rest & 1) {
+    const x = <f64>load<f32>(g + (<usize>(i1 - 1) << 2));
+    const sq = f64x2.replace_lane(f64x2.splat(0), 0, x * x);
+    if (rest == 1) a0 = f64x2.add(a0, sq);
+    else if (rest == 3) a1 = f64x2.add(a1, sq);
+    else if (rest == 5) a2 = f64x2.add(a2, sq);
+    else a3 = f64x2.add(a3, sq);
+  }
+  const s = f64x2.add(f64x2.add(a0, a2), f64x2.add(a1, a3));
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+}
+
+/** The block's check: NaN when a lane of `bad` is set, else its sum of squares. */
+@inline function blockCheck(bad: v128, g: usize, i0: i32, i1: i32): f64 {
+  return v128.any_true(bad) ? NaN : blockSquares(g, i0, i1);
+}
+
+// For each rule: elements [i0, i1) (i0 a multiple of 8) in pairs, then a last odd element in scalar double
+// (the same IEEE operations), returning the block's check.
 
 function sgdBlock(w: usize, g: usize, i0: i32, i1: i32, clip: f64, decay: f64, lr: f64): f64 {
-  const vclip = f64x2.splat(clip), vdecay = f64x2.splat(decay), vlr = f64x2.splat(lr), zero = f64x2.splat(0);
-  let acc = zero;
+  const vclip = f64x2.splat(clip), vdecay = f64x2.splat(decay), vlr = f64x2.splat(lr);
+  let bad = f64x2.splat(0);
   const pairs = i0 + ((i1 - i0) & ~1);
   for (let o = <usize>i0 << 2, end = <usize>pairs << 2; o < end; o += 8) {
     const wi = ld(w + o), gi = ld(g + o);
     const n = f64x2.sub(wi, f64x2.mul(vlr, f64x2.add(f64x2.mul(vclip, gi), f64x2.mul(vdecay, wi))));
     st(w + o, n);
-    acc = f64x2.add(acc, f64x2.add(f64x2.mul(gi, gi), f64x2.mul(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n)), zero)));
+    bad = v128.or(bad, nonFinite(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n))));
   }
-  let check = sum2(acc);
   if (pairs < i1) {
     const o = <usize>pairs << 2;
     const wi = <f64>load<f32>(w + o), gi = <f64>load<f32>(g + o);
     const n = wi - lr * (clip * gi + decay * wi);
     store<f32>(w + o, <f32>n);
-    check += gi * gi + <f64>(<f32>n) * 0;
+    bad = v128.or(bad, nonFinite(f64x2.splat(<f64>(<f32>n))));
   }
-  return check;
+  return blockCheck(bad, g, i0, i1);
 }
 
 function momentumBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64, decay: f64, lr: f64, mu: f64): f64 {
   const vclip = f64x2.splat(clip), vdecay = f64x2.splat(decay), vlr = f64x2.splat(lr), vmu = f64x2.splat(mu);
-  const zero = f64x2.splat(0);
-  let acc = zero;
+  let bad = f64x2.splat(0);
   const pairs = i0 + ((i1 - i0) & ~1);
   for (let o = <usize>i0 << 2, end = <usize>pairs << 2; o < end; o += 8) {
     const wi = ld(w + o), raw = ld(g + o), vo = ld(v + o);
@@ -66,9 +104,8 @@ function momentumBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64
     st(v + o, vi);
     const n = f64x2.sub(wi, f64x2.mul(vlr, vi));
     st(w + o, n);
-    acc = f64x2.add(acc, f64x2.add(f64x2.mul(raw, raw), f64x2.mul(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n)), zero)));
+    bad = v128.or(bad, nonFinite(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n))));
   }
-  let check = sum2(acc);
   if (pairs < i1) {
     const o = <usize>pairs << 2;
     const wi = <f64>load<f32>(w + o), raw = <f64>load<f32>(g + o), vo = <f64>load<f32>(v + o);
@@ -76,15 +113,14 @@ function momentumBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64
     store<f32>(v + o, <f32>vi);
     const n = wi - lr * vi;
     store<f32>(w + o, <f32>n);
-    check += raw * raw + <f64>(<f32>n) * 0;
+    bad = v128.or(bad, nonFinite(f64x2.splat(<f64>(<f32>n))));
   }
-  return check;
+  return blockCheck(bad, g, i0, i1);
 }
 
 function nesterovBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64, decay: f64, lr: f64, mu: f64): f64 {
   const vclip = f64x2.splat(clip), vdecay = f64x2.splat(decay), vlr = f64x2.splat(lr), vmu = f64x2.splat(mu);
-  const zero = f64x2.splat(0);
-  let acc = zero;
+  let bad = f64x2.splat(0);
   const pairs = i0 + ((i1 - i0) & ~1);
   for (let o = <usize>i0 << 2, end = <usize>pairs << 2; o < end; o += 8) {
     const wi = ld(w + o), raw = ld(g + o), vo = ld(v + o);
@@ -93,9 +129,8 @@ function nesterovBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64
     st(v + o, vi);
     const n = f64x2.sub(wi, f64x2.mul(vlr, f64x2.add(gi, f64x2.mul(vmu, vi))));
     st(w + o, n);
-    acc = f64x2.add(acc, f64x2.add(f64x2.mul(raw, raw), f64x2.mul(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n)), zero)));
+    bad = v128.or(bad, nonFinite(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n))));
   }
-  let check = sum2(acc);
   if (pairs < i1) {
     const o = <usize>pairs << 2;
     const wi = <f64>load<f32>(w + o), raw = <f64>load<f32>(g + o), vo = <f64>load<f32>(v + o);
@@ -104,9 +139,9 @@ function nesterovBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64
     store<f32>(v + o, <f32>vi);
     const n = wi - lr * (gi + mu * vi);
     store<f32>(w + o, <f32>n);
-    check += raw * raw + <f64>(<f32>n) * 0;
+    bad = v128.or(bad, nonFinite(f64x2.splat(<f64>(<f32>n))));
   }
-  return check;
+  return blockCheck(bad, g, i0, i1);
 }
 
 function adamBlock(
@@ -116,8 +151,7 @@ function adamBlock(
   const vclip = f64x2.splat(clip), vdecay = f64x2.splat(decay), vlr = f64x2.splat(lr);
   const vb1 = f64x2.splat(b1), vb2 = f64x2.splat(b2), vc1 = f64x2.splat(c1), vc2 = f64x2.splat(c2), veps = f64x2.splat(eps);
   const vb1c = f64x2.splat(1 - b1), vb2c = f64x2.splat(1 - b2);
-  const zero = f64x2.splat(0);
-  let acc = zero;
+  let bad = f64x2.splat(0);
   const pairs = i0 + ((i1 - i0) & ~1);
   for (let o = <usize>i0 << 2, end = <usize>pairs << 2; o < end; o += 8) {
     const wi = ld(w + o), raw = ld(g + o), mo = ld(m + o), so = ld(s + o);
@@ -130,9 +164,8 @@ function adamBlock(
     const step = f64x2.div(f64x2.mul(vlr, f64x2.div(mi, vc1)), f64x2.add(f64x2.sqrt(f64x2.div(si, vc2)), veps));
     const n = f64x2.sub(wi, step);
     st(w + o, n);
-    acc = f64x2.add(acc, f64x2.add(f64x2.mul(raw, raw), f64x2.mul(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n)), zero)));
+    bad = v128.or(bad, nonFinite(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n))));
   }
-  let check = sum2(acc);
   if (pairs < i1) {
     const o = <usize>pairs << 2;
     const wi = <f64>load<f32>(w + o), raw = <f64>load<f32>(g + o), mo = <f64>load<f32>(m + o), so = <f64>load<f32>(s + o);
@@ -143,9 +176,9 @@ function adamBlock(
     store<f32>(s + o, <f32>si);
     const n = wi - (lr * (mi / c1)) / (Math.sqrt(si / c2) + eps);
     store<f32>(w + o, <f32>n);
-    check += raw * raw + <f64>(<f32>n) * 0;
+    bad = v128.or(bad, nonFinite(f64x2.splat(<f64>(<f32>n))));
   }
-  return check;
+  return blockCheck(bad, g, i0, i1);
 }
 
 /** A thread's part of an update job: the blocks it claims, each writing its check to parts[block]. */
