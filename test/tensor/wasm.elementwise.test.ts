@@ -4,7 +4,7 @@
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { activationBackward, biasActivation, type PointwiseActivation } from '../../src/tensor/kernels.js';
+import { activationBackward, biasActivation, columnSumsInto, type PointwiseActivation } from '../../src/tensor/kernels.js';
 import { absRange } from '../../src/tensor/reduce.js';
 import { sameBits, seeded, SPLIT, wasm } from './wasm.support.js';
 
@@ -115,5 +115,37 @@ describe('wasm backend: element-wise kernels', () => {
       biasActivation(z, bias, rows, cols, act, want);
       expectKernelClose(act, o1, want, (i) => z[i]! + bias[i % cols]!);
     }
+  });
+
+  test.prop(
+    [
+      fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 40 })).chain(([rows, cols]) =>
+        fc.tuple(fc.constant(rows), fc.constant(cols), fc.float32Array({ minLength: rows * cols, maxLength: rows * cols }), fc.boolean()),
+      ),
+    ],
+    { numRuns: 300 },
+  )('columnSums gives the bits of columnSumsInto (double accumulators, rows in order; NaN and infinities included), wherever x and out live', ([rows, cols, x, resident]) => {
+    const want = new Float32Array(cols);
+    columnSumsInto(x, rows, cols, want);
+    const put = (a: Float32Array): Float32Array => {
+      if (!resident) return a;
+      const r = one.alloc!(a.length);
+      r.set(a);
+      return r;
+    };
+    const xs = put(x);
+    const got = put(new Float32Array(cols).fill(7));
+    one.columnSums!(xs, rows, cols, got);
+    expect(sameBits(got, want)).toBe(true);
+    expect(sameBits(xs, x)).toBe(true);
+  });
+
+  it('sums the columns of a 128 x 1000 batch gradient with the bits of columnSumsInto', () => {
+    const x = seeded(128 * 1000, 5).map((v) => v * 1e3);
+    const want = new Float32Array(1000);
+    columnSumsInto(x, 128, 1000, want);
+    const got = new Float32Array(1000);
+    two.columnSums!(x, 128, 1000, got);
+    expect(sameBits(got, want)).toBe(true);
   });
 });

@@ -61,6 +61,11 @@ export interface WasmTuning {
    * shared operand or for the last blocks, without an OS wake-up (tens of microseconds, more on a busy VM).
    */
   readonly spin: number;
+  /**
+   * Whether the GEMM skips the steps where an operand's panel is zero (default true): the same bits either
+   * way (assembly/gemm.ts); false runs every step (tests compare the two, benchmarks time both).
+   */
+  readonly skipZeros?: boolean;
 }
 
 /**
@@ -98,6 +103,10 @@ const checkDims = (op: string, dims: Readonly<Record<string, number>>): void => 
 const checkLength = (op: string, name: string, array: Float32Array, needed: number): void => {
   if (array.length < needed) throw new RangeError(`${op}: ${name} has ${array.length} values, needs ${needed}`);
 };
+
+/** Whether the first n floats of a and b share memory (both in one buffer). */
+const overlaps = (a: Float32Array, b: Float32Array, n: number): boolean =>
+  a.buffer === b.buffer && a.byteOffset < b.byteOffset + n * F32 && b.byteOffset < a.byteOffset + n * F32;
 
 const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTuning): Backend => {
   const { spin } = tuning;
@@ -149,10 +158,11 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
   const regions = new FinalizationRegistry<readonly [number, number]>(([offset, bytes]) => pool.release(offset, bytes));
 
   /**
-   * One optimiser update with the bits of src/optim/kernels.ts. The kernel updates in place (the new values
-   * over the old ones, see assembly/optimizer.ts), so each new tensor is computed where it is to end up
-   * when it lives in the shared memory (its old values copied there first), else in scratch and copied out.
-   * `ins` are w, g, then the moments; `outs` the new w and moments in the same order.
+   * One optimiser update with the bits of src/optim/kernels.ts. The kernel reads each old tensor where it
+   * is and writes the new one where it is to end up when both live in the shared memory; otherwise the old
+   * values are copied to where the new ones go (the output itself, or scratch copied out after) and updated
+   * in place there (see assembly/optimizer.ts). `ins` are w, g, then the moments; `outs` the new w and
+   * moments in the same order.
    */
   const update = (
     op: string, kind: number, ins: readonly [string, Float32Array][], outs: readonly [string, Float32Array][],
@@ -164,25 +174,25 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
     const block = kernels.updateBlock();
     const blocks = Math.ceil(n / block);
     const g = ins[1]![1];
-    // the tensors updated in place: w and the moments (ins without g), each paired with its output
+    // the tensors that move: w and the moments (ins without g), each paired with its output
     const pairs = ins.filter((_, i) => i !== 1).map(([, a], i) => [a, outs[i]![1]] as const);
     const scratch = pool.layout([need(g, n), ...pairs.map(([, out]) => need(out, n)), blocks * 8]);
-    const slots = pairs.map(([a, out], i) => {
+    const slots = pairs.map(([a, out], i): readonly [number, number] => {
       if (!pool.owns(out)) {
         copyIn(a, n, scratch[i + 1]!); // even from the shared memory: the input is never written
-        return scratch[i + 1]!;
+        return [scratch[i + 1]!, scratch[i + 1]!];
       }
-      if (out !== a) {
-        if (pool.owns(a)) pool.heap().copyWithin(out.byteOffset / F32, a.byteOffset / F32, a.byteOffset / F32 + n);
-        else out.set(a.length === n ? a : a.subarray(0, n));
-      }
-      return out.byteOffset;
+      if (pool.owns(a) && (a.byteOffset === out.byteOffset || !overlaps(a, out, n))) return [a.byteOffset, out.byteOffset];
+      if (pool.owns(a)) pool.heap().copyWithin(out.byteOffset / F32, a.byteOffset / F32, a.byteOffset / F32 + n);
+      else out.set(a.length === n ? a : a.subarray(0, n));
+      return [out.byteOffset, out.byteOffset];
     });
     const go = place(g, n, scratch[0]!);
-    const at = (i: number): number => slots[i] ?? 0;
+    const from = (i: number): number => slots[i]?.[0] ?? 0;
+    const to = (i: number): number => slots[i]?.[1] ?? 0;
     const nt = n * (kind === ADAM ? ADAM_WORK : UPDATE_WORK) >= tuning.parallelElements ? threads : 1;
-    const check = kernels.optimizerUpdate(nt, spin, kind, n, at(0), go, at(1), at(2), scratch[pairs.length + 1]!, ...h);
-    pairs.forEach(([, out], i) => deliver(slots[i]!, n, out));
+    const check = kernels.optimizerUpdate(nt, spin, kind, n, from(0), go, from(1), from(2), to(0), to(1), to(2), scratch[pairs.length + 1]!, ...h);
+    pairs.forEach(([, out], i) => deliver(to(i), n, out));
     return check;
   };
   const optimizerUpdates: OptimizerUpdates = {
@@ -209,18 +219,21 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
         return;
       }
       const mode = beta === 0 ? (alpha === 1 ? 0 : 1) : 2;
-      const [as, bs, cs, pa, pb] = pool.layout([
+      const lists = tuning.skipZeros !== false;
+      const [as, bs, cs, pa, pb, la, lb] = pool.layout([
         need(a, m * k),
         need(b, k * n),
         need(c, m * n),
         Math.ceil(m / 4) * 4 * k * F32,
         Math.ceil(n / 8) * 8 * k * F32,
-      ]) as [number, number, number, number, number];
+        lists ? Math.ceil(m / 4) * (k + 2) * 4 : 0,
+        lists ? Math.ceil(n / 8) * (k + 2) * 4 : 0,
+      ]) as [number, number, number, number, number, number, number];
       const ao = place(a, m * k, as);
       const bo = place(b, k * n, bs);
       const co = pool.owns(c) ? c.byteOffset : mode === 2 ? place(c, m * n, cs) : cs;
       const nt = 2 * m * n * k >= tuning.parallelGemmFlops ? threads : 1;
-      kernels.gemm(nt, spin, transA ? 1 : 0, transB ? 1 : 0, m, n, k, mode, alpha, beta, ao, bo, co, pa, pb);
+      kernels.gemm(nt, spin, transA ? 1 : 0, transB ? 1 : 0, m, n, k, mode, alpha, beta, ao, bo, co, pa, pb, lists ? la : 0, lists ? lb : 0);
       deliver(co, m * n, c);
     },
     biasActivation: (z, bias, rows, cols, act, out) => biasAct(z, bias, rows, cols, act, out, undefined),
@@ -239,6 +252,21 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
       kernels.activationBackward(nt, spin, dO, ao, count, ACT_CODE[act], oo);
       deliver(oo, count, out);
     },
+    ...(typeof kernels.columnSums === 'function'
+      ? {
+          columnSums: (x: Float32Array, rows: number, cols: number, out: Float32Array) => {
+            checkDims('columnSums', { rows, cols });
+            checkLength('columnSums', 'x', x, rows * cols);
+            checkLength('columnSums', 'out', out, cols);
+            if (cols === 0) return;
+            const [xs, os] = pool.layout([need(x, rows * cols), pool.owns(out) && !overlaps(x, out, rows * cols) ? 0 : cols * F32]) as [number, number];
+            const xo = place(x, rows * cols, xs);
+            const oo = pool.owns(out) && !overlaps(x, out, rows * cols) ? out.byteOffset : os;
+            kernels.columnSums!(xo, rows, cols, oo);
+            deliver(oo, cols, out);
+          },
+        }
+      : {}),
     // a gradpipe.wasm built before the updates existed has no optimizerUpdate: the TypeScript loops then
     ...(typeof kernels.optimizerUpdate === 'function' ? { optimizerUpdates } : {}),
     alloc: (length) => {

@@ -43,16 +43,18 @@ export interface WasmKernels {
   jobOpen(): number;
   gemm(
     nt: number, spin: number, transA: number, transB: number, m: number, n: number, k: number, mode: number,
-    alpha: number, beta: number, a: number, b: number, c: number, pa: number, pb: number,
+    alpha: number, beta: number, a: number, b: number, c: number, pa: number, pb: number, la: number, lb: number,
   ): void;
   biasActivation(nt: number, spin: number, z: number, bias: number, rows: number, cols: number, act: number, out: number): void;
   /** absRange's two bit patterns over n float32 values at x: the largest in the high word (absent from builds before it). */
   absRangeBits?(x: number, n: number): bigint;
   activationBackward(nt: number, spin: number, delta: number, a: number, n: number, act: number, out: number): void;
+  /** columnSumsInto's bits for rows x cols float32 at x, into out (absent from builds before it). */
+  columnSums?(x: number, rows: number, cols: number, out: number): void;
   updateBlock(): number;
   optimizerUpdate(
-    nt: number, spin: number, kind: number, n: number, w: number, g: number, v: number, s: number, parts: number,
-    clip: number, decay: number, lr: number, mu: number, b1: number, b2: number, c1: number, c2: number, eps: number,
+    nt: number, spin: number, kind: number, n: number, w: number, g: number, v: number, s: number,
+    w2: number, v2: number, s2: number, parts: number, clip: number, decay: number, lr: number, mu: number, b1: number, b2: number, c1: number, c2: number, eps: number,
   ): number;
   stopWorkers(nt: number): void;
   workerLoop(tid: number, gen: number): void;

@@ -5,11 +5,20 @@
 // k, so the result is the same bits whichever thread computes which tile, and whether a tile is a full one
 // or an edge one.
 //
+// Steps where an operand is zero are skipped, with the same bits: packing lists, for every panel of A and B,
+// the steps k where it holds a nonzero value and whether all its values are finite. A tile then runs over
+// the shorter of its two panels' lists when the other panel is all finite: a skipped step adds a * b with a
+// zero factor and a finite other one, a signed zero, and adding a zero to an accumulator changes nothing
+// unless the accumulator is -0. It starts at +0, and becomes -0 only when every step so far gave a zero or
+// a product that underflowed float32 (below 2^-149) on the negative side; so the one difference is the
+// sign of a zero result of such products. The steps kept are in the same order. MNIST's pixels are about
+// 80% zeros, so the first layer's two big products skip about 60% of their steps.
+//
 // Built twice (see `build:wasm`): without relaxed SIMD each step is a multiply then an add; with
 // `--enable relaxed-simd` it is f32x4.relaxed_madd, which the engine fuses where the CPU has FMA (one
 // rounding per step) and leaves unfused where not. Either way every instance on one machine compiles it to the
 // same instruction (one shared module), so the bits still do not depend on the thread count.
-import { MR, NR, packA, packB } from './pack';
+import { LIST_HEAD, listStride, MR, NR, packA, packB } from './pack';
 import { awaitShared, claim, claimShared, sharedPacked } from './sync';
 import { TILE_BYTES, TILES, paramF, paramI } from './layout';
 
@@ -27,32 +36,61 @@ export const MODE_ACCUMULATE: i32 = 2;
   return f32x4.add(acc, f32x4.mul(a, b));
 }
 
-/** One MR x NR tile of C (row stride ldc floats) from a packed A panel and a packed B panel. */
-function kernel(pa: usize, pb: usize, k: i32, c: usize, ldc: i32, mode: i32, alpha: f32, beta: f32): void {
+/**
+ * One MR x NR tile of C (row stride ldc floats) from a packed A panel and a packed B panel: every step of k,
+ * or with `list` (a panel list, see listPanel) only the steps it names.
+ */
+function kernel(pa: usize, pb: usize, k: i32, list: usize, c: usize, ldc: i32, mode: i32, alpha: f32, beta: f32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  // Bounded by the end of the A panel, not a counter: one instruction fewer per step, which is what this
-  // loop is limited by (the CPU's dispatch width, not its multipliers): ~36 -> ~40 GFLOP/s of a 41 peak.
-  const end = pa + (<usize>k << 4);
-  while (pa < end) {
-    const b0 = v128.load(pb);
-    const b1 = v128.load(pb, 16);
-    const a0 = v128.load32_splat(pa);
-    c00 = madd(c00, a0, b0);
-    c01 = madd(c01, a0, b1);
-    const a1 = v128.load32_splat(pa, 4);
-    c10 = madd(c10, a1, b0);
-    c11 = madd(c11, a1, b1);
-    const a2 = v128.load32_splat(pa, 8);
-    c20 = madd(c20, a2, b0);
-    c21 = madd(c21, a2, b1);
-    const a3 = v128.load32_splat(pa, 12);
-    c30 = madd(c30, a3, b0);
-    c31 = madd(c31, a3, b1);
-    pa += 16;
-    pb += 32;
+  if (list == 0) {
+    // Bounded by the end of the A panel, not a counter: one instruction fewer per step, which is what this
+    // loop is limited by (the CPU's dispatch width, not its multipliers): ~36 -> ~40 GFLOP/s of a 41 peak.
+    const end = pa + (<usize>k << 4);
+    while (pa < end) {
+      const b0 = v128.load(pb);
+      const b1 = v128.load(pb, 16);
+      const a0 = v128.load32_splat(pa);
+      c00 = madd(c00, a0, b0);
+      c01 = madd(c01, a0, b1);
+      const a1 = v128.load32_splat(pa, 4);
+      c10 = madd(c10, a1, b0);
+      c11 = madd(c11, a1, b1);
+      const a2 = v128.load32_splat(pa, 8);
+      c20 = madd(c20, a2, b0);
+      c21 = madd(c21, a2, b1);
+      const a3 = v128.load32_splat(pa, 12);
+      c30 = madd(c30, a3, b0);
+      c31 = madd(c31, a3, b1);
+      pa += 16;
+      pb += 32;
+    }
+  } else {
+    // the listed steps' offsets into the A panel (16 bytes a step; the B panel's are twice those)
+    let at = list + LIST_HEAD;
+    const end = at + (<usize>load<i32>(list) << 2);
+    while (at < end) {
+      const o = <usize>load<i32>(at);
+      const pbo = pb + (o << 1);
+      const pao = pa + o;
+      const b0 = v128.load(pbo);
+      const b1 = v128.load(pbo, 16);
+      const a0 = v128.load32_splat(pao);
+      c00 = madd(c00, a0, b0);
+      c01 = madd(c01, a0, b1);
+      const a1 = v128.load32_splat(pao, 4);
+      c10 = madd(c10, a1, b0);
+      c11 = madd(c11, a1, b1);
+      const a2 = v128.load32_splat(pao, 8);
+      c20 = madd(c20, a2, b0);
+      c21 = madd(c21, a2, b1);
+      const a3 = v128.load32_splat(pao, 12);
+      c30 = madd(c30, a3, b0);
+      c31 = madd(c31, a3, b1);
+      at += 4;
+    }
   }
   const row = <usize>ldc << 2;
   const c1 = c + row;
@@ -80,10 +118,10 @@ function kernel(pa: usize, pb: usize, k: i32, c: usize, ldc: i32, mode: i32, alp
 
 /** An edge tile: the kernel writes the whole tile to scratch, then the valid rows x cols reach C. */
 function edgeTile(
-  pa: usize, pb: usize, k: i32, c: usize, ldc: i32, rows: i32, cols: i32,
+  pa: usize, pb: usize, k: i32, list: usize, c: usize, ldc: i32, rows: i32, cols: i32,
   mode: i32, alpha: f32, beta: f32, tile: usize,
 ): void {
-  kernel(pa, pb, k, tile, NR, MODE_STORE, 1, 0);
+  kernel(pa, pb, k, list, tile, NR, MODE_STORE, 1, 0);
   for (let r = 0; r < rows; r++) {
     for (let s = 0; s < cols; s++) {
       const dst = c + (<usize>(r * ldc + s) << 2);
@@ -98,13 +136,32 @@ function edgeTile(
   }
 }
 
-/** The tiles of C in row panels [p0, p1) x column panels [q0, q1). */
+/**
+ * Which steps a tile runs: the shorter list of its A panel's (la) and B panel's (lb), when the other panel is
+ * all finite and the list is short enough to pay for its indirection; 0 for every step.
+ */
+@inline function tileList(la: usize, lb: usize, k: i32): usize {
+  if (la == 0) return 0;
+  const na = load<i32>(la), nb = load<i32>(lb);
+  const worth = k - (k >> 3);
+  if (na <= nb) {
+    if (na <= worth && load<i32>(lb, 4) != 0) return la;
+    if (nb <= worth && load<i32>(la, 4) != 0) return lb;
+  } else {
+    if (nb <= worth && load<i32>(la, 4) != 0) return lb;
+    if (na <= worth && load<i32>(lb, 4) != 0) return la;
+  }
+  return 0;
+}
+
+/** The tiles of C in row panels [p0, p1) x column panels [q0, q1); la, lb the panels' lists (or 0: none). */
 function computeBlock(
-  m: i32, n: i32, k: i32, pa: usize, pb: usize, c: usize,
+  m: i32, n: i32, k: i32, pa: usize, pb: usize, la: usize, lb: usize, c: usize,
   p0: i32, p1: i32, q0: i32, q1: i32, mode: i32, alpha: f32, beta: f32, tile: usize,
 ): void {
   const panelA = <usize>(MR * k) << 2;
   const panelB = <usize>(NR * k) << 2;
+  const listBytes = listStride(k);
   // A block of A panels stays in L2 while every B panel (in L1 while in use) sweeps over it.
   const block = max(1, A_BLOCK_BYTES / max(1, MR * k * 4));
   for (let pb0 = p0; pb0 < p1; pb0 += block) {
@@ -113,12 +170,14 @@ function computeBlock(
       const j = q * NR;
       const cols = min(NR, n - j);
       const bPanel = pb + <usize>q * panelB;
+      const bList: usize = lb == 0 ? 0 : lb + <usize>q * listBytes;
       for (let p = pb0; p < pb1; p++) {
         const i = p * MR;
         const rows = min(MR, m - i);
         const cTile = c + (<usize>(i * n + j) << 2);
-        if (rows == MR && cols == NR) kernel(pa + <usize>p * panelA, bPanel, k, cTile, n, mode, alpha, beta);
-        else edgeTile(pa + <usize>p * panelA, bPanel, k, cTile, n, rows, cols, mode, alpha, beta, tile);
+        const list = tileList(la == 0 ? <usize>0 : la + <usize>p * listBytes, bList, k);
+        if (rows == MR && cols == NR) kernel(pa + <usize>p * panelA, bPanel, k, list, cTile, n, mode, alpha, beta);
+        else edgeTile(pa + <usize>p * panelA, bPanel, k, list, cTile, n, rows, cols, mode, alpha, beta, tile);
       }
     }
   }
@@ -126,7 +185,7 @@ function computeBlock(
 
 /** GEMM parameter slots (see gemm in index.ts). */
 export const G_TRANS_A = 0, G_TRANS_B = 1, G_M = 2, G_N = 3, G_K = 4, G_MODE = 5;
-export const G_A = 6, G_B = 7, G_C = 8, G_PA = 9, G_PB = 10;
+export const G_A = 6, G_B = 7, G_C = 8, G_PA = 9, G_PB = 10, G_LA = 11, G_LB = 12;
 export const G_ALPHA = 0, G_BETA = 1;
 
 /** Panels of the shared operand per claim. */
@@ -147,6 +206,7 @@ export function gemmPart(ctrl: usize, tid: i32, nt: i32): void {
   const m = paramI(ctrl, G_M), n = paramI(ctrl, G_N), k = paramI(ctrl, G_K), mode = paramI(ctrl, G_MODE);
   const a = <usize>paramI(ctrl, G_A), b = <usize>paramI(ctrl, G_B), c = <usize>paramI(ctrl, G_C);
   const pa = <usize>paramI(ctrl, G_PA), pb = <usize>paramI(ctrl, G_PB);
+  const la = <usize>paramI(ctrl, G_LA), lb = <usize>paramI(ctrl, G_LB);
   const alpha = paramF(ctrl, G_ALPHA), beta = paramF(ctrl, G_BETA);
   const tile = ctrl + TILES + <usize>tid * TILE_BYTES;
   const mp = (m + MR - 1) / MR;
@@ -158,8 +218,8 @@ export function gemmPart(ctrl: usize, tid: i32, nt: i32): void {
   const chunks = (shared + SHARED_CHUNK - 1) / SHARED_CHUNK;
   for (let ch = claimShared(ctrl); ch < chunks; ch = claimShared(ctrl)) {
     const s0 = ch * SHARED_CHUNK, s1 = min(shared, s0 + SHARED_CHUNK);
-    if (splitRows) packB(transB, n, k, b, pb, s0, s1);
-    else packA(transA, m, k, a, pa, s0, s1);
+    if (splitRows) packB(transB, n, k, b, pb, lb, s0, s1);
+    else packA(transA, m, k, a, pa, la, s0, s1);
     sharedPacked(ctrl, chunks);
   }
   awaitShared(ctrl, chunks);
@@ -169,11 +229,11 @@ export function gemmPart(ctrl: usize, tid: i32, nt: i32): void {
   for (let blk = claim(ctrl); blk < blocks; blk = claim(ctrl)) {
     const s0 = blk * per, s1 = min(split, s0 + per);
     if (splitRows) {
-      packA(transA, m, k, a, pa, s0, s1);
-      computeBlock(m, n, k, pa, pb, c, s0, s1, 0, np, mode, alpha, beta, tile);
+      packA(transA, m, k, a, pa, la, s0, s1);
+      computeBlock(m, n, k, pa, pb, la, lb, c, s0, s1, 0, np, mode, alpha, beta, tile);
     } else {
-      packB(transB, n, k, b, pb, s0, s1);
-      computeBlock(m, n, k, pa, pb, c, 0, mp, s0, s1, mode, alpha, beta, tile);
+      packB(transB, n, k, b, pb, lb, s0, s1);
+      computeBlock(m, n, k, pa, pb, la, lb, c, 0, mp, s0, s1, mode, alpha, beta, tile);
     }
   }
 }

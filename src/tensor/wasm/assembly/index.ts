@@ -6,9 +6,9 @@ import {
   setParamD, setParamF, setParamI,
 } from './layout';
 import { close, finish, isOpen, joinedWorkers, open, tryJoin, waitWhileEquals } from './sync';
-import { G_A, G_ALPHA, G_B, G_BETA, G_C, G_K, G_M, G_MODE, G_N, G_PA, G_PB, G_TRANS_A, G_TRANS_B, gemmPart } from './gemm';
+import { G_A, G_ALPHA, G_B, G_BETA, G_C, G_K, G_LA, G_LB, G_M, G_MODE, G_N, G_PA, G_PB, G_TRANS_A, G_TRANS_B, gemmPart } from './gemm';
 import {
-  D_B1, D_B2, D_C1, D_C2, D_CLIP, D_DECAY, D_EPS, D_LR, D_MU, KIND_ADAM, U_G, U_KIND, U_N, U_PARTS, U_S, U_V, U_W, UPDATE_BLOCK, updatePart,
+  D_B1, D_B2, D_C1, D_C2, D_CLIP, D_DECAY, D_EPS, D_LR, D_MU, KIND_ADAM, U_G, U_KIND, U_N, U_PARTS, U_S, U_S2, U_V, U_V2, U_W, U_W2, UPDATE_BLOCK, updatePart,
 } from './optimizer';
 import { E_ACT, E_COLS, E_N, E_OUT, E_ROWS, E_X, E_Y, activationBackwardPart, biasActivationPart } from './elementwise';
 
@@ -56,19 +56,22 @@ function run(ctrl: usize, op: i32, nt: i32, spin: i32): void {
 
 /**
  * C = alpha * op(A) * op(B) + beta * C with A, B, C (contiguous, row-major) and the packing buffers pa, pb in
- * this memory. mode: 0 stores the product, 1 scales it by alpha, 2 also adds beta * C.
+ * this memory; la, lb room for the panels' lists of nonzero steps (gemm.ts; both 0: every step of every
+ * tile). mode: 0 stores the product, 1 scales it by alpha, 2 also adds beta * C.
  * nt is 1 (the calling thread alone) or the number of threads the pool was started with (workers join as
  * they wake up).
  */
 export function gemm(
   nt: i32, spin: i32, transA: i32, transB: i32, m: i32, n: i32, k: i32, mode: i32, alpha: f32, beta: f32,
-  a: usize, b: usize, c: usize, pa: usize, pb: usize,
+  a: usize, b: usize, c: usize, pa: usize, pb: usize, la: usize, lb: usize,
 ): void {
   const ctrl = ctrlBase();
   setParamI(ctrl, G_TRANS_A, transA); setParamI(ctrl, G_TRANS_B, transB);
   setParamI(ctrl, G_M, m); setParamI(ctrl, G_N, n); setParamI(ctrl, G_K, k); setParamI(ctrl, G_MODE, mode);
   setParamI(ctrl, G_A, <i32>a); setParamI(ctrl, G_B, <i32>b); setParamI(ctrl, G_C, <i32>c);
   setParamI(ctrl, G_PA, <i32>pa); setParamI(ctrl, G_PB, <i32>pb);
+  // lists for both operands or for neither
+  setParamI(ctrl, G_LA, la != 0 && lb != 0 ? <i32>la : 0); setParamI(ctrl, G_LB, la != 0 && lb != 0 ? <i32>lb : 0);
   setParamF(ctrl, G_ALPHA, alpha); setParamF(ctrl, G_BETA, beta);
   run(ctrl, OP_GEMM, nt, spin);
 }
@@ -107,6 +110,39 @@ export function absRangeBits(x: usize, n: i32): i64 {
   return (<i64>hi << 32) | <i64>(<u32>lo);
 }
 
+/**
+ * out[j] = sum_i x[i, j] for a rows x cols float32 matrix, with the bits of columnSumsInto
+ * (src/tensor/kernels.ts): each column added row after row in double precision, rounded once to float32.
+ * Eight columns at a time in four f64x2 sums (the rows in order in each lane), then the rest one by one; on
+ * the calling thread. out may not overlap x.
+ */
+export function columnSums(x: usize, rows: i32, cols: i32, out: usize): void {
+  const row = <usize>cols << 2;
+  let j = 0;
+  for (; j + 8 <= cols; j += 8) {
+    let s0 = f64x2.splat(0), s1 = s0, s2 = s0, s3 = s0;
+    let p = x + (<usize>j << 2);
+    for (let i = 0; i < rows; i++, p += row) {
+      const lo = v128.load(p), hi = v128.load(p, 16);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(lo));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(lo, lo, 2, 3, 0, 1)));
+      s2 = f64x2.add(s2, f64x2.promote_low_f32x4(hi));
+      s3 = f64x2.add(s3, f64x2.promote_low_f32x4(i32x4.shuffle(hi, hi, 2, 3, 0, 1)));
+    }
+    const o = out + (<usize>j << 2);
+    v128.store64_lane(o, f32x4.demote_f64x2_zero(s0), 0);
+    v128.store64_lane(o, f32x4.demote_f64x2_zero(s1), 0, 8);
+    v128.store64_lane(o, f32x4.demote_f64x2_zero(s2), 0, 16);
+    v128.store64_lane(o, f32x4.demote_f64x2_zero(s3), 0, 24);
+  }
+  for (; j < cols; j++) {
+    let s: f64 = 0;
+    let p = x + (<usize>j << 2);
+    for (let i = 0; i < rows; i++, p += row) s += <f64>load<f32>(p);
+    store<f32>(out + (<usize>j << 2), <f32>s);
+  }
+}
+
 /** out = delta * act'(z) written through a = act(z), over n elements; out may be delta. */
 export function activationBackward(nt: i32, spin: i32, delta: usize, a: usize, n: i32, act: i32, out: usize): void {
   const ctrl = ctrlBase();
@@ -121,17 +157,19 @@ export function updateBlock(): i32 {
 }
 
 /**
- * One optimiser rule (optimizer.ts: 0 sgd, 1 momentum, 2 nesterov, 3 adam) over n float32 values, in place:
- * w' over w, the first moment over v, the second over s. parts has room for one f64 per block. Returns the
- * check, the blocks' parts summed in block order. mu is unused by adam, the adam-only values by the others.
+ * One optimiser rule (optimizer.ts: 0 sgd, 1 momentum, 2 nesterov, 3 adam) over n float32 values: w' to w2,
+ * the first moment from v to v2, the second from s to s2 (each output either apart from every input or the
+ * same place as its own input). parts has room for one f64 per block. Returns the check, the blocks' parts
+ * summed in block order. mu is unused by adam, the adam-only values by the others.
  */
 export function optimizerUpdate(
-  nt: i32, spin: i32, kind: i32, n: i32, w: usize, g: usize, v: usize, s: usize, parts: usize,
+  nt: i32, spin: i32, kind: i32, n: i32, w: usize, g: usize, v: usize, s: usize, w2: usize, v2: usize, s2: usize, parts: usize,
   clip: f64, decay: f64, lr: f64, mu: f64, b1: f64, b2: f64, c1: f64, c2: f64, eps: f64,
 ): f64 {
   const ctrl = ctrlBase();
   setParamI(ctrl, U_KIND, kind); setParamI(ctrl, U_N, n);
   setParamI(ctrl, U_W, <i32>w); setParamI(ctrl, U_G, <i32>g); setParamI(ctrl, U_V, <i32>v); setParamI(ctrl, U_S, <i32>s);
+  setParamI(ctrl, U_W2, <i32>w2); setParamI(ctrl, U_V2, <i32>v2); setParamI(ctrl, U_S2, <i32>s2);
   setParamI(ctrl, U_PARTS, <i32>parts);
   setParamD(ctrl, D_CLIP, clip); setParamD(ctrl, D_DECAY, decay); setParamD(ctrl, D_LR, lr);
   if (kind == KIND_ADAM) {

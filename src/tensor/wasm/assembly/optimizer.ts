@@ -3,8 +3,8 @@
 // write it (wasm has no fused multiply-add and Binaryen does not reassociate floats), and each result is
 // rounded once when narrowed back to float32, so the stored bits are those of the TypeScript loops.
 //
-// The outputs overwrite the inputs in place (w' over w, v' over v, ...): every element's inputs are loaded
-// before its outputs are stored, and the JS side then copies three buffers instead of five (momentum).
+// The outputs go to their own pointers (w2, v2, s2), which may equal the inputs' (w' over w, ...): every
+// element's inputs are loaded before its outputs are stored.
 //
 // Blocks have kernels.ts's CHECK_BLOCK size, whatever the thread count, and each writes its part of the
 // check (NaN when a new parameter is not finite, else the block's sum of squares in sumSquares's lane
@@ -13,7 +13,7 @@
 import { paramD, paramI } from './layout';
 import { claim } from './sync';
 
-export const U_KIND = 0, U_N = 1, U_W = 2, U_G = 3, U_V = 4, U_S = 5, U_PARTS = 6;
+export const U_KIND = 0, U_N = 1, U_W = 2, U_G = 3, U_V = 4, U_S = 5, U_PARTS = 6, U_W2 = 7, U_V2 = 8, U_S2 = 9;
 // Double parameters: eight slots, so adam's eps shares the slot of mu, which adam does not use.
 export const D_CLIP = 0, D_DECAY = 1, D_LR = 2, D_MU = 3, D_B1 = 4, D_B2 = 5, D_C1 = 6, D_C2 = 7, D_EPS = 3;
 export const KIND_SGD = 0, KIND_MOMENTUM = 1, KIND_NESTEROV = 2, KIND_ADAM = 3;
@@ -73,27 +73,27 @@ function blockSquares(g: usize, i0: i32, i1: i32): f64 {
 // For each rule: elements [i0, i1) (i0 a multiple of 8) in pairs, then a last odd element in scalar double
 // (the same IEEE operations), returning the block's check.
 
-function sgdBlock(w: usize, g: usize, i0: i32, i1: i32, clip: f64, decay: f64, lr: f64): f64 {
+function sgdBlock(w: usize, g: usize, w2: usize, i0: i32, i1: i32, clip: f64, decay: f64, lr: f64): f64 {
   const vclip = f64x2.splat(clip), vdecay = f64x2.splat(decay), vlr = f64x2.splat(lr);
   let bad = f64x2.splat(0);
   const pairs = i0 + ((i1 - i0) & ~1);
   for (let o = <usize>i0 << 2, end = <usize>pairs << 2; o < end; o += 8) {
     const wi = ld(w + o), gi = ld(g + o);
     const n = f64x2.sub(wi, f64x2.mul(vlr, f64x2.add(f64x2.mul(vclip, gi), f64x2.mul(vdecay, wi))));
-    st(w + o, n);
+    st(w2 + o, n);
     bad = v128.or(bad, nonFinite(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n))));
   }
   if (pairs < i1) {
     const o = <usize>pairs << 2;
     const wi = <f64>load<f32>(w + o), gi = <f64>load<f32>(g + o);
     const n = wi - lr * (clip * gi + decay * wi);
-    store<f32>(w + o, <f32>n);
+    store<f32>(w2 + o, <f32>n);
     bad = v128.or(bad, nonFinite(f64x2.splat(<f64>(<f32>n))));
   }
   return blockCheck(bad, g, i0, i1);
 }
 
-function momentumBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64, decay: f64, lr: f64, mu: f64): f64 {
+function momentumBlock(w: usize, g: usize, v: usize, w2: usize, v2: usize, i0: i32, i1: i32, clip: f64, decay: f64, lr: f64, mu: f64): f64 {
   const vclip = f64x2.splat(clip), vdecay = f64x2.splat(decay), vlr = f64x2.splat(lr), vmu = f64x2.splat(mu);
   let bad = f64x2.splat(0);
   const pairs = i0 + ((i1 - i0) & ~1);
@@ -101,24 +101,24 @@ function momentumBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64
     const wi = ld(w + o), raw = ld(g + o), vo = ld(v + o);
     // mu v + clip raw + decay w, left to right
     const vi = f64x2.add(f64x2.add(f64x2.mul(vmu, vo), f64x2.mul(vclip, raw)), f64x2.mul(vdecay, wi));
-    st(v + o, vi);
+    st(v2 + o, vi);
     const n = f64x2.sub(wi, f64x2.mul(vlr, vi));
-    st(w + o, n);
+    st(w2 + o, n);
     bad = v128.or(bad, nonFinite(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n))));
   }
   if (pairs < i1) {
     const o = <usize>pairs << 2;
     const wi = <f64>load<f32>(w + o), raw = <f64>load<f32>(g + o), vo = <f64>load<f32>(v + o);
     const vi = mu * vo + clip * raw + decay * wi;
-    store<f32>(v + o, <f32>vi);
+    store<f32>(v2 + o, <f32>vi);
     const n = wi - lr * vi;
-    store<f32>(w + o, <f32>n);
+    store<f32>(w2 + o, <f32>n);
     bad = v128.or(bad, nonFinite(f64x2.splat(<f64>(<f32>n))));
   }
   return blockCheck(bad, g, i0, i1);
 }
 
-function nesterovBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64, decay: f64, lr: f64, mu: f64): f64 {
+function nesterovBlock(w: usize, g: usize, v: usize, w2: usize, v2: usize, i0: i32, i1: i32, clip: f64, decay: f64, lr: f64, mu: f64): f64 {
   const vclip = f64x2.splat(clip), vdecay = f64x2.splat(decay), vlr = f64x2.splat(lr), vmu = f64x2.splat(mu);
   let bad = f64x2.splat(0);
   const pairs = i0 + ((i1 - i0) & ~1);
@@ -126,9 +126,9 @@ function nesterovBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64
     const wi = ld(w + o), raw = ld(g + o), vo = ld(v + o);
     const gi = f64x2.add(f64x2.mul(vclip, raw), f64x2.mul(vdecay, wi));
     const vi = f64x2.add(f64x2.mul(vmu, vo), gi);
-    st(v + o, vi);
+    st(v2 + o, vi);
     const n = f64x2.sub(wi, f64x2.mul(vlr, f64x2.add(gi, f64x2.mul(vmu, vi))));
-    st(w + o, n);
+    st(w2 + o, n);
     bad = v128.or(bad, nonFinite(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n))));
   }
   if (pairs < i1) {
@@ -136,16 +136,16 @@ function nesterovBlock(w: usize, g: usize, v: usize, i0: i32, i1: i32, clip: f64
     const wi = <f64>load<f32>(w + o), raw = <f64>load<f32>(g + o), vo = <f64>load<f32>(v + o);
     const gi = clip * raw + decay * wi;
     const vi = mu * vo + gi;
-    store<f32>(v + o, <f32>vi);
+    store<f32>(v2 + o, <f32>vi);
     const n = wi - lr * (gi + mu * vi);
-    store<f32>(w + o, <f32>n);
+    store<f32>(w2 + o, <f32>n);
     bad = v128.or(bad, nonFinite(f64x2.splat(<f64>(<f32>n))));
   }
   return blockCheck(bad, g, i0, i1);
 }
 
 function adamBlock(
-  w: usize, g: usize, m: usize, s: usize, i0: i32, i1: i32,
+  w: usize, g: usize, m: usize, s: usize, w2: usize, m2: usize, s2: usize, i0: i32, i1: i32,
   clip: f64, decay: f64, lr: f64, b1: f64, b2: f64, c1: f64, c2: f64, eps: f64,
 ): f64 {
   const vclip = f64x2.splat(clip), vdecay = f64x2.splat(decay), vlr = f64x2.splat(lr);
@@ -159,11 +159,11 @@ function adamBlock(
     const mi = f64x2.add(f64x2.mul(vb1, mo), f64x2.mul(vb1c, gi));
     // (1 - b2) * gi * gi is ((1 - b2) * gi) * gi
     const si = f64x2.add(f64x2.mul(vb2, so), f64x2.mul(f64x2.mul(vb2c, gi), gi));
-    st(m + o, mi);
-    st(s + o, si);
+    st(m2 + o, mi);
+    st(s2 + o, si);
     const step = f64x2.div(f64x2.mul(vlr, f64x2.div(mi, vc1)), f64x2.add(f64x2.sqrt(f64x2.div(si, vc2)), veps));
     const n = f64x2.sub(wi, step);
-    st(w + o, n);
+    st(w2 + o, n);
     bad = v128.or(bad, nonFinite(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(n))));
   }
   if (pairs < i1) {
@@ -172,10 +172,10 @@ function adamBlock(
     const gi = clip * raw + decay * wi;
     const mi = b1 * mo + (1 - b1) * gi;
     const si = b2 * so + (1 - b2) * gi * gi;
-    store<f32>(m + o, <f32>mi);
-    store<f32>(s + o, <f32>si);
+    store<f32>(m2 + o, <f32>mi);
+    store<f32>(s2 + o, <f32>si);
     const n = wi - (lr * (mi / c1)) / (Math.sqrt(si / c2) + eps);
-    store<f32>(w + o, <f32>n);
+    store<f32>(w2 + o, <f32>n);
     bad = v128.or(bad, nonFinite(f64x2.splat(<f64>(<f32>n))));
   }
   return blockCheck(bad, g, i0, i1);
@@ -185,17 +185,18 @@ function adamBlock(
 export function updatePart(ctrl: usize, tid: i32, nt: i32): void {
   const kind = paramI(ctrl, U_KIND), n = paramI(ctrl, U_N);
   const w = <usize>paramI(ctrl, U_W), g = <usize>paramI(ctrl, U_G), v = <usize>paramI(ctrl, U_V), s = <usize>paramI(ctrl, U_S);
+  const w2 = <usize>paramI(ctrl, U_W2), v2 = <usize>paramI(ctrl, U_V2), s2 = <usize>paramI(ctrl, U_S2);
   const parts = <usize>paramI(ctrl, U_PARTS);
   const clip = paramD(ctrl, D_CLIP), decay = paramD(ctrl, D_DECAY), lr = paramD(ctrl, D_LR);
   for (let blk = claim(ctrl); blk * UPDATE_BLOCK < n; blk = claim(ctrl)) {
     const i0 = blk * UPDATE_BLOCK, i1 = min(n, i0 + UPDATE_BLOCK);
     let check: f64;
-    if (kind == KIND_SGD) check = sgdBlock(w, g, i0, i1, clip, decay, lr);
-    else if (kind == KIND_MOMENTUM) check = momentumBlock(w, g, v, i0, i1, clip, decay, lr, paramD(ctrl, D_MU));
-    else if (kind == KIND_NESTEROV) check = nesterovBlock(w, g, v, i0, i1, clip, decay, lr, paramD(ctrl, D_MU));
+    if (kind == KIND_SGD) check = sgdBlock(w, g, w2, i0, i1, clip, decay, lr);
+    else if (kind == KIND_MOMENTUM) check = momentumBlock(w, g, v, w2, v2, i0, i1, clip, decay, lr, paramD(ctrl, D_MU));
+    else if (kind == KIND_NESTEROV) check = nesterovBlock(w, g, v, w2, v2, i0, i1, clip, decay, lr, paramD(ctrl, D_MU));
     else {
       check = adamBlock(
-        w, g, v, s, i0, i1, clip, decay, lr,
+        w, g, v, s, w2, v2, s2, i0, i1, clip, decay, lr,
         paramD(ctrl, D_B1), paramD(ctrl, D_B2), paramD(ctrl, D_C1), paramD(ctrl, D_C2), paramD(ctrl, D_EPS),
       );
     }

@@ -5,7 +5,37 @@
 // in k; zero padding does not change any valid element of C.
 
 export const MR: i32 = 4;
-export const NR: i32 = 8;
+export const NR: i32 = 8; // twice MR: a step's offset into a B panel is twice its offset into an A panel
+
+// A panel's list (gemm.ts): its count of listed steps, 1 if all its values are finite (else 0), then the
+// offsets into an A panel (16 bytes a step) of the steps where it holds a nonzero value, in order.
+export const LIST_HEAD: usize = 8;
+/** Bytes of one panel's list for k steps. */
+@inline export function listStride(k: i32): usize {
+  return LIST_HEAD + (<usize>k << 2);
+}
+
+/** Lists the packed panel at `panel` (`width` floats a step, MR or NR, over k steps) into `list`. */
+function listPanel(panel: usize, k: i32, width: i32, list: usize): void {
+  const zero = f32x4.splat(0);
+  let bad = zero;
+  let count = 0;
+  const at = list + LIST_HEAD;
+  for (let kk = 0; kk < k; kk++) {
+    let v = v128.load(panel + (<usize>(kk * width) << 2));
+    let nonzero = f32x4.ne(v, zero); // NaN counts as nonzero, -0 as zero
+    bad = v128.or(bad, f32x4.ne(f32x4.sub(v, v), zero)); // NaN where v is not finite
+    if (width == NR) {
+      v = v128.load(panel + (<usize>(kk * width) << 2), 16);
+      nonzero = v128.or(nonzero, f32x4.ne(v, zero));
+      bad = v128.or(bad, f32x4.ne(f32x4.sub(v, v), zero));
+    }
+    store<i32>(at + (<usize>count << 2), kk << 4); // written always, kept only when counted
+    count += <i32>v128.any_true(nonzero);
+  }
+  store<i32>(list, count);
+  store<i32>(list, v128.any_true(bad) ? 0 : 1, 4);
+}
 
 /** Transposes the 4x4 block whose rows are v0..v3 and stores its columns at dst, dst+16, dst+32, dst+48. */
 @inline function transposeStore4(v0: v128, v1: v128, v2: v128, v3: v128, dst: usize, stride: usize): void {
@@ -21,10 +51,17 @@ export const NR: i32 = 8;
 
 /**
  * Packs row panels [p0, p1) of op(A), an m x k matrix; `a` holds A (k x m when transA, else m x k).
- * Panel p starts at pa + p * MR * k floats.
+ * Panel p starts at pa + p * MR * k floats; with la, its list at la + p * listStride(k).
  */
-export function packA(transA: bool, m: i32, k: i32, a: usize, pa: usize, p0: i32, p1: i32): void {
+export function packA(transA: bool, m: i32, k: i32, a: usize, pa: usize, la: usize, p0: i32, p1: i32): void {
   for (let p = p0; p < p1; p++) {
+    packPanelA(transA, m, k, a, pa, p);
+    if (la != 0) listPanel(pa + (<usize>(p * MR) * <usize>k << 2), k, MR, la + <usize>p * listStride(k));
+  }
+}
+
+@inline function packPanelA(transA: bool, m: i32, k: i32, a: usize, pa: usize, p: i32): void {
+  {
     const i0 = p * MR;
     const rows = min(MR, m - i0);
     const dst = pa + (<usize>(p * MR) * <usize>k << 2);
@@ -67,10 +104,17 @@ export function packA(transA: bool, m: i32, k: i32, a: usize, pa: usize, p0: i32
 
 /**
  * Packs column panels [q0, q1) of op(B), a k x n matrix; `b` holds B (n x k when transB, else k x n).
- * Panel q starts at pb + q * NR * k floats.
+ * Panel q starts at pb + q * NR * k floats; with lb, its list at lb + q * listStride(k).
  */
-export function packB(transB: bool, n: i32, k: i32, b: usize, pb: usize, q0: i32, q1: i32): void {
+export function packB(transB: bool, n: i32, k: i32, b: usize, pb: usize, lb: usize, q0: i32, q1: i32): void {
   for (let q = q0; q < q1; q++) {
+    packPanelB(transB, n, k, b, pb, q);
+    if (lb != 0) listPanel(pb + (<usize>(q * NR) * <usize>k << 2), k, NR, lb + <usize>q * listStride(k));
+  }
+}
+
+@inline function packPanelB(transB: bool, n: i32, k: i32, b: usize, pb: usize, q: i32): void {
+  {
     const j0 = q * NR;
     const cols = min(NR, n - j0);
     const dst = pb + (<usize>(q * NR) * <usize>k << 2);
