@@ -43,7 +43,7 @@ const native = (threads: number, tuning: NativeTuning | typeof nativeTuningFor =
 };
 
 /** Cuts every product into blocks of one row or column, and every update into chunks of 3 elements. */
-const SPLIT_ALL: NativeTuning = { gemmBlockFlops: 0, maxBlocks: 4096, rowUnit: 1, colUnit: 1, smallBlockFlops: 0, smallMinK: 0, serialFlops: 0, updateChunk: 3, spinMicroseconds: 20 };
+const SPLIT_ALL: NativeTuning = { gemmBlockFlops: 0, maxBlocks: 4096, rowUnit: 1, colUnit: 1, smallBlockFlops: 0, smallMinK: 0, serialFlops: 0, updateChunk: 3, spinMicroseconds: 20, zeroSkipDensity: 0 };
 
 const ACTS: readonly PointwiseActivation[] = ['identity', 'relu', 'leaky-relu', 'sigmoid', 'tanh'];
 
@@ -705,5 +705,64 @@ describe('loading the addon', () => {
     writeFileSync(bogus, 'not an ELF file');
     const r = loadAddon([bogus]);
     expect(E.isLeft(r) && formatError(r.left)).toMatch(/bogus\.node failed its trial run in a child process: .*bogus\.node: file too short \(exit 1\)/);
+  });
+});
+
+describe('native GEMM zero skipping (zgemm.c)', () => {
+  const always = (lib: GemmLibrary) => ({ ...nativeTuningFor(lib), zeroSkipDensity: 1 });
+  const skipping = [native(1, always), native(2, always), native(3, { ...always('onednn'), spinMicroseconds: 0 })];
+  const library = native(2, (lib) => ({ ...nativeTuningFor(lib), zeroSkipDensity: 0 }));
+  const byDefault = native(2);
+  afterAll(() => [...skipping, library, byDefault].forEach((b) => b.dispose()));
+
+  /** A product of at least 4 MFLOP (smaller ones stay with the library) whose operands are mostly zeros. */
+  const sparseCase = (seed: number, specials: boolean): GemmCase => {
+    const rng = seedrandom(`zgemm ${seed}`);
+    const [m, n, k] = [50 + Math.floor(rng() * 50), 120 + Math.floor(rng() * 120), 340 + Math.floor(rng() * 160)]; // 2 m n k >= 4.08e6
+    const [transA, transB] = [rng() < 0.5, rng() < 0.5];
+    const zeros = rng();
+    const entry = (): number => {
+      const u = rng();
+      if (specials && u < 0.002) return [Number.NaN, Infinity, -Infinity][Math.floor(rng() * 3)]!;
+      return u < zeros ? (rng() < 0.2 ? -0 : 0) : (rng() - 0.5) * 8;
+    };
+    const a = Float32Array.from({ length: m * k }, entry);
+    const b = Float32Array.from({ length: k * n }, () => (rng() < 0.3 ? 0 : rng() - 0.5));
+    if (specials && rng() < 0.5) b[Math.floor(rng() * b.length)] = Infinity;
+    const [alpha, beta] = [[1, 0.5, -3][Math.floor(rng() * 3)]!, [0, 1, -0.25][Math.floor(rng() * 3)]!];
+    return { transA, transB, m, n, k, alpha, beta, a, b, c: seeded(m * n, seed) };
+  };
+
+  test.prop([fc.nat()], { numRuns: 25 })(
+    'should respect the law: skipping zeros gives the same bits on 1, 2 and 3 threads, close to the float64 reference',
+    (seed) => {
+      const g = sparseCase(seed, false);
+      const got = skipping.map((be) => runNative(be, g));
+      expect(sameBits(got[1]!, got[0]!) && sameBits(got[2]!, got[0]!)).toBe(true);
+      const { want, scale } = oracle(g);
+      expectClose(got[0]!, want, scale, 'native, zeros skipped');
+    },
+  );
+
+  test.prop([fc.nat()], { numRuns: 25 })(
+    'should respect the law: with NaN and infinities among the zeros, an element is NaN exactly where the library gives NaN',
+    (seed) => {
+      const g = sparseCase(seed, true);
+      const got = runNative(skipping[1]!, g);
+      const lib = runNative(library, g);
+      for (let i = 0; i < got.length; i++) {
+        if (Number.isNaN(got[i]) !== Number.isNaN(lib[i])) expect.fail(`element ${i}: ${got[i]} skipping zeros, ${lib[i]} from the library`);
+      }
+    },
+  );
+
+  it('leaves dense operands to the library (the same bits), and skips the zeros of MNIST-like inputs by default', () => {
+    const dense: GemmCase = { transA: false, transB: true, m: 64, n: 200, k: 784, alpha: 1, beta: 0, a: seeded(64 * 784, 1), b: seeded(200 * 784, 2), c: new Float32Array(64 * 200) };
+    expect(sameBits(runNative(byDefault, dense), runNative(library, dense))).toBe(true);
+    const rng = seedrandom('pixels');
+    const pixels = Float32Array.from({ length: 64 * 784 }, (_, i) => (i % 784 < 120 || rng() < 0.8 ? 0 : rng()));
+    const sparse: GemmCase = { ...dense, a: pixels };
+    expect(sameBits(runNative(byDefault, sparse), runNative(skipping[0]!, sparse))).toBe(true);
+    expect(sameBits(runNative(byDefault, sparse), runNative(library, sparse))).toBe(false);
   });
 });

@@ -45,6 +45,12 @@ export interface NativeTuning {
   readonly updateChunk: number;
   /** How long a thread polls for the next job before it sleeps. */
   readonly spinMicroseconds: number;
+  /**
+   * A product of at least 4 MFLOP whose smaller operand's panels hold a nonzero value in at most this share
+   * of their steps is computed by the addon's own kernel, which skips the rest (zgemm.c), not by the
+   * library; 0 never, 1 always (where the CPU has AVX2 and FMA).
+   */
+  readonly zeroSkipDensity: number;
 }
 
 /**
@@ -68,6 +74,7 @@ export const DEFAULT_NATIVE_TUNING: NativeTuning = {
   serialFlops: 6.4e6,
   updateChunk: 1 << 15,
   spinMicroseconds: 100,
+  zeroSkipDensity: 0.7,
 };
 
 /** The backend's gemm with leading arguments `H` (a handle, or a library and a thread count). */

@@ -24,7 +24,7 @@ const root = resolve(here, '../../..');
 const outDir = join(root, 'dist', 'native');
 const addon = join(outDir, 'gradpipe_native.node');
 const status = join(outDir, 'status.txt');
-const sources = ['gradpipe_native.c', 'pool.c', 'gemm.c', 'update.c', 'elementwise.c'].map((f) => join(here, f));
+const sources = ['gradpipe_native.c', 'pool.c', 'gemm.c', 'zgemm.c', 'update.c', 'elementwise.c'].map((f) => join(here, f));
 
 const run = (cmd, args) => spawnSync(cmd, args, { encoding: 'utf8' });
 

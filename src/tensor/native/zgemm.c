@@ -1,0 +1,300 @@
+/*
+ * GEMM that skips zeros, for the native backend (see zgemm.h).
+ *
+ * op(A) is packed into panels of ZMR rows and op(B) into panels of ZNR columns, each stored step by step
+ * (k-major), as the wasm kernels do (src/tensor/wasm/assembly/gemm.ts). The smaller operand (a batch of
+ * inputs, next to a layer's weights) is packed first, with, per panel, the list of the steps where it holds
+ * a nonzero value; when those lists keep more than `density` of all its steps, the call is left to the
+ * library. Otherwise every tile of C is one AVX2 micro-kernel call: 12 accumulators of 8 floats, one fused
+ * multiply-add per step kept, in order. A tile runs the listed steps only when the other operand's panel is
+ * all finite (a skipped step would add a zero times a finite number, a signed zero; a NaN or an infinity
+ * there would have made the element NaN), else every step. The tiles are shared out among the pool's
+ * threads in blocks, but a tile is the same computation whichever thread runs it: the bits depend on the
+ * operands alone.
+ */
+#include "zgemm.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define ZMR 6
+#define ZNR 16
+#define MIN_FLOPS 4e6 /* smaller products stay with the library: the scan and packing would not pay */
+#define PANELS_PER_TASK 4
+
+typedef struct {
+  bool ta, tb;
+  int m, n, k;
+  float alpha, beta;
+  int mode; /* 0: store, 1: scale by alpha, 2: also add beta C */
+  const float *a, *b;
+  float *c;
+  int mp, np;      /* panels of op(A), of op(B) */
+  bool scan_a;     /* the lists are op(A)'s (else op(B)'s) */
+  float *pa, *pb;  /* packed panels */
+  int *lists;      /* per listed panel: k ints */
+  int *counts;     /* per listed panel: the steps listed */
+  int *finite_a;   /* per panel of op(A): all its values finite */
+  int *finite_b;
+  bool by_rows;
+  int per_task;
+} zjob;
+
+static inline float op_a(const zjob *j, int i, int kk) {
+  return j->ta ? j->a[(size_t)kk * (size_t)j->m + (size_t)i] : j->a[(size_t)i * (size_t)j->k + (size_t)kk];
+}
+static inline float op_b(const zjob *j, int kk, int col) {
+  return j->tb ? j->b[(size_t)col * (size_t)j->k + (size_t)kk] : j->b[(size_t)kk * (size_t)j->n + (size_t)col];
+}
+
+/* Not finite (x - x is NaN for an infinity or a NaN); -fno-trapping-math lets this vectorise. */
+#define NOT_FINITE(x) (!((x) - (x) == 0))
+
+/* Transposes the 8x8 block whose rows are r[0..7], in place. */
+__attribute__((target("avx2,fma"))) static inline void transpose8(__m256 r[8]) {
+  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+/* Packs panel p of op(A) (ZMR rows, zero past m); returns whether its values are all finite. */
+static int pack_a(const zjob *j, int p) {
+  float *dst = j->pa + (size_t)p * ZMR * (size_t)j->k;
+  const int i0 = p * ZMR, rows = j->m - i0 < ZMR ? j->m - i0 : ZMR;
+  int bad = 0;
+  for (int kk = 0; kk < j->k; kk++)
+    for (int r = 0; r < ZMR; r++) {
+      const float v = r < rows ? op_a(j, i0 + r, kk) : 0.0f;
+      dst[(size_t)kk * ZMR + r] = v;
+      bad |= NOT_FINITE(v);
+    }
+  return !bad;
+}
+
+/* Packs panel q of op(B) (ZNR columns, zero past n); returns whether its values are all finite. */
+__attribute__((target("avx2,fma"))) static int pack_b(const zjob *j, int q) {
+  float *dst = j->pb + (size_t)q * ZNR * (size_t)j->k;
+  const int j0 = q * ZNR, cols = j->n - j0 < ZNR ? j->n - j0 : ZNR;
+  const int k = j->k;
+  int bad = 0;
+  int kk = 0;
+  if (j->tb && cols == ZNR) {
+    /* B is n x k: 16 rows of it, transposed 8x8 at a time */
+    __m256 nf = _mm256_setzero_ps();
+    for (; kk + 8 <= k; kk += 8)
+      for (int h = 0; h < 2; h++) {
+        __m256 r[8];
+        for (int t = 0; t < 8; t++) {
+          r[t] = _mm256_loadu_ps(j->b + (size_t)(j0 + h * 8 + t) * (size_t)k + (size_t)kk);
+          nf = _mm256_or_ps(nf, _mm256_cmp_ps(_mm256_sub_ps(r[t], r[t]), _mm256_setzero_ps(), _CMP_NEQ_UQ));
+        }
+        transpose8(r);
+        for (int t = 0; t < 8; t++) _mm256_storeu_ps(dst + (size_t)(kk + t) * ZNR + h * 8, r[t]);
+      }
+    bad |= _mm256_movemask_ps(nf) != 0;
+  } else if (!j->tb && cols == ZNR) {
+    for (; kk < k; kk++) {
+      const float *src = j->b + (size_t)kk * (size_t)j->n + (size_t)j0;
+      for (int col = 0; col < ZNR; col++) {
+        dst[(size_t)kk * ZNR + col] = src[col];
+        bad |= NOT_FINITE(src[col]);
+      }
+    }
+  }
+  for (; kk < k; kk++)
+    for (int col = 0; col < ZNR; col++) {
+      const float v = col < cols ? op_b(j, kk, j0 + col) : 0.0f;
+      dst[(size_t)kk * ZNR + col] = v;
+      bad |= NOT_FINITE(v);
+    }
+  return !bad;
+}
+
+/* The steps of a packed panel (`width` floats a step) holding a nonzero value, into list; returns their count. */
+static int list_panel(const float *panel, int k, int width, int *list) {
+  int count = 0;
+  for (int kk = 0; kk < k; kk++) {
+    int nonzero = 0;
+    for (int x = 0; x < width; x++) nonzero |= panel[(size_t)kk * (size_t)width + (size_t)x] != 0.0f;
+    list[count] = kk;
+    count += nonzero;
+  }
+  return count;
+}
+
+/* Pack task b of the listed operand: its panels, their lists and counts. */
+static void pack_listed(void *ctx, int b) {
+  zjob *j = ctx;
+  const int panels = j->scan_a ? j->mp : j->np;
+  for (int p = b * PANELS_PER_TASK; p < panels && p < (b + 1) * PANELS_PER_TASK; p++) {
+    if (j->scan_a) {
+      j->finite_a[p] = pack_a(j, p);
+      j->counts[p] = list_panel(j->pa + (size_t)p * ZMR * (size_t)j->k, j->k, ZMR, j->lists + (size_t)p * (size_t)j->k);
+    } else {
+      j->finite_b[p] = pack_b(j, p);
+      j->counts[p] = list_panel(j->pb + (size_t)p * ZNR * (size_t)j->k, j->k, ZNR, j->lists + (size_t)p * (size_t)j->k);
+    }
+  }
+}
+
+/* Pack task b of the other operand. */
+static void pack_other(void *ctx, int b) {
+  zjob *j = ctx;
+  const int panels = j->scan_a ? j->np : j->mp;
+  for (int p = b * PANELS_PER_TASK; p < panels && p < (b + 1) * PANELS_PER_TASK; p++) {
+    if (j->scan_a) j->finite_b[p] = pack_b(j, p);
+    else j->finite_a[p] = pack_a(j, p);
+  }
+}
+
+/*
+ * One ZMR x ZNR tile: acc[r][c] = sum over the steps (all k, or the `count` of `list`) of a[r] b[c], one
+ * fused multiply-add a step, in order; then the epilogue into C (rows x cols of it valid).
+ */
+__attribute__((target("avx2,fma"))) static void tile(const zjob *j, const float *pa, const float *pb, const int *list,
+                                                      int count, float *c, int rows, int cols) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#define STEP(kk)                                                                          \
+  do {                                                                                    \
+    const float *ap = pa + (size_t)(kk) * ZMR;                                            \
+    const __m256 b0 = _mm256_loadu_ps(pb + (size_t)(kk) * ZNR);                           \
+    const __m256 b1 = _mm256_loadu_ps(pb + (size_t)(kk) * ZNR + 8);                       \
+    __m256 av = _mm256_broadcast_ss(ap);                                                  \
+    c00 = _mm256_fmadd_ps(av, b0, c00), c01 = _mm256_fmadd_ps(av, b1, c01);               \
+    av = _mm256_broadcast_ss(ap + 1);                                                     \
+    c10 = _mm256_fmadd_ps(av, b0, c10), c11 = _mm256_fmadd_ps(av, b1, c11);               \
+    av = _mm256_broadcast_ss(ap + 2);                                                     \
+    c20 = _mm256_fmadd_ps(av, b0, c20), c21 = _mm256_fmadd_ps(av, b1, c21);               \
+    av = _mm256_broadcast_ss(ap + 3);                                                     \
+    c30 = _mm256_fmadd_ps(av, b0, c30), c31 = _mm256_fmadd_ps(av, b1, c31);               \
+    av = _mm256_broadcast_ss(ap + 4);                                                     \
+    c40 = _mm256_fmadd_ps(av, b0, c40), c41 = _mm256_fmadd_ps(av, b1, c41);               \
+    av = _mm256_broadcast_ss(ap + 5);                                                     \
+    c50 = _mm256_fmadd_ps(av, b0, c50), c51 = _mm256_fmadd_ps(av, b1, c51);               \
+  } while (0)
+  if (list == NULL)
+    for (int kk = 0; kk < j->k; kk++) STEP(kk);
+  else
+    for (int t = 0; t < count; t++) STEP(list[t]);
+#undef STEP
+  float acc[ZMR][ZNR];
+  _mm256_storeu_ps(acc[0], c00), _mm256_storeu_ps(acc[0] + 8, c01);
+  _mm256_storeu_ps(acc[1], c10), _mm256_storeu_ps(acc[1] + 8, c11);
+  _mm256_storeu_ps(acc[2], c20), _mm256_storeu_ps(acc[2] + 8, c21);
+  _mm256_storeu_ps(acc[3], c30), _mm256_storeu_ps(acc[3] + 8, c31);
+  _mm256_storeu_ps(acc[4], c40), _mm256_storeu_ps(acc[4] + 8, c41);
+  _mm256_storeu_ps(acc[5], c50), _mm256_storeu_ps(acc[5] + 8, c51);
+  /* the epilogue in scalar IEEE operations (the build forbids contracting them): alpha acc, then + beta c */
+  for (int r = 0; r < rows; r++) {
+    float *cr = c + (size_t)r * (size_t)j->n;
+    for (int col = 0; col < cols; col++) {
+      float v = acc[r][col];
+      if (j->mode != 0) {
+        v = j->alpha * v;
+        if (j->mode == 2) v = v + j->beta * cr[col];
+      }
+      cr[col] = v;
+    }
+  }
+}
+
+/* Compute task b: the tiles of a block of A panels (by rows) or of B panels, against every panel of the other. */
+static void compute(void *ctx, int b) {
+  const zjob *j = ctx;
+  const int outer = j->by_rows ? j->mp : j->np;
+  const int lo = b * j->per_task, hi = lo + j->per_task < outer ? lo + j->per_task : outer;
+  for (int s = lo; s < hi; s++)
+    for (int t = 0; t < (j->by_rows ? j->np : j->mp); t++) {
+      const int p = j->by_rows ? s : t, q = j->by_rows ? t : s;
+      const int listed = j->scan_a ? p : q;
+      const bool other_finite = j->scan_a ? j->finite_b[q] : j->finite_a[p];
+      const int *list = other_finite ? j->lists + (size_t)listed * (size_t)j->k : NULL;
+      const int i0 = p * ZMR, j0 = q * ZNR;
+      tile(j, j->pa + (size_t)p * ZMR * (size_t)j->k, j->pb + (size_t)q * ZNR * (size_t)j->k, list, j->counts[listed],
+           j->c + (size_t)i0 * (size_t)j->n + (size_t)j0, j->m - i0 < ZMR ? j->m - i0 : ZMR, j->n - j0 < ZNR ? j->n - j0 : ZNR);
+    }
+}
+
+/* Grows the scratch to hold `floats` and `ints`; false when memory cannot be had. */
+static bool reserve(np_zgemm_scratch *s, size_t floats, size_t ints) {
+  if (s->packed_floats < floats) {
+    float *p = realloc(s->packed, floats * sizeof(float));
+    if (p == NULL) return false;
+    s->packed = p, s->packed_floats = floats;
+  }
+  if (s->list_ints < ints) {
+    int *l = realloc(s->lists, ints * sizeof(int));
+    if (l == NULL) return false;
+    s->lists = l, s->list_ints = ints;
+  }
+  return true;
+}
+
+bool np_zgemm(np_pool *pool, np_zgemm_scratch *scratch, double density, bool ta, bool tb, int m, int n, int k,
+              float alpha, const float *a, const float *b, float beta, float *c) {
+  if (!(density > 0) || 2.0 * m * (double)n * k < MIN_FLOPS) return false;
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return false;
+  zjob j = {.ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c,
+            .mode = beta == 0 ? (alpha == 1 ? 0 : 1) : 2};
+  j.mp = (m + ZMR - 1) / ZMR, j.np = (n + ZNR - 1) / ZNR;
+  j.scan_a = (double)m * k <= (double)k * n;
+  const size_t fa = (size_t)j.mp * ZMR * (size_t)k, fb = (size_t)j.np * ZNR * (size_t)k;
+  const int listed = j.scan_a ? j.mp : j.np;
+  if (!reserve(scratch, fa + fb, (size_t)listed * (size_t)k + (size_t)listed + (size_t)j.mp + (size_t)j.np)) return false;
+  j.pa = scratch->packed, j.pb = scratch->packed + fa;
+  j.lists = scratch->lists;
+  j.counts = j.lists + (size_t)listed * (size_t)k;
+  j.finite_a = j.counts + listed;
+  j.finite_b = j.finite_a + j.mp;
+
+  np_pool_run(pool, pack_listed, &j, (listed + PANELS_PER_TASK - 1) / PANELS_PER_TASK);
+  size_t kept = 0;
+  for (int p = 0; p < listed; p++) kept += (size_t)j.counts[p];
+  if ((double)kept > density * (double)listed * (double)k) return false; /* too few zeros: the library's turn */
+
+  const int others = j.scan_a ? j.np : j.mp;
+  np_pool_run(pool, pack_other, &j, (others + PANELS_PER_TASK - 1) / PANELS_PER_TASK);
+  j.by_rows = j.mp >= j.np;
+  const int outer = j.by_rows ? j.mp : j.np;
+  const int tasks = 4 * np_pool_threads(pool);
+  j.per_task = (outer + tasks - 1) / tasks;
+  np_pool_run(pool, compute, &j, (outer + j.per_task - 1) / j.per_task);
+  return true;
+}
+
+void np_zgemm_free(np_zgemm_scratch *scratch) {
+  free(scratch->packed);
+  free(scratch->lists);
+  *scratch = (np_zgemm_scratch){0};
+}
+
+#else
+
+bool np_zgemm(np_pool *pool, np_zgemm_scratch *scratch, double density, bool ta, bool tb, int m, int n, int k,
+              float alpha, const float *a, const float *b, float beta, float *c) {
+  (void)pool, (void)scratch, (void)density, (void)ta, (void)tb, (void)m, (void)n, (void)k, (void)alpha, (void)a,
+      (void)b, (void)beta, (void)c;
+  return false;
+}
+
+void np_zgemm_free(np_zgemm_scratch *scratch) { (void)scratch; }
+
+#endif
