@@ -718,7 +718,10 @@ describe('native GEMM zero skipping (zgemm.c)', () => {
   /** A product of at least 4 MFLOP (smaller ones stay with the library) whose operands are mostly zeros. */
   const sparseCase = (seed: number, specials: boolean): GemmCase => {
     const rng = seedrandom(`zgemm ${seed}`);
-    const [m, n, k] = [50 + Math.floor(rng() * 50), 120 + Math.floor(rng() * 120), 340 + Math.floor(rng() * 160)]; // 2 m n k >= 4.08e6
+    // the sparse operand is the smaller one, A (computed as it is) or B (computed as C^T, zgemm.c)
+    const [small, large, k] = [50 + Math.floor(rng() * 50), 120 + Math.floor(rng() * 120), 340 + Math.floor(rng() * 160)]; // 2 m n k >= 4.08e6
+    const sparseA = rng() < 0.5;
+    const [m, n] = sparseA ? [small, large] : [large, small];
     const [transA, transB] = [rng() < 0.5, rng() < 0.5];
     const zeros = rng();
     const entry = (): number => {
@@ -726,9 +729,11 @@ describe('native GEMM zero skipping (zgemm.c)', () => {
       if (specials && u < 0.002) return [Number.NaN, Infinity, -Infinity][Math.floor(rng() * 3)]!;
       return u < zeros ? (rng() < 0.2 ? -0 : 0) : (rng() - 0.5) * 8;
     };
-    const a = Float32Array.from({ length: m * k }, entry);
-    const b = Float32Array.from({ length: k * n }, () => (rng() < 0.3 ? 0 : rng() - 0.5));
-    if (specials && rng() < 0.5) b[Math.floor(rng() * b.length)] = Infinity;
+    const other = (): number => (rng() < 0.3 ? 0 : rng() - 0.5);
+    const a = Float32Array.from({ length: m * k }, sparseA ? entry : other);
+    const b = Float32Array.from({ length: k * n }, sparseA ? other : entry);
+    const dense = sparseA ? b : a;
+    if (specials && rng() < 0.5) dense[Math.floor(rng() * dense.length)] = Infinity;
     const [alpha, beta] = [[1, 0.5, -3][Math.floor(rng() * 3)]!, [0, 1, -0.25][Math.floor(rng() * 3)]!];
     return { transA, transB, m, n, k, alpha, beta, a, b, c: seeded(m * n, seed) };
   };

@@ -1,14 +1,16 @@
 /*
  * GEMM that skips zeros, for the native backend (see zgemm.h).
  *
- * op(A) is packed into panels of ZMR rows and op(B) into panels of ZNR columns, each stored step by step
- * (k-major), as the wasm kernels do (src/tensor/wasm/assembly/gemm.ts). The smaller operand (a batch of
- * inputs, next to a layer's weights) is packed first, with, per panel, the list of the steps where it holds
- * a nonzero value; when those lists keep more than `density` of all its steps, the call is left to the
- * library. Otherwise every tile of C is one AVX2 micro-kernel call: 12 accumulators of 8 floats, one fused
- * multiply-add per step kept, in order. A tile runs the listed steps only when the other operand's panel is
- * all finite (a skipped step would add a zero times a finite number, a signed zero; a NaN or an infinity
- * there would have made the element NaN), else every step. The tiles are shared out among the pool's
+ * The smaller operand (a batch of inputs, next to a layer's weights) is made the left one: C = op(A) op(B)
+ * is computed as it is when that is A, else as C^T = op(B)^T op(A)^T, written back transposed. The left
+ * operand is packed into panels of ZMR rows, the right one into panels of ZNR columns, each stored step by
+ * step (k-major), as the wasm kernels do (src/tensor/wasm/assembly/gemm.ts); the left one first, with, per
+ * panel, the list of the steps where it holds a nonzero value (narrow panels: more steps are all zero).
+ * When those lists keep more than `density` of all its steps, the call is left to the library. Otherwise
+ * every tile is one AVX2 micro-kernel call: 12 accumulators of 8 floats, one fused multiply-add per step
+ * kept, in order. A tile runs the listed steps only when the right operand's panel is all finite (a
+ * skipped step would add a zero times a finite number, a signed zero; a NaN or an infinity there would have
+ * made the element NaN), else every step. The tiles are shared out among the pool's
  * threads in blocks, but a tile is the same computation whichever thread runs it: the bits depend on the
  * operands alone.
  */
@@ -32,14 +34,13 @@ typedef struct {
   float alpha, beta;
   int mode; /* 0: store, 1: scale by alpha, 2: also add beta C */
   const float *a, *b;
-  float *c;
+  float *c;        /* element (i, j) of the product at c + i * rs + j * cs */
+  size_t rs, cs;
   int mp, np;      /* panels of op(A), of op(B) */
-  bool scan_a;     /* the lists are op(A)'s (else op(B)'s) */
   float *pa, *pb;  /* packed panels */
-  int *lists;      /* per listed panel: k ints */
-  int *counts;     /* per listed panel: the steps listed */
-  int *finite_a;   /* per panel of op(A): all its values finite */
-  int *finite_b;
+  int *lists;      /* per panel of op(A): k ints */
+  int *counts;     /* per panel of op(A): the steps listed */
+  int *finite_b;   /* per panel of op(B): all its values finite */
   bool by_rows;
   int per_task;
 } zjob;
@@ -74,18 +75,12 @@ __attribute__((target("avx2,fma"))) static inline void transpose8(__m256 r[8]) {
   r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-/* Packs panel p of op(A) (ZMR rows, zero past m); returns whether its values are all finite. */
-static int pack_a(const zjob *j, int p) {
+/* Packs panel p of op(A) (ZMR rows, zero past m). */
+static void pack_a(const zjob *j, int p) {
   float *dst = j->pa + (size_t)p * ZMR * (size_t)j->k;
   const int i0 = p * ZMR, rows = j->m - i0 < ZMR ? j->m - i0 : ZMR;
-  int bad = 0;
   for (int kk = 0; kk < j->k; kk++)
-    for (int r = 0; r < ZMR; r++) {
-      const float v = r < rows ? op_a(j, i0 + r, kk) : 0.0f;
-      dst[(size_t)kk * ZMR + r] = v;
-      bad |= NOT_FINITE(v);
-    }
-  return !bad;
+    for (int r = 0; r < ZMR; r++) dst[(size_t)kk * ZMR + r] = r < rows ? op_a(j, i0 + r, kk) : 0.0f;
 }
 
 /* Packs panel q of op(B) (ZNR columns, zero past n); returns whether its values are all finite. */
@@ -139,29 +134,19 @@ static int list_panel(const float *panel, int k, int width, int *list) {
   return count;
 }
 
-/* Pack task b of the listed operand: its panels, their lists and counts. */
-static void pack_listed(void *ctx, int b) {
+/* Pack task b of op(A): its panels, their lists and counts. */
+static void pack_left(void *ctx, int b) {
   zjob *j = ctx;
-  const int panels = j->scan_a ? j->mp : j->np;
-  for (int p = b * PANELS_PER_TASK; p < panels && p < (b + 1) * PANELS_PER_TASK; p++) {
-    if (j->scan_a) {
-      j->finite_a[p] = pack_a(j, p);
-      j->counts[p] = list_panel(j->pa + (size_t)p * ZMR * (size_t)j->k, j->k, ZMR, j->lists + (size_t)p * (size_t)j->k);
-    } else {
-      j->finite_b[p] = pack_b(j, p);
-      j->counts[p] = list_panel(j->pb + (size_t)p * ZNR * (size_t)j->k, j->k, ZNR, j->lists + (size_t)p * (size_t)j->k);
-    }
+  for (int p = b * PANELS_PER_TASK; p < j->mp && p < (b + 1) * PANELS_PER_TASK; p++) {
+    pack_a(j, p);
+    j->counts[p] = list_panel(j->pa + (size_t)p * ZMR * (size_t)j->k, j->k, ZMR, j->lists + (size_t)p * (size_t)j->k);
   }
 }
 
-/* Pack task b of the other operand. */
-static void pack_other(void *ctx, int b) {
+/* Pack task b of op(B): its panels, and whether each is all finite. */
+static void pack_right(void *ctx, int b) {
   zjob *j = ctx;
-  const int panels = j->scan_a ? j->np : j->mp;
-  for (int p = b * PANELS_PER_TASK; p < panels && p < (b + 1) * PANELS_PER_TASK; p++) {
-    if (j->scan_a) j->finite_b[p] = pack_b(j, p);
-    else j->finite_a[p] = pack_a(j, p);
-  }
+  for (int q = b * PANELS_PER_TASK; q < j->np && q < (b + 1) * PANELS_PER_TASK; q++) j->finite_b[q] = pack_b(j, q);
 }
 
 /*
@@ -203,17 +188,16 @@ __attribute__((target("avx2,fma"))) static void tile(const zjob *j, const float 
   _mm256_storeu_ps(acc[4], c40), _mm256_storeu_ps(acc[4] + 8, c41);
   _mm256_storeu_ps(acc[5], c50), _mm256_storeu_ps(acc[5] + 8, c51);
   /* the epilogue in scalar IEEE operations (the build forbids contracting them): alpha acc, then + beta c */
-  for (int r = 0; r < rows; r++) {
-    float *cr = c + (size_t)r * (size_t)j->n;
+  for (int r = 0; r < rows; r++)
     for (int col = 0; col < cols; col++) {
+      float *at = c + (size_t)r * j->rs + (size_t)col * j->cs;
       float v = acc[r][col];
       if (j->mode != 0) {
         v = j->alpha * v;
-        if (j->mode == 2) v = v + j->beta * cr[col];
+        if (j->mode == 2) v = v + j->beta * *at;
       }
-      cr[col] = v;
+      *at = v;
     }
-  }
 }
 
 /* Compute task b: the tiles of a block of A panels (by rows) or of B panels, against every panel of the other. */
@@ -224,12 +208,10 @@ static void compute(void *ctx, int b) {
   for (int s = lo; s < hi; s++)
     for (int t = 0; t < (j->by_rows ? j->np : j->mp); t++) {
       const int p = j->by_rows ? s : t, q = j->by_rows ? t : s;
-      const int listed = j->scan_a ? p : q;
-      const bool other_finite = j->scan_a ? j->finite_b[q] : j->finite_a[p];
-      const int *list = other_finite ? j->lists + (size_t)listed * (size_t)j->k : NULL;
+      const int *list = j->finite_b[q] ? j->lists + (size_t)p * (size_t)j->k : NULL;
       const int i0 = p * ZMR, j0 = q * ZNR;
-      tile(j, j->pa + (size_t)p * ZMR * (size_t)j->k, j->pb + (size_t)q * ZNR * (size_t)j->k, list, j->counts[listed],
-           j->c + (size_t)i0 * (size_t)j->n + (size_t)j0, j->m - i0 < ZMR ? j->m - i0 : ZMR, j->n - j0 < ZNR ? j->n - j0 : ZNR);
+      tile(j, j->pa + (size_t)p * ZMR * (size_t)j->k, j->pb + (size_t)q * ZNR * (size_t)j->k, list, j->counts[p],
+           j->c + (size_t)i0 * j->rs + (size_t)j0 * j->cs, j->m - i0 < ZMR ? j->m - i0 : ZMR, j->n - j0 < ZNR ? j->n - j0 : ZNR);
     }
 }
 
@@ -252,26 +234,25 @@ bool np_zgemm(np_pool *pool, np_zgemm_scratch *scratch, double density, bool ta,
               float alpha, const float *a, const float *b, float beta, float *c) {
   if (!(density > 0) || 2.0 * m * (double)n * k < MIN_FLOPS) return false;
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return false;
-  zjob j = {.ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c,
-            .mode = beta == 0 ? (alpha == 1 ? 0 : 1) : 2};
-  j.mp = (m + ZMR - 1) / ZMR, j.np = (n + ZNR - 1) / ZNR;
-  j.scan_a = (double)m * k <= (double)k * n;
+  zjob j = {.k = k, .alpha = alpha, .beta = beta, .c = c, .mode = beta == 0 ? (alpha == 1 ? 0 : 1) : 2};
+  if ((double)m * k <= (double)k * n) /* op(A) is the smaller: C as it is */
+    j.ta = ta, j.tb = tb, j.m = m, j.n = n, j.a = a, j.b = b, j.rs = (size_t)n, j.cs = 1;
+  else /* C^T = op(B)^T op(A)^T: op(B)^T is B read with the other transpose flag, and so is op(A)^T */
+    j.ta = !tb, j.tb = !ta, j.m = n, j.n = m, j.a = b, j.b = a, j.rs = 1, j.cs = (size_t)n;
+  j.mp = (j.m + ZMR - 1) / ZMR, j.np = (j.n + ZNR - 1) / ZNR;
   const size_t fa = (size_t)j.mp * ZMR * (size_t)k, fb = (size_t)j.np * ZNR * (size_t)k;
-  const int listed = j.scan_a ? j.mp : j.np;
-  if (!reserve(scratch, fa + fb, (size_t)listed * (size_t)k + (size_t)listed + (size_t)j.mp + (size_t)j.np)) return false;
+  if (!reserve(scratch, fa + fb, (size_t)j.mp * (size_t)k + (size_t)j.mp + (size_t)j.np)) return false;
   j.pa = scratch->packed, j.pb = scratch->packed + fa;
   j.lists = scratch->lists;
-  j.counts = j.lists + (size_t)listed * (size_t)k;
-  j.finite_a = j.counts + listed;
-  j.finite_b = j.finite_a + j.mp;
+  j.counts = j.lists + (size_t)j.mp * (size_t)k;
+  j.finite_b = j.counts + j.mp;
 
-  np_pool_run(pool, pack_listed, &j, (listed + PANELS_PER_TASK - 1) / PANELS_PER_TASK);
+  np_pool_run(pool, pack_left, &j, (j.mp + PANELS_PER_TASK - 1) / PANELS_PER_TASK);
   size_t kept = 0;
-  for (int p = 0; p < listed; p++) kept += (size_t)j.counts[p];
-  if ((double)kept > density * (double)listed * (double)k) return false; /* too few zeros: the library's turn */
+  for (int p = 0; p < j.mp; p++) kept += (size_t)j.counts[p];
+  if ((double)kept > density * (double)j.mp * (double)k) return false; /* too few zeros: the library's turn */
 
-  const int others = j.scan_a ? j.np : j.mp;
-  np_pool_run(pool, pack_other, &j, (others + PANELS_PER_TASK - 1) / PANELS_PER_TASK);
+  np_pool_run(pool, pack_right, &j, (j.np + PANELS_PER_TASK - 1) / PANELS_PER_TASK);
   j.by_rows = j.mp >= j.np;
   const int outer = j.by_rows ? j.mp : j.np;
   const int tasks = 4 * np_pool_threads(pool);
