@@ -180,6 +180,43 @@ __attribute__((target("avx2,fma"))) static void tile(const zjob *j, const float 
   else
     for (int t = 0; t < count; t++) STEP(list[t]);
 #undef STEP
+  if (rows == ZMR && cols == ZNR) {
+    /* a whole tile, the epilogue in vector IEEE operations (the same as the scalar ones below) */
+    const __m256 al = _mm256_set1_ps(j->alpha), be = _mm256_set1_ps(j->beta);
+    __m256 v[2][8] = {{c00, c10, c20, c30, c40, c50, _mm256_setzero_ps(), _mm256_setzero_ps()},
+                      {c01, c11, c21, c31, c41, c51, _mm256_setzero_ps(), _mm256_setzero_ps()}};
+    if (j->cs == 1) { /* rows of the product are rows of C */
+      for (int r = 0; r < ZMR; r++)
+        for (int h = 0; h < 2; h++) {
+          float *at = c + (size_t)r * j->rs + (size_t)h * 8;
+          __m256 x = v[h][r];
+          if (j->mode != 0) {
+            x = _mm256_mul_ps(al, x);
+            if (j->mode == 2) x = _mm256_add_ps(x, _mm256_mul_ps(be, _mm256_loadu_ps(at)));
+          }
+          _mm256_storeu_ps(at, x);
+        }
+    } else { /* rows of the product are columns of C: 6 floats of each of 16 rows of C */
+      for (int h = 0; h < 2; h++) {
+        transpose8(v[h]);
+        for (int col = 0; col < 8; col++) {
+          float *at = c + (size_t)(h * 8 + col) * j->cs;
+          __m256 x = v[h][col];
+          if (j->mode != 0) {
+            x = _mm256_mul_ps(al, x);
+            if (j->mode == 2) {
+              /* 4 + 2 floats loaded and stored (masked moves are slow on some CPUs) */
+              const __m256 old = _mm256_set_m128(_mm_castpd_ps(_mm_load_sd((const double *)(at + 4))), _mm_loadu_ps(at));
+              x = _mm256_add_ps(x, _mm256_mul_ps(be, old));
+            }
+          }
+          _mm_storeu_ps(at, _mm256_castps256_ps128(x));
+          _mm_store_sd((double *)(at + 4), _mm_castps_pd(_mm256_extractf128_ps(x, 1)));
+        }
+      }
+    }
+    return;
+  }
   float acc[ZMR][ZNR];
   _mm256_storeu_ps(acc[0], c00), _mm256_storeu_ps(acc[0] + 8, c01);
   _mm256_storeu_ps(acc[1], c10), _mm256_storeu_ps(acc[1] + 8, c11);
@@ -187,7 +224,7 @@ __attribute__((target("avx2,fma"))) static void tile(const zjob *j, const float 
   _mm256_storeu_ps(acc[3], c30), _mm256_storeu_ps(acc[3] + 8, c31);
   _mm256_storeu_ps(acc[4], c40), _mm256_storeu_ps(acc[4] + 8, c41);
   _mm256_storeu_ps(acc[5], c50), _mm256_storeu_ps(acc[5] + 8, c51);
-  /* the epilogue in scalar IEEE operations (the build forbids contracting them): alpha acc, then + beta c */
+  /* an edge tile, the epilogue in scalar IEEE operations (the build forbids contracting them) */
   for (int r = 0; r < rows; r++)
     for (int col = 0; col < cols; col++) {
       float *at = c + (size_t)r * j->rs + (size_t)col * j->cs;
