@@ -40,7 +40,7 @@ describe('the wasm thread pool', () => {
       for (let r = 0; r < 20; r++) {
         // A tiny job offered to the worker with no polling: often over before the worker is awake, which
         // then arrives while the next job, on the calling thread alone, runs.
-        pool.kernels.gemm(2, 0, 0, 0, 4, 4, 4, 0, 1, 0, small, small + 256, small + 512, small + 1024, small + 2048);
+        pool.kernels.gemm(2, 0, 0, 0, 4, 4, 4, 0, 1, 0, small, small + 256, small + 512, small + 1024, small + 2048, 0, 0);
         leftOpen += pool.kernels.jobOpen();
         const got = activate(1);
         leftOpen += pool.kernels.jobOpen();
