@@ -60,43 +60,42 @@ export function packA(transA: bool, m: i32, k: i32, a: usize, pa: usize, la: usi
   }
 }
 
+/** Packs row panel p of op(A) (see packA). */
 @inline function packPanelA(transA: bool, m: i32, k: i32, a: usize, pa: usize, p: i32): void {
-  {
-    const i0 = p * MR;
-    const rows = min(MR, m - i0);
-    const dst = pa + (<usize>(p * MR) * <usize>k << 2);
-    if (transA) {
-      // Element (i, kk) of op(A) is a[kk * m + i]: MR neighbours per step.
-      if (rows == MR) {
-        for (let kk = 0; kk < k; kk++) {
-          v128.store(dst + (<usize>kk << 4), v128.load(a + (<usize>(kk * m + i0) << 2)));
-        }
-      } else {
-        for (let kk = 0; kk < k; kk++) {
-          for (let r = 0; r < MR; r++) {
-            const v: f32 = r < rows ? load<f32>(a + (<usize>(kk * m + i0 + r) << 2)) : 0;
-            store<f32>(dst + (<usize>(kk * MR + r) << 2), v);
-          }
-        }
+  const i0 = p * MR;
+  const rows = min(MR, m - i0);
+  const dst = pa + (<usize>(p * MR) * <usize>k << 2);
+  if (transA) {
+    // Element (i, kk) of op(A) is a[kk * m + i]: MR neighbours per step.
+    if (rows == MR) {
+      for (let kk = 0; kk < k; kk++) {
+        v128.store(dst + (<usize>kk << 4), v128.load(a + (<usize>(kk * m + i0) << 2)));
       }
     } else {
-      // Element (i, kk) is a[i * k + kk]: MR rows read side by side, transposed 4x4 at a time.
-      let kk = 0;
-      if (rows == MR) {
-        const r0 = a + (<usize>(i0 * k) << 2);
-        const r1 = r0 + (<usize>k << 2);
-        const r2 = r1 + (<usize>k << 2);
-        const r3 = r2 + (<usize>k << 2);
-        for (; kk + 4 <= k; kk += 4) {
-          const o = <usize>kk << 2;
-          transposeStore4(v128.load(r0 + o), v128.load(r1 + o), v128.load(r2 + o), v128.load(r3 + o), dst + (o << 2), 16);
-        }
-      }
-      for (; kk < k; kk++) {
+      for (let kk = 0; kk < k; kk++) {
         for (let r = 0; r < MR; r++) {
-          const v: f32 = r < rows ? load<f32>(a + (<usize>((i0 + r) * k + kk) << 2)) : 0;
+          const v: f32 = r < rows ? load<f32>(a + (<usize>(kk * m + i0 + r) << 2)) : 0;
           store<f32>(dst + (<usize>(kk * MR + r) << 2), v);
         }
+      }
+    }
+  } else {
+    // Element (i, kk) is a[i * k + kk]: MR rows read side by side, transposed 4x4 at a time.
+    let kk = 0;
+    if (rows == MR) {
+      const r0 = a + (<usize>(i0 * k) << 2);
+      const r1 = r0 + (<usize>k << 2);
+      const r2 = r1 + (<usize>k << 2);
+      const r3 = r2 + (<usize>k << 2);
+      for (; kk + 4 <= k; kk += 4) {
+        const o = <usize>kk << 2;
+        transposeStore4(v128.load(r0 + o), v128.load(r1 + o), v128.load(r2 + o), v128.load(r3 + o), dst + (o << 2), 16);
+      }
+    }
+    for (; kk < k; kk++) {
+      for (let r = 0; r < MR; r++) {
+        const v: f32 = r < rows ? load<f32>(a + (<usize>((i0 + r) * k + kk) << 2)) : 0;
+        store<f32>(dst + (<usize>(kk * MR + r) << 2), v);
       }
     }
   }
@@ -113,47 +112,46 @@ export function packB(transB: bool, n: i32, k: i32, b: usize, pb: usize, lb: usi
   }
 }
 
+/** Packs column panel q of op(B) (see packB). */
 @inline function packPanelB(transB: bool, n: i32, k: i32, b: usize, pb: usize, q: i32): void {
-  {
-    const j0 = q * NR;
-    const cols = min(NR, n - j0);
-    const dst = pb + (<usize>(q * NR) * <usize>k << 2);
-    if (!transB) {
-      // Element (kk, j) of op(B) is b[kk * n + j]: NR neighbours per step.
-      if (cols == NR) {
-        for (let kk = 0; kk < k; kk++) {
-          const src = b + (<usize>(kk * n + j0) << 2);
-          const d = dst + (<usize>kk << 5);
-          v128.store(d, v128.load(src));
-          v128.store(d, v128.load(src, 16), 16);
-        }
-      } else {
-        for (let kk = 0; kk < k; kk++) {
-          for (let c = 0; c < NR; c++) {
-            const v: f32 = c < cols ? load<f32>(b + (<usize>(kk * n + j0 + c) << 2)) : 0;
-            store<f32>(dst + (<usize>(kk * NR + c) << 2), v);
-          }
-        }
+  const j0 = q * NR;
+  const cols = min(NR, n - j0);
+  const dst = pb + (<usize>(q * NR) * <usize>k << 2);
+  if (!transB) {
+    // Element (kk, j) of op(B) is b[kk * n + j]: NR neighbours per step.
+    if (cols == NR) {
+      for (let kk = 0; kk < k; kk++) {
+        const src = b + (<usize>(kk * n + j0) << 2);
+        const d = dst + (<usize>kk << 5);
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
       }
     } else {
-      // Element (kk, j) is b[j * k + kk]: NR rows of B read side by side, transposed 4x4 at a time.
-      let kk = 0;
-      if (cols == NR) {
-        const row = <usize>k << 2;
-        const r0 = b + (<usize>(j0 * k) << 2);
-        for (; kk + 4 <= k; kk += 4) {
-          const o = <usize>kk << 2;
-          const d = dst + (o << 3);
-          transposeStore4(v128.load(r0 + o), v128.load(r0 + row + o), v128.load(r0 + 2 * row + o), v128.load(r0 + 3 * row + o), d, 32);
-          const r4 = r0 + 4 * row;
-          transposeStore4(v128.load(r4 + o), v128.load(r4 + row + o), v128.load(r4 + 2 * row + o), v128.load(r4 + 3 * row + o), d + 16, 32);
-        }
-      }
-      for (; kk < k; kk++) {
+      for (let kk = 0; kk < k; kk++) {
         for (let c = 0; c < NR; c++) {
-          const v: f32 = c < cols ? load<f32>(b + (<usize>((j0 + c) * k + kk) << 2)) : 0;
+          const v: f32 = c < cols ? load<f32>(b + (<usize>(kk * n + j0 + c) << 2)) : 0;
           store<f32>(dst + (<usize>(kk * NR + c) << 2), v);
         }
+      }
+    }
+  } else {
+    // Element (kk, j) is b[j * k + kk]: NR rows of B read side by side, transposed 4x4 at a time.
+    let kk = 0;
+    if (cols == NR) {
+      const row = <usize>k << 2;
+      const r0 = b + (<usize>(j0 * k) << 2);
+      for (; kk + 4 <= k; kk += 4) {
+        const o = <usize>kk << 2;
+        const d = dst + (o << 3);
+        transposeStore4(v128.load(r0 + o), v128.load(r0 + row + o), v128.load(r0 + 2 * row + o), v128.load(r0 + 3 * row + o), d, 32);
+        const r4 = r0 + 4 * row;
+        transposeStore4(v128.load(r4 + o), v128.load(r4 + row + o), v128.load(r4 + 2 * row + o), v128.load(r4 + 3 * row + o), d + 16, 32);
+      }
+    }
+    for (; kk < k; kk++) {
+      for (let c = 0; c < NR; c++) {
+        const v: f32 = c < cols ? load<f32>(b + (<usize>((j0 + c) * k + kk) << 2)) : 0;
+        store<f32>(dst + (<usize>(kk * NR + c) << 2), v);
       }
     }
   }
