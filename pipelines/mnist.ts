@@ -243,7 +243,7 @@ export const trainMnist = async (
   // every stage that keeps one keeps a snapshot (validate its best network, checkpoint what it saves)
   const augment = opts.augment && { augment: opts.augment };
   const dropout = opts.dropout ? { dropout: { rate: opts.dropout, seed: opts.seed } } : {};
-  const states = from(epochBatches({ dataset: trainSet, seed: opts.seed, batchSize: opts.batchSize, epochs: opts.epochs, classes, start: resumePoint(start.state, perEpoch), batchWorkers: opts.batchWorkers ?? (opts.augment ? 1 : 0), ...augment })).pipe(
+  const states = from(epochBatches({ dataset: trainSet, seed: opts.seed, batchSize: opts.batchSize, epochs: opts.epochs, classes, start: resumePoint(start.state, perEpoch), batchWorkers: opts.batchWorkers ?? (opts.augment ? 1 : 0), reuseInputs: true, ...augment })).pipe(
     rx(trainStep({ loss: opts.loss, optimizer: opts.optimizer, schedule: opts.schedule, epochs: opts.epochs, batchesPerEpoch: perEpoch, reuseBuffers: true, ...dropout }, start.state)),
   );
   const run: Observable<Stopped<StateView & { readonly validation?: ValidationState | undefined }>> =

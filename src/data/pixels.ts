@@ -17,15 +17,16 @@ export const scaleBytes = (x: Float32Array): Float32Array => {
 /**
  * The network inputs of the images at `offsets` (pixel offsets into `images`), one row of `size` each: uint8
  * pixels scaled by 1/255 (`scaleBytes`, by `kernel` when given: a backend's `scaledGather`, the same bits),
- * float32 features as they are.
+ * float32 features as they are. Into `out` (every element written) when given, else a new array.
  */
 export const gatherInputs = (
   images: Uint8Array | Float32Array,
   offsets: Uint32Array,
   size: number,
   kernel?: (src: Uint8Array, offsets: Uint32Array, size: number, out: Float32Array) => void,
+  out?: Float32Array,
 ): Float32Array => {
-  const x = new Float32Array(offsets.length * size);
+  const x = out ?? new Float32Array(offsets.length * size);
   if (kernel !== undefined && images instanceof Uint8Array) {
     kernel(images, offsets, size, x);
     return x;

@@ -61,6 +61,18 @@ export interface LabeledBatch extends Batch {
 }
 
 /**
+ * A batch whose inputs live in buffers its producer reuses (`epochBatches` with `reuseInputs`): valid until
+ * the batch after next is pulled from the same stream; `snapshotBatch` turns it into a value to keep.
+ */
+export type BorrowedBatch = LabeledBatch & { readonly buffers: 'borrowed' };
+
+/** A borrowed batch as a value: its inputs copied, the rest shared (none of it is ever written). */
+export const snapshotBatch = (b: BorrowedBatch): LabeledBatch => {
+  const { buffers: _, ...value } = b;
+  return { ...value, inputs: { ...b.inputs, data: b.inputs.data.slice() } };
+};
+
+/**
  * Input and one-hot target matrices for `examples`: uint8 pixels are scaled by 1/255, float features (a
  * `floatDataset`'s, scaled when the dataset was made) are taken as they are.
  */

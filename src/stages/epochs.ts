@@ -9,7 +9,7 @@ import { AsyncIterableX } from 'ix/asynciterable';
 import type { Dataset } from '../data/dataset.js';
 import type { DistortSpec, DistortTask } from '../data/distort.js';
 import { augment } from './augment.js';
-import { batch, toBatch, withTargets, type LabeledBatch } from './batch.js';
+import { batch, toBatch, withTargets, type BorrowedBatch, type LabeledBatch } from './batch.js';
 import { parallel, workerModule } from './parallel.js';
 import { readDataset, type Example } from './read.js';
 import { epochOrder } from './shuffle.js';
@@ -47,6 +47,14 @@ export interface EpochPlan {
    * of training, in order: the same bits as on this thread, for any N.
    */
   readonly batchWorkers?: number;
+  /**
+   * Gather each batch's inputs into one of two buffers this stream owns, in turn (from the backend's
+   * `alloc` where it has one, so its kernels read them in place), instead of a new array per batch: the
+   * batches are then `BorrowedBatch`es, valid until the batch after next is pulled. A consumer that handles
+   * each batch before pulling the next (as `trainStep` does behind `from`) loses nothing; one that keeps
+   * batches must `snapshotBatch` them. Ignored with `augment` or `batchWorkers` (their batches are new).
+   */
+  readonly reuseInputs?: boolean;
   /** Batches assembled ahead of training with workers (default 2 per worker). */
   readonly readAhead?: number;
   /** Yield to the event loop at least this often, in milliseconds (default 20). */
@@ -74,6 +82,7 @@ export const resumePoint = (s: { readonly epoch: number; readonly batchInEpoch: 
  * Laws:
  * - each epoch visits every example exactly once (with keepLast)
  * - same seed, same batches; starting at (epoch e, batch k) yields exactly the suffix of the full stream that begins there
+ * - with reuseInputs, every batch equals the batch without it until the batch after next is pulled
  *
  * @example
  * ```ts
@@ -91,8 +100,10 @@ export const resumePoint = (s: { readonly epoch: number; readonly batchInEpoch: 
  * }
  * ```
  */
-export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
-  AsyncIterableX.from({
+export function epochBatches(plan: EpochPlan & { readonly reuseInputs: true }): AsyncIterableX<BorrowedBatch>;
+export function epochBatches(plan: EpochPlan): AsyncIterableX<LabeledBatch>;
+export function epochBatches(plan: EpochPlan): AsyncIterableX<LabeledBatch> {
+  return AsyncIterableX.from({
     async *[Symbol.asyncIterator]() {
       if (!backendChosen()) await ready(); // the default backend, before the first batch is trained on
       const { dataset } = plan;
@@ -103,11 +114,29 @@ export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
       // undistorted images are gathered from the dataset, by the backend's kernel where it has one (toBatch's bits)
       const kernel = getBackend().scaledGather;
       const size = dataset.rows * dataset.cols;
+      // with reuseInputs, two buffers of this stream, in turn (a batch of another length, a short last one,
+      // replaces its slot's buffer)
+      const reuse = plan.reuseInputs === true && plan.augment === undefined && workers === 0;
+      const alloc = getBackend().alloc?.bind(getBackend());
+      const ring: (Float32Array | undefined)[] = [undefined, undefined];
+      let turn = 0;
+      const buffer = (length: number): Float32Array | undefined => {
+        if (!reuse) return undefined;
+        turn ^= 1;
+        const mine = ring[turn];
+        return mine !== undefined && mine.length === length ? mine : (ring[turn] = alloc ? alloc(length) : new Float32Array(length));
+      };
       const inputs = (g: Group) =>
         plan.augment !== undefined
           ? toBatch(g.examples, classes)
-          : withTargets(gatherInputs(dataset.images, Uint32Array.from(g.examples, (e) => e.index * size), size, kernel), size, g.examples, classes);
-      const labeled = (g: Group): LabeledBatch => ({ ...inputs(g), epoch: g.epoch, batchInEpoch: g.b, lastInEpoch: g.b === total - 1 });
+          : withTargets(gatherInputs(dataset.images, Uint32Array.from(g.examples, (e) => e.index * size), size, kernel, buffer(g.examples.length * size)), size, g.examples, classes);
+      const labeled = (g: Group): LabeledBatch => ({
+        ...inputs(g),
+        epoch: g.epoch,
+        batchInEpoch: g.b,
+        lastInEpoch: g.b === total - 1,
+        ...(reuse ? { buffers: 'borrowed' as const } : {}),
+      });
       const batches = workers === 0 ? syncBatches(plan, labeled) : assembledOnWorkers(plan, plan.augment ?? {}, workers, classes, total);
       let last = Date.now();
       for await (const b of batches) {
@@ -119,6 +148,7 @@ export const epochBatches = (plan: EpochPlan): AsyncIterableX<LabeledBatch> =>
       }
     },
   });
+}
 
 /** A group of examples: batch `b` of epoch `epoch`, before `toBatch`. */
 interface Group {

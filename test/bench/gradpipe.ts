@@ -27,7 +27,8 @@ export const runGradpipe = async (backend: Backend, train: Dataset, job: Job, on
     const losses: number[] = [];
     let t0 = performance.now();
     if (warmSteps === 0) onTimed?.();
-    const states = from(jobBatches(train, job)).pipe(
+    // borrowed batches, as pipelines/mnist.ts reads them (trainStep is done with each before the next)
+    const states = from(jobBatches(train, job, true)).pipe(
       rx(trainStep({ loss: 'cross-entropy', optimizer: SGD, backend, reuseBuffers: true }, initialTrainState(initialNetwork(job.hidden), SGD))),
       tap((s: StateView) => {
         if (s.step === warmSteps) {

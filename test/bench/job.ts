@@ -81,9 +81,9 @@ export const unflatten = (flat: Float32Array, hidden: number): Network => {
 /** The training examples a job reads: the first warmup + samples of the training set. */
 export const jobData = (train: Dataset, job: Job): Dataset => takeDataset(train, 0, job.warmup + job.samples);
 
-/** The job's batches as the pipeline makes them (one shuffled epoch of `jobData`, full batches only). */
-export const jobBatches = (train: Dataset, job: Job): AsyncIterable<LabeledBatch> =>
-  epochBatches({ dataset: jobData(train, job), seed: SEED, batchSize: job.batch, epochs: 1, keepLast: false });
+/** The job's batches as the pipeline makes them (one shuffled epoch of `jobData`, full batches only); with reuseInputs, borrowed (epochBatches). */
+export const jobBatches = (train: Dataset, job: Job, reuseInputs = false): AsyncIterable<LabeledBatch> =>
+  epochBatches({ dataset: jobData(train, job), seed: SEED, batchSize: job.batch, epochs: 1, keepLast: false, reuseInputs });
 
 /** Every batch of the job, materialised (for TensorFlow.js, and the example order for numpy). */
 export const collectBatches = async (train: Dataset, job: Job): Promise<LabeledBatch[]> => {

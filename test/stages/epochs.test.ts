@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import type { LabeledBatch } from '../../src/stages/batch.js';
+import { snapshotBatch, type LabeledBatch } from '../../src/stages/batch.js';
 import { batchesPerEpoch, epochBatches, resumePoint, type EpochPlan } from '../../src/stages/epochs.js';
 import { arbDataset } from '../arb/dataset.js';
 
@@ -62,6 +62,37 @@ describe('epochBatches', () => {
       expect(await collect({ ...plan, start })).toEqual(full.slice(j));
     },
   );
+});
+
+describe('epochBatches with reuseInputs', () => {
+  test.prop([arbPlan()], { numRuns: 100 })(
+    'with reuseInputs, every batch equals the batch without it until the batch after next is pulled',
+    async (plan) => {
+      const want = await collect(plan);
+      const held: { readonly at: number; readonly batch: LabeledBatch }[] = [];
+      const snapshots: ReturnType<typeof plain>[] = [];
+      let i = 0;
+      for await (const b of epochBatches({ ...plan, reuseInputs: true })) {
+        expect(b.buffers).toBe('borrowed');
+        expect(plain(b)).toEqual(want[i]); // as it is pulled
+        // the one before it is still intact now that this one is pulled
+        const previous = held.find((h) => h.at === i - 1);
+        if (previous !== undefined) expect(plain(previous.batch)).toEqual(want[i - 1]);
+        held.push({ at: i, batch: b });
+        snapshots.push(plain(snapshotBatch(b)));
+        i++;
+      }
+      expect(i).toBe(want.length);
+      expect(snapshots).toEqual(want);
+    },
+  );
+
+  test.prop([arbPlan({ minCount: 4 })], { numRuns: 50 })('a snapshot stays equal to its batch after the stream has moved on', async (plan) => {
+    const kept: LabeledBatch[] = [];
+    for await (const b of epochBatches({ ...plan, reuseInputs: true })) kept.push(snapshotBatch(b));
+    expect(kept.map(plain)).toEqual(await collect(plan));
+    expect(kept.every((b) => !('buffers' in b))).toBe(true);
+  });
 });
 
 describe('resumePoint', () => {
