@@ -6,6 +6,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { activationBackward, biasActivation, columnSumsInto, type PointwiseActivation } from '../../src/tensor/kernels.js';
 import { absRange } from '../../src/tensor/reduce.js';
+import { toBatch } from '../../src/stages/batch.js';
 import { sameBits, seeded, SPLIT, wasm } from './wasm.support.js';
 
 const one = await wasm(1);
@@ -146,6 +147,32 @@ describe('wasm backend: element-wise kernels', () => {
     columnSumsInto(x, 128, 1000, want);
     const got = new Float32Array(1000);
     two.columnSums!(x, 128, 1000, got);
+    expect(sameBits(got, want)).toBe(true);
+  });
+
+  test.prop(
+    [
+      fc
+        .tuple(fc.integer({ min: 1, max: 41 }), fc.integer({ min: 1, max: 8 }))
+        .chain(([size, rows]) => fc.tuple(fc.constant(size), fc.uint8Array({ minLength: size * rows, maxLength: size * rows }), fc.array(fc.nat({ max: rows - 1 }), { maxLength: 9 }), fc.boolean())),
+    ],
+    { numRuns: 300 },
+  )("scaledGather gives the bits of toBatch's inputs, into a buffer of its memory or not, and refuses a row past the end of src", ([size, src, rows, resident]) => {
+    const examples = rows.map((r) => ({ index: r, label: 0, image: src.subarray(r * size, (r + 1) * size) }));
+    const want = toBatch(examples, 1).inputs.data;
+    const got = resident ? one.alloc!(rows.length * size) : new Float32Array(rows.length * size);
+    got.fill(7);
+    one.scaledGather!(src, Uint32Array.from(rows, (r) => r * size), size, got);
+    expect(sameBits(got, want)).toBe(true);
+    expect(() => one.scaledGather!(src, Uint32Array.of(src.length - size + 1), size, new Float32Array(size))).toThrow(RangeError);
+  });
+
+  it('scaledGather gives scaleBytes\'s bits for every byte value, in and past whole steps of sixteen', () => {
+    const src = Uint8Array.from({ length: 256 + 7 }, (_, i) => i % 256);
+    const size = src.length;
+    const want = toBatch([{ index: 0, label: 0, image: src }], 1).inputs.data;
+    const got = new Float32Array(size);
+    two.scaledGather!(src, Uint32Array.of(0), size, got);
     expect(sameBits(got, want)).toBe(true);
   });
 });

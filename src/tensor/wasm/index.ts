@@ -267,6 +267,25 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
           },
         }
       : {}),
+    ...(typeof kernels.scaleBytes === 'function'
+      ? {
+          // the rows' bytes copied into the shared memory side by side, then widened and scaled there
+          scaledGather: (src: Uint8Array, offsets: Uint32Array, size: number, out: Float32Array) => {
+            const n = offsets.length * size;
+            checkLength('scaledGather', 'out', out, n);
+            for (const o of offsets) {
+              if (o + size > src.length) throw new RangeError(`scaledGather: a row at ${o} of ${size} bytes passes the end of src (${src.length} bytes)`);
+            }
+            if (n === 0) return;
+            const [bs, os] = pool.layout([n, pool.owns(out) ? 0 : n * F32]) as [number, number];
+            const bytes = new Uint8Array(pool.heap().buffer);
+            offsets.forEach((o, j) => bytes.set(src.subarray(o, o + size), bs + j * size));
+            const oo = pool.owns(out) ? out.byteOffset : os;
+            kernels.scaleBytes!(bs, n, oo);
+            deliver(oo, n, out);
+          },
+        }
+      : {}),
     // a gradpipe.wasm built before the updates existed has no optimizerUpdate: the TypeScript loops then
     ...(typeof kernels.optimizerUpdate === 'function' ? { optimizerUpdates } : {}),
     alloc: (length) => {

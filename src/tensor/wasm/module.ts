@@ -51,6 +51,8 @@ export interface WasmKernels {
   activationBackward(nt: number, spin: number, delta: number, a: number, n: number, act: number, out: number): void;
   /** columnSumsInto's bits for rows x cols float32 at x, into out (absent from builds before it). */
   columnSums?(x: number, rows: number, cols: number, out: number): void;
+  /** scaleBytes's bits for n bytes at src into float32 at out (absent from builds before it). */
+  scaleBytes?(src: number, n: number, out: number): void;
   updateBlock(): number;
   optimizerUpdate(
     nt: number, spin: number, kind: number, n: number, w: number, g: number, v: number, s: number,

@@ -143,6 +143,27 @@ export function columnSums(x: usize, rows: i32, cols: i32, out: usize): void {
   }
 }
 
+/**
+ * out[i] = src[i] / 255 for n bytes at src, into float32 at out, with the bits of scaleBytes
+ * (src/data/pixels.ts), which multiplies by 1/255 in double precision and rounds once to float32: for every
+ * byte value that equals the float32 quotient b / 255, correctly rounded (all 256 are checked by a test), so
+ * sixteen bytes a step are widened exactly and divided in float32 lanes; on the calling thread.
+ */
+export function scaleBytes(src: usize, n: i32, out: usize): void {
+  const d = f32x4.splat(255);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const b = v128.load(src + <usize>i);
+    const lo = i16x8.extend_low_i8x16_u(b), hi = i16x8.extend_high_i8x16_u(b);
+    const o = out + (<usize>i << 2);
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)), d));
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), d), 16);
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), d), 32);
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), d), 48);
+  }
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), <f32>load<u8>(src + <usize>i) / <f32>255);
+}
+
 /** out = delta * act'(z) written through a = act(z), over n elements; out may be delta. */
 export function activationBackward(nt: i32, spin: i32, delta: usize, a: usize, n: i32, act: i32, out: usize): void {
   const ctrl = ctrlBase();
