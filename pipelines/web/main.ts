@@ -113,7 +113,9 @@ const onMessage = (m: FromWorker): void => {
     case 'epoch':
       epochs.push({ epoch: m.event.epoch + 1, train: m.event.trainAccuracy, validation: m.event.validationAccuracy });
       $('charts').dataset['epochs'] = String(epochs.length);
-      return scheduleDraw();
+      // drawn at once: behind the 250 ms throttle two short epochs could share one redraw
+      lastDraw = performance.now();
+      return drawCurves();
     case 'stopped':
       status(`stopped after step ${m.step}; Resume continues from there`);
       return setState('stopped');
