@@ -152,7 +152,9 @@ describe('the training page', () => {
     const tasks = trace.filter((e) => e.ph === 'X' && e.pid === mark.pid && e.tid === mark.tid && e.name.endsWith('RunTask') && e.dur !== undefined);
     const inWindow = tasks.filter((t) => t.ts >= traceUs(running) && t.ts < traceUs(end));
     expect(inWindow.length).toBeGreaterThan(10); // the trace saw the page's main thread work while training
-    expect(inWindow.every((t) => t.tdur !== undefined)).toBe(true); // and has thread time for its tasks
+    // and has thread time for its tasks: nearly all (a fresh-clone CI run once saw one without it, under
+    // the whole suite's load); a long task whose trace task has none fails below
+    expect(inWindow.filter((t) => t.tdur !== undefined).length).toBeGreaterThanOrEqual(0.9 * inWindow.length);
     const accounted = longTasks
       .filter(([start]) => start >= running && start < end)
       .map(([start, duration]) => {
@@ -160,7 +162,7 @@ describe('the training page', () => {
         const overlap = (t: TraceEvent): number => Math.min(to, t.ts + t.dur!) - Math.max(from, t.ts);
         const task = tasks.reduce<TraceEvent | undefined>((best, t) => (overlap(t) > (best ? overlap(best) : 0) ? t : best), undefined);
         // a long task is at least 50 ms; its trace task must cover most of it
-        return { wallMs: Math.round(duration), cpuMs: task && overlap(task) > 0.8 * (to - from) ? task.tdur! / 1000 : undefined };
+        return { wallMs: Math.round(duration), cpuMs: task && overlap(task) > 0.8 * (to - from) && task.tdur !== undefined ? task.tdur / 1000 : undefined };
       });
     expect(accounted.filter((t) => t.cpuMs === undefined || t.cpuMs >= 50)).toEqual([]);
   });
