@@ -111,20 +111,20 @@ export function epochBatches(plan: EpochPlan): AsyncIterableX<LabeledBatch> {
       const total = batchesPerEpoch(dataset.count, plan.batchSize, plan.keepLast ?? true);
       const every = plan.yieldEveryMs ?? 20;
       const workers = plan.batchWorkers ?? 0;
+      const backend = getBackend();
       // undistorted images are gathered from the dataset, by the backend's kernel where it has one (toBatch's bits)
-      const kernel = getBackend().scaledGather;
+      const kernel = backend.scaledGather;
       const size = dataset.rows * dataset.cols;
       // with reuseInputs, two buffers of this stream, in turn (a batch of another length, a short last one,
       // replaces its slot's buffer)
       const reuse = plan.reuseInputs === true && plan.augment === undefined && workers === 0;
-      const alloc = getBackend().alloc?.bind(getBackend());
       const ring: (Float32Array | undefined)[] = [undefined, undefined];
       let turn = 0;
       const buffer = (length: number): Float32Array | undefined => {
         if (!reuse) return undefined;
         turn ^= 1;
         const mine = ring[turn];
-        return mine !== undefined && mine.length === length ? mine : (ring[turn] = alloc ? alloc(length) : new Float32Array(length));
+        return mine !== undefined && mine.length === length ? mine : (ring[turn] = backend.alloc ? backend.alloc(length) : new Float32Array(length));
       };
       const inputs = (g: Group) =>
         plan.augment !== undefined

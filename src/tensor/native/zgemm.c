@@ -16,9 +16,7 @@
  */
 #include "zgemm.h"
 
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>

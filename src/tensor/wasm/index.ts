@@ -259,9 +259,10 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
             checkLength('columnSums', 'x', x, rows * cols);
             checkLength('columnSums', 'out', out, cols);
             if (cols === 0) return;
-            const [xs, os] = pool.layout([need(x, rows * cols), pool.owns(out) && !overlaps(x, out, rows * cols) ? 0 : cols * F32]) as [number, number];
+            const inPlace = pool.owns(out) && !overlaps(x, out, rows * cols); // out written where it is
+            const [xs, os] = pool.layout([need(x, rows * cols), inPlace ? 0 : cols * F32]) as [number, number];
             const xo = place(x, rows * cols, xs);
-            const oo = pool.owns(out) && !overlaps(x, out, rows * cols) ? out.byteOffset : os;
+            const oo = inPlace ? out.byteOffset : os;
             kernels.columnSums!(xo, rows, cols, oo);
             deliver(oo, cols, out);
           },
@@ -273,13 +274,14 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
           scaledGather: (src: Uint8Array, offsets: Uint32Array, size: number, out: Float32Array) => {
             const n = offsets.length * size;
             checkLength('scaledGather', 'out', out, n);
-            for (const o of offsets) {
-              if (o + size > src.length) throw new RangeError(`scaledGather: a row at ${o} of ${size} bytes passes the end of src (${src.length} bytes)`);
-            }
             if (n === 0) return;
             const [bs, os] = pool.layout([n, pool.owns(out) ? 0 : n * F32]) as [number, number];
             const bytes = new Uint8Array(pool.heap().buffer);
-            offsets.forEach((o, j) => bytes.set(src.subarray(o, o + size), bs + j * size));
+            offsets.forEach((o, j) => {
+              // subarray would clip a row silently; what reached the scratch before the throw is not used
+              if (o + size > src.length) throw new RangeError(`scaledGather: a row at ${o} of ${size} bytes passes the end of src (${src.length} bytes)`);
+              bytes.set(src.subarray(o, o + size), bs + j * size);
+            });
             const oo = pool.owns(out) ? out.byteOffset : os;
             kernels.scaleBytes!(bs, n, oo);
             deliver(oo, n, out);
