@@ -43,7 +43,7 @@ const native = (threads: number, tuning: NativeTuning | typeof nativeTuningFor =
 };
 
 /** Cuts every product into blocks of one row or column, and every update into chunks of 3 elements. */
-const SPLIT_ALL: NativeTuning = { gemmBlockFlops: 0, maxBlocks: 4096, rowUnit: 1, colUnit: 1, smallBlockFlops: 0, smallMinK: 0, serialFlops: 0, updateChunk: 3, spinMicroseconds: 20, zeroSkipDensity: 0 };
+const SPLIT_ALL: NativeTuning = { gemmBlockFlops: 0, maxBlocks: 4096, rowUnit: 1, colUnit: 1, smallBlockFlops: 0, smallMinK: 0, serialFlops: 0, updateChunk: 3, spinMicroseconds: 20, zeroSkipDensity: 0, zeroSkipLanes: 0 };
 
 const ACTS: readonly PointwiseActivation[] = ['identity', 'relu', 'leaky-relu', 'sigmoid', 'tanh'];
 
@@ -711,9 +711,10 @@ describe('loading the addon', () => {
 describe('native GEMM zero skipping (zgemm.c)', () => {
   const always = (lib: GemmLibrary) => ({ ...nativeTuningFor(lib), zeroSkipDensity: 1 });
   const skipping = [native(1, always), native(2, always), native(3, { ...always('onednn'), spinMicroseconds: 0 })];
+  const narrow = native(2, (lib) => ({ ...always(lib), zeroSkipLanes: 8 }));
   const library = native(2, (lib) => ({ ...nativeTuningFor(lib), zeroSkipDensity: 0 }));
   const byDefault = native(2);
-  afterAll(() => [...skipping, library, byDefault].forEach((b) => b.dispose()));
+  afterAll(() => [...skipping, narrow, library, byDefault].forEach((b) => b.dispose()));
 
   /** A product of at least 4 MFLOP (smaller ones stay with the library) whose operands are mostly zeros. */
   const sparseCase = (seed: number, specials: boolean): GemmCase => {
@@ -746,6 +747,14 @@ describe('native GEMM zero skipping (zgemm.c)', () => {
       expect(sameBits(got[1]!, got[0]!) && sameBits(got[2]!, got[0]!)).toBe(true);
       const { want, scale } = oracle(g);
       expectClose(got[0]!, want, scale, 'native, zeros skipped');
+    },
+  );
+
+  test.prop([fc.nat()], { numRuns: 25 })(
+    'should respect the law: AVX2 and AVX-512 tiles (where the CPU has it) give the same bits',
+    (seed) => {
+      const g = sparseCase(seed, false);
+      expect(sameBits(runNative(narrow, g), runNative(skipping[1]!, g))).toBe(true);
     },
   );
 

@@ -51,6 +51,11 @@ export interface NativeTuning {
    * library; 0 never, 1 always (where the CPU has AVX2 and FMA).
    */
   readonly zeroSkipDensity: number;
+  /**
+   * The zero-skipping kernel's vectors: 8 floats (AVX2) or 16 (AVX-512, where the CPU has it; else 8); 0
+   * the widest the CPU has. The bits are the same with either.
+   */
+  readonly zeroSkipLanes: 0 | 8 | 16;
 }
 
 /**
@@ -75,6 +80,7 @@ export const DEFAULT_NATIVE_TUNING: NativeTuning = {
   updateChunk: 1 << 15,
   spinMicroseconds: 100,
   zeroSkipDensity: 0.7,
+  zeroSkipLanes: 0,
 };
 
 /** The backend's gemm with leading arguments `H` (a handle, or a library and a thread count). */

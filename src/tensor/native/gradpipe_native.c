@@ -31,6 +31,7 @@ typedef struct {
   np_gemm_library library;
   size_t update_chunk;
   double zero_skip_density; /* zgemm.h: the share of steps kept below which zeros are skipped (0: never) */
+  int zero_skip_lanes;      /* zgemm.h: 8 for AVX2 tiles, 0 or 16 for AVX-512 ones where the CPU has them */
   np_zgemm_scratch zscratch;
   bool disposed;
   bool hooked; /* the environment cleanup hook is registered */
@@ -119,7 +120,7 @@ static bool get_library(napi_env env, napi_value v, const char *fn, np_gemm_libr
  * createBackend(threads, tuning, library): a handle owning a pool of `threads` threads (the caller
  * included) computing GEMMs with `library` ("onednn" or "openblas", one that gemmLibraries() lists);
  * tuning = { gemmBlockFlops, maxBlocks, rowUnit, colUnit, smallBlockFlops, smallMinK, serialFlops,
- * updateChunk, spinMicroseconds, zeroSkipDensity }.
+ * updateChunk, spinMicroseconds, zeroSkipDensity, zeroSkipLanes }.
  */
 static napi_value create_backend(napi_env env, napi_callback_info info) {
   static const char *fn = "createBackend";
@@ -127,7 +128,7 @@ static napi_value create_backend(napi_env env, napi_callback_info info) {
   int threads;
   np_gemm_library library;
   double block_flops, max_blocks, row_unit, col_unit, small_block_flops, small_min_k, serial_flops, chunk,
-      spin_us, zero_skip;
+      spin_us, zero_skip, lanes;
   if (!get_args(env, info, 3, argv, "createBackend: expects 3 arguments (threads, tuning, library)") ||
       !get_int(env, argv[0], fn, "threads", 1, MAX_THREADS, &threads) ||
       !get_tuning_field(env, argv[1], "gemmBlockFlops", 0, 1e18, &block_flops) ||
@@ -140,6 +141,7 @@ static napi_value create_backend(napi_env env, napi_callback_info info) {
       !get_tuning_field(env, argv[1], "updateChunk", 1, 1e15, &chunk) ||
       !get_tuning_field(env, argv[1], "spinMicroseconds", 0, 1e6, &spin_us) ||
       !get_tuning_field(env, argv[1], "zeroSkipDensity", 0, 1, &zero_skip) ||
+      !get_tuning_field(env, argv[1], "zeroSkipLanes", 0, 16, &lanes) ||
       !get_library(env, argv[2], fn, &library))
     return NULL;
   pthread_once(&blas_once, single_threaded_blas);
@@ -155,6 +157,7 @@ static napi_value create_backend(napi_env env, napi_callback_info info) {
   nb->library = library;
   nb->update_chunk = (size_t)chunk;
   nb->zero_skip_density = zero_skip;
+  nb->zero_skip_lanes = (int)lanes;
   napi_value handle;
   if (napi_create_external(env, nb, backend_finalize, NULL, &handle) != napi_ok) {
     np_pool_free(nb->pool);
@@ -229,7 +232,7 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 11, argv, "sgemm: expects 11 arguments (handle, transA, transB, m, n, k, alpha, a, b, beta, c)") ||
       !get_backend(env, argv[0], fn, &nb) || !get_gemm_args(env, argv + 1, fn, &g) || gemm_degenerate(&g))
     return NULL;
-  if (!np_zgemm(nb->pool, &nb->zscratch, nb->zero_skip_density, g.ta, g.tb, g.m, g.n, g.k, (float)g.alpha, g.a.data,
+  if (!np_zgemm(nb->pool, &nb->zscratch, nb->zero_skip_density, nb->zero_skip_lanes, g.ta, g.tb, g.m, g.n, g.k, (float)g.alpha, g.a.data,
                 g.b.data, (float)g.beta, g.c.data))
     np_sgemm(nb->pool, &nb->gemm, nb->library, g.ta, g.tb, g.m, g.n, g.k, (float)g.alpha, g.a.data, g.b.data,
              (float)g.beta, g.c.data);

@@ -3,12 +3,13 @@
  *
  * The smaller operand (a batch of inputs, next to a layer's weights) is made the left one: C = op(A) op(B)
  * is computed as it is when that is A, else as C^T = op(B)^T op(A)^T, written back transposed. The left
- * operand is packed into panels of ZMR rows, the right one into panels of ZNR columns, each stored step by
+ * operand is packed into panels of ZMR rows, the right one into panels of 16 or 32 columns, each stored step by
  * step (k-major), as the wasm kernels do (src/tensor/wasm/assembly/gemm.ts); the left one first, with, per
  * panel, the list of the steps where it holds a nonzero value (narrow panels: more steps are all zero).
  * When those lists keep more than `density` of all its steps, the call is left to the library. Otherwise
- * every tile is one AVX2 micro-kernel call: 12 accumulators of 8 floats, one fused multiply-add per step
- * kept, in order. A tile runs the listed steps only when the right operand's panel is all finite (a
+ * every tile is one micro-kernel call: 12 accumulators of 8 floats (AVX2) or of 16 (AVX-512, where the CPU
+ * has it), one fused multiply-add per step kept, in order. Each element of C is the same chain of
+ * operations with either width, so both give the same bits. A tile runs the listed steps only when the right operand's panel is all finite (a
  * skipped step would add a zero times a finite number, a signed zero; a NaN or an infinity there would have
  * made the element NaN), else every step. The tiles are shared out among the pool's
  * threads in blocks, but a tile is the same computation whichever thread runs it: the bits depend on the
@@ -22,7 +23,7 @@
 #include <immintrin.h>
 
 #define ZMR 6
-#define ZNR 16
+#define ZNR_MAX 32 /* columns of a right panel: 16 with AVX2 (two vectors of 8), 32 with AVX-512 (two of 16) */
 #define MIN_FLOPS 4e6 /* smaller products stay with the library: the scan and packing would not pay */
 #define PANELS_PER_TASK 4
 
@@ -34,6 +35,8 @@ typedef struct {
   const float *a, *b;
   float *c;        /* element (i, j) of the product at c + i * rs + j * cs */
   size_t rs, cs;
+  int nr;          /* columns of a right panel: 16 or 32 (a tile's two vectors) */
+  bool wide;       /* AVX-512 tiles (nr 32) */
   int mp, np;      /* panels of op(A), of op(B) */
   float *pa, *pb;  /* packed panels */
   int *lists;      /* per panel of op(A): k ints */
@@ -81,40 +84,41 @@ static void pack_a(const zjob *j, int p) {
     for (int r = 0; r < ZMR; r++) dst[(size_t)kk * ZMR + r] = r < rows ? op_a(j, i0 + r, kk) : 0.0f;
 }
 
-/* Packs panel q of op(B) (ZNR columns, zero past n); returns whether its values are all finite. */
+/* Packs panel q of op(B) (nr columns, zero past n); returns whether its values are all finite. */
 __attribute__((target("avx2,fma"))) static int pack_b(const zjob *j, int q) {
-  float *dst = j->pb + (size_t)q * ZNR * (size_t)j->k;
-  const int j0 = q * ZNR, cols = j->n - j0 < ZNR ? j->n - j0 : ZNR;
+  const int nr = j->nr;
+  float *dst = j->pb + (size_t)q * (size_t)nr * (size_t)j->k;
+  const int j0 = q * nr, cols = j->n - j0 < nr ? j->n - j0 : nr;
   const int k = j->k;
   int bad = 0;
   int kk = 0;
-  if (j->tb && cols == ZNR) {
-    /* B is n x k: 16 rows of it, transposed 8x8 at a time */
+  if (j->tb && cols == nr) {
+    /* B is n x k: nr rows of it, transposed 8x8 at a time */
     __m256 nf = _mm256_setzero_ps();
     for (; kk + 8 <= k; kk += 8)
-      for (int h = 0; h < 2; h++) {
+      for (int h = 0; h < nr / 8; h++) {
         __m256 r[8];
         for (int t = 0; t < 8; t++) {
           r[t] = _mm256_loadu_ps(j->b + (size_t)(j0 + h * 8 + t) * (size_t)k + (size_t)kk);
           nf = _mm256_or_ps(nf, _mm256_cmp_ps(_mm256_sub_ps(r[t], r[t]), _mm256_setzero_ps(), _CMP_NEQ_UQ));
         }
         transpose8(r);
-        for (int t = 0; t < 8; t++) _mm256_storeu_ps(dst + (size_t)(kk + t) * ZNR + h * 8, r[t]);
+        for (int t = 0; t < 8; t++) _mm256_storeu_ps(dst + (size_t)(kk + t) * (size_t)nr + h * 8, r[t]);
       }
     bad |= _mm256_movemask_ps(nf) != 0;
-  } else if (!j->tb && cols == ZNR) {
+  } else if (!j->tb && cols == nr) {
     for (; kk < k; kk++) {
       const float *src = j->b + (size_t)kk * (size_t)j->n + (size_t)j0;
-      for (int col = 0; col < ZNR; col++) {
-        dst[(size_t)kk * ZNR + col] = src[col];
+      for (int col = 0; col < nr; col++) {
+        dst[(size_t)kk * (size_t)nr + col] = src[col];
         bad |= NOT_FINITE(src[col]);
       }
     }
   }
   for (; kk < k; kk++)
-    for (int col = 0; col < ZNR; col++) {
+    for (int col = 0; col < nr; col++) {
       const float v = col < cols ? op_b(j, kk, j0 + col) : 0.0f;
-      dst[(size_t)kk * ZNR + col] = v;
+      dst[(size_t)kk * (size_t)nr + col] = v;
       bad |= NOT_FINITE(v);
     }
   return !bad;
@@ -148,44 +152,19 @@ static void pack_right(void *ctx, int b) {
 }
 
 /*
- * One ZMR x ZNR tile: acc[r][c] = sum over the steps (all k, or the `count` of `list`) of a[r] b[c], one
- * fused multiply-add a step, in order; then the epilogue into C (rows x cols of it valid).
+ * The epilogue of a tile whose accumulators are v[h][r] (row r, columns 8h..8h+7 of the tile; r < ZMR, the
+ * two rows past it zero), `halves` of 8 columns: alpha and beta applied and stored into C (rows x cols of it
+ * valid). The same IEEE operations, vector or scalar (the build forbids contracting them), for every tile
+ * width: the bits do not depend on it.
  */
-__attribute__((target("avx2,fma"))) static void tile(const zjob *j, const float *pa, const float *pb, const int *list,
-                                                      int count, float *c, int rows, int cols) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-#define STEP(kk)                                                                          \
-  do {                                                                                    \
-    const float *ap = pa + (size_t)(kk) * ZMR;                                            \
-    const __m256 b0 = _mm256_loadu_ps(pb + (size_t)(kk) * ZNR);                           \
-    const __m256 b1 = _mm256_loadu_ps(pb + (size_t)(kk) * ZNR + 8);                       \
-    __m256 av = _mm256_broadcast_ss(ap);                                                  \
-    c00 = _mm256_fmadd_ps(av, b0, c00), c01 = _mm256_fmadd_ps(av, b1, c01);               \
-    av = _mm256_broadcast_ss(ap + 1);                                                     \
-    c10 = _mm256_fmadd_ps(av, b0, c10), c11 = _mm256_fmadd_ps(av, b1, c11);               \
-    av = _mm256_broadcast_ss(ap + 2);                                                     \
-    c20 = _mm256_fmadd_ps(av, b0, c20), c21 = _mm256_fmadd_ps(av, b1, c21);               \
-    av = _mm256_broadcast_ss(ap + 3);                                                     \
-    c30 = _mm256_fmadd_ps(av, b0, c30), c31 = _mm256_fmadd_ps(av, b1, c31);               \
-    av = _mm256_broadcast_ss(ap + 4);                                                     \
-    c40 = _mm256_fmadd_ps(av, b0, c40), c41 = _mm256_fmadd_ps(av, b1, c41);               \
-    av = _mm256_broadcast_ss(ap + 5);                                                     \
-    c50 = _mm256_fmadd_ps(av, b0, c50), c51 = _mm256_fmadd_ps(av, b1, c51);               \
-  } while (0)
-  if (list == NULL)
-    for (int kk = 0; kk < j->k; kk++) STEP(kk);
-  else
-    for (int t = 0; t < count; t++) STEP(list[t]);
-#undef STEP
-  if (rows == ZMR && cols == ZNR) {
-    /* a whole tile, the epilogue in vector IEEE operations (the same as the scalar ones below) */
+__attribute__((target("avx2,fma"))) static void epilogue(const zjob *j, __m256 v[][8], int halves, float *c, int rows,
+                                                          int cols) {
+  if (rows == ZMR && cols == halves * 8) {
+    /* a whole tile, the epilogue in vector operations */
     const __m256 al = _mm256_set1_ps(j->alpha), be = _mm256_set1_ps(j->beta);
-    __m256 v[2][8] = {{c00, c10, c20, c30, c40, c50, _mm256_setzero_ps(), _mm256_setzero_ps()},
-                      {c01, c11, c21, c31, c41, c51, _mm256_setzero_ps(), _mm256_setzero_ps()}};
     if (j->cs == 1) { /* rows of the product are rows of C */
       for (int r = 0; r < ZMR; r++)
-        for (int h = 0; h < 2; h++) {
+        for (int h = 0; h < halves; h++) {
           float *at = c + (size_t)r * j->rs + (size_t)h * 8;
           __m256 x = v[h][r];
           if (j->mode != 0) {
@@ -194,8 +173,8 @@ __attribute__((target("avx2,fma"))) static void tile(const zjob *j, const float 
           }
           _mm256_storeu_ps(at, x);
         }
-    } else { /* rows of the product are columns of C: 6 floats of each of 16 rows of C */
-      for (int h = 0; h < 2; h++) {
+    } else { /* rows of the product are columns of C: 6 floats of each of 8 * halves rows of C */
+      for (int h = 0; h < halves; h++) {
         transpose8(v[h]);
         for (int col = 0; col < 8; col++) {
           float *at = c + (size_t)(h * 8 + col) * j->cs;
@@ -215,24 +194,97 @@ __attribute__((target("avx2,fma"))) static void tile(const zjob *j, const float 
     }
     return;
   }
-  float acc[ZMR][ZNR];
-  _mm256_storeu_ps(acc[0], c00), _mm256_storeu_ps(acc[0] + 8, c01);
-  _mm256_storeu_ps(acc[1], c10), _mm256_storeu_ps(acc[1] + 8, c11);
-  _mm256_storeu_ps(acc[2], c20), _mm256_storeu_ps(acc[2] + 8, c21);
-  _mm256_storeu_ps(acc[3], c30), _mm256_storeu_ps(acc[3] + 8, c31);
-  _mm256_storeu_ps(acc[4], c40), _mm256_storeu_ps(acc[4] + 8, c41);
-  _mm256_storeu_ps(acc[5], c50), _mm256_storeu_ps(acc[5] + 8, c51);
-  /* an edge tile, the epilogue in scalar IEEE operations (the build forbids contracting them) */
+  float acc[ZMR][ZNR_MAX];
+  for (int r = 0; r < ZMR; r++)
+    for (int h = 0; h < halves; h++) _mm256_storeu_ps(acc[r] + h * 8, v[h][r]);
+  /* an edge tile, the epilogue in scalar operations */
   for (int r = 0; r < rows; r++)
     for (int col = 0; col < cols; col++) {
       float *at = c + (size_t)r * j->rs + (size_t)col * j->cs;
-      float v = acc[r][col];
+      float x = acc[r][col];
       if (j->mode != 0) {
-        v = j->alpha * v;
-        if (j->mode == 2) v = v + j->beta * *at;
+        x = j->alpha * x;
+        if (j->mode == 2) x = x + j->beta * *at;
       }
-      *at = v;
+      *at = x;
     }
+}
+
+/*
+ * One ZMR x 16 tile (AVX2): acc[r][c] = sum over the steps (all k, or the `count` of `list`) of a[r] b[c],
+ * one fused multiply-add a step, in order; then the epilogue.
+ */
+__attribute__((target("avx2,fma"))) static void tile8(const zjob *j, const float *pa, const float *pb, const int *list,
+                                                       int count, float *c, int rows, int cols) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#define STEP(kk)                                                                          \
+  do {                                                                                    \
+    const float *ap = pa + (size_t)(kk) * ZMR;                                            \
+    const __m256 b0 = _mm256_loadu_ps(pb + (size_t)(kk) * 16);                           \
+    const __m256 b1 = _mm256_loadu_ps(pb + (size_t)(kk) * 16 + 8);                        \
+    __m256 av = _mm256_broadcast_ss(ap);                                                  \
+    c00 = _mm256_fmadd_ps(av, b0, c00), c01 = _mm256_fmadd_ps(av, b1, c01);               \
+    av = _mm256_broadcast_ss(ap + 1);                                                     \
+    c10 = _mm256_fmadd_ps(av, b0, c10), c11 = _mm256_fmadd_ps(av, b1, c11);               \
+    av = _mm256_broadcast_ss(ap + 2);                                                     \
+    c20 = _mm256_fmadd_ps(av, b0, c20), c21 = _mm256_fmadd_ps(av, b1, c21);               \
+    av = _mm256_broadcast_ss(ap + 3);                                                     \
+    c30 = _mm256_fmadd_ps(av, b0, c30), c31 = _mm256_fmadd_ps(av, b1, c31);               \
+    av = _mm256_broadcast_ss(ap + 4);                                                     \
+    c40 = _mm256_fmadd_ps(av, b0, c40), c41 = _mm256_fmadd_ps(av, b1, c41);               \
+    av = _mm256_broadcast_ss(ap + 5);                                                     \
+    c50 = _mm256_fmadd_ps(av, b0, c50), c51 = _mm256_fmadd_ps(av, b1, c51);               \
+  } while (0)
+  if (list == NULL)
+    for (int kk = 0; kk < j->k; kk++) STEP(kk);
+  else
+    for (int t = 0; t < count; t++) STEP(list[t]);
+#undef STEP
+  const __m256 z = _mm256_setzero_ps();
+  __m256 v[2][8] = {{c00, c10, c20, c30, c40, c50, z, z}, {c01, c11, c21, c31, c41, c51, z, z}};
+  epilogue(j, v, 2, c, rows, cols);
+}
+
+/* One ZMR x 32 tile (AVX-512): the same sums as tile8's, element by element, so the same bits. */
+__attribute__((target("avx512f,avx512dq,avx2,fma"))) static void tile16(const zjob *j, const float *pa,
+                                                                         const float *pb, const int *list, int count,
+                                                                         float *c, int rows, int cols) {
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#define STEP(kk)                                                                          \
+  do {                                                                                    \
+    const float *ap = pa + (size_t)(kk) * ZMR;                                            \
+    const __m512 b0 = _mm512_loadu_ps(pb + (size_t)(kk) * 32);                           \
+    const __m512 b1 = _mm512_loadu_ps(pb + (size_t)(kk) * 32 + 16);                      \
+    __m512 av = _mm512_set1_ps(ap[0]);                                                    \
+    c00 = _mm512_fmadd_ps(av, b0, c00), c01 = _mm512_fmadd_ps(av, b1, c01);               \
+    av = _mm512_set1_ps(ap[1]);                                                           \
+    c10 = _mm512_fmadd_ps(av, b0, c10), c11 = _mm512_fmadd_ps(av, b1, c11);               \
+    av = _mm512_set1_ps(ap[2]);                                                           \
+    c20 = _mm512_fmadd_ps(av, b0, c20), c21 = _mm512_fmadd_ps(av, b1, c21);               \
+    av = _mm512_set1_ps(ap[3]);                                                           \
+    c30 = _mm512_fmadd_ps(av, b0, c30), c31 = _mm512_fmadd_ps(av, b1, c31);               \
+    av = _mm512_set1_ps(ap[4]);                                                           \
+    c40 = _mm512_fmadd_ps(av, b0, c40), c41 = _mm512_fmadd_ps(av, b1, c41);               \
+    av = _mm512_set1_ps(ap[5]);                                                           \
+    c50 = _mm512_fmadd_ps(av, b0, c50), c51 = _mm512_fmadd_ps(av, b1, c51);               \
+  } while (0)
+  if (list == NULL)
+    for (int kk = 0; kk < j->k; kk++) STEP(kk);
+  else
+    for (int t = 0; t < count; t++) STEP(list[t]);
+#undef STEP
+  const __m256 z = _mm256_setzero_ps();
+#define LO(x) _mm512_castps512_ps256(x)
+#define HI(x) _mm512_extractf32x8_ps(x, 1)
+  __m256 v[4][8] = {{LO(c00), LO(c10), LO(c20), LO(c30), LO(c40), LO(c50), z, z},
+                    {HI(c00), HI(c10), HI(c20), HI(c30), HI(c40), HI(c50), z, z},
+                    {LO(c01), LO(c11), LO(c21), LO(c31), LO(c41), LO(c51), z, z},
+                    {HI(c01), HI(c11), HI(c21), HI(c31), HI(c41), HI(c51), z, z}};
+#undef LO
+#undef HI
+  epilogue(j, v, 4, c, rows, cols);
 }
 
 /* Compute task b: the tiles of a block of A panels (by rows) or of B panels, against every panel of the other. */
@@ -244,9 +296,14 @@ static void compute(void *ctx, int b) {
     for (int t = 0; t < (j->by_rows ? j->np : j->mp); t++) {
       const int p = j->by_rows ? s : t, q = j->by_rows ? t : s;
       const int *list = j->finite_b[q] ? j->lists + (size_t)p * (size_t)j->k : NULL;
-      const int i0 = p * ZMR, j0 = q * ZNR;
-      tile(j, j->pa + (size_t)p * ZMR * (size_t)j->k, j->pb + (size_t)q * ZNR * (size_t)j->k, list, j->counts[p],
-           j->c + (size_t)i0 * j->rs + (size_t)j0 * j->cs, j->m - i0 < ZMR ? j->m - i0 : ZMR, j->n - j0 < ZNR ? j->n - j0 : ZNR);
+      const int i0 = p * ZMR, j0 = q * j->nr;
+      const float *pa = j->pa + (size_t)p * ZMR * (size_t)j->k, *pb = j->pb + (size_t)q * (size_t)j->nr * (size_t)j->k;
+      float *at = j->c + (size_t)i0 * j->rs + (size_t)j0 * j->cs;
+      const int rows = j->m - i0 < ZMR ? j->m - i0 : ZMR, cols = j->n - j0 < j->nr ? j->n - j0 : j->nr;
+      if (j->wide)
+        tile16(j, pa, pb, list, j->counts[p], at, rows, cols);
+      else
+        tile8(j, pa, pb, list, j->counts[p], at, rows, cols);
     }
 }
 
@@ -265,8 +322,8 @@ static bool reserve(np_zgemm_scratch *s, size_t floats, size_t ints) {
   return true;
 }
 
-bool np_zgemm(np_pool *pool, np_zgemm_scratch *scratch, double density, bool ta, bool tb, int m, int n, int k,
-              float alpha, const float *a, const float *b, float beta, float *c) {
+bool np_zgemm(np_pool *pool, np_zgemm_scratch *scratch, double density, int lanes, bool ta, bool tb, int m, int n,
+              int k, float alpha, const float *a, const float *b, float beta, float *c) {
   if (!(density > 0) || 2.0 * m * (double)n * k < MIN_FLOPS) return false;
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return false;
   zjob j = {.k = k, .alpha = alpha, .beta = beta, .c = c, .mode = beta == 0 ? (alpha == 1 ? 0 : 1) : 2};
@@ -274,8 +331,10 @@ bool np_zgemm(np_pool *pool, np_zgemm_scratch *scratch, double density, bool ta,
     j.ta = ta, j.tb = tb, j.m = m, j.n = n, j.a = a, j.b = b, j.rs = (size_t)n, j.cs = 1;
   else /* C^T = op(B)^T op(A)^T: op(B)^T is B read with the other transpose flag, and so is op(A)^T */
     j.ta = !tb, j.tb = !ta, j.m = n, j.n = m, j.a = b, j.b = a, j.rs = 1, j.cs = (size_t)n;
-  j.mp = (j.m + ZMR - 1) / ZMR, j.np = (j.n + ZNR - 1) / ZNR;
-  const size_t fa = (size_t)j.mp * ZMR * (size_t)k, fb = (size_t)j.np * ZNR * (size_t)k;
+  j.wide = lanes != 8 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+  j.nr = j.wide ? 32 : 16;
+  j.mp = (j.m + ZMR - 1) / ZMR, j.np = (j.n + j.nr - 1) / j.nr;
+  const size_t fa = (size_t)j.mp * ZMR * (size_t)k, fb = (size_t)j.np * (size_t)j.nr * (size_t)k;
   if (!reserve(scratch, fa + fb, (size_t)j.mp * (size_t)k + (size_t)j.mp + (size_t)j.np)) return false;
   j.pa = scratch->packed, j.pb = scratch->packed + fa;
   j.lists = scratch->lists;
@@ -304,9 +363,9 @@ void np_zgemm_free(np_zgemm_scratch *scratch) {
 
 #else
 
-bool np_zgemm(np_pool *pool, np_zgemm_scratch *scratch, double density, bool ta, bool tb, int m, int n, int k,
-              float alpha, const float *a, const float *b, float beta, float *c) {
-  (void)pool, (void)scratch, (void)density, (void)ta, (void)tb, (void)m, (void)n, (void)k, (void)alpha, (void)a,
+bool np_zgemm(np_pool *pool, np_zgemm_scratch *scratch, double density, int lanes, bool ta, bool tb, int m, int n,
+              int k, float alpha, const float *a, const float *b, float beta, float *c) {
+  (void)pool, (void)scratch, (void)density, (void)lanes, (void)ta, (void)tb, (void)m, (void)n, (void)k, (void)alpha, (void)a,
       (void)b, (void)beta, (void)c;
   return false;
 }

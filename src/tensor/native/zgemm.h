@@ -23,10 +23,11 @@ typedef struct {
  * nonzero value in at most `density` of their steps and the CPU has AVX2 and FMA: returns true once C is
  * computed. Otherwise returns false and touches nothing. Every element of C is one chain of fused
  * multiply-adds over the steps kept, in order, then alpha and beta as separate roundings: the bits depend
- * on the operands alone, never on the threads. false also when scratch memory cannot be had.
+ * on the operands alone, never on the threads, nor on `lanes`: 8 asks for AVX2 tiles, anything else for
+ * AVX-512 ones where the CPU has them. false also when scratch memory cannot be had.
  */
-bool np_zgemm(np_pool *pool, np_zgemm_scratch *scratch, double density, bool ta, bool tb, int m, int n, int k,
-              float alpha, const float *a, const float *b, float beta, float *c);
+bool np_zgemm(np_pool *pool, np_zgemm_scratch *scratch, double density, int lanes, bool ta, bool tb, int m, int n,
+              int k, float alpha, const float *a, const float *b, float beta, float *c);
 
 void np_zgemm_free(np_zgemm_scratch *scratch);
 
