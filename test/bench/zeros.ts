@@ -2,12 +2,13 @@
  * What skipping zeros saves in the first layer's two big products (a script, not a test): the forward
  * product X W1^T (NT) and the weight gradient dZ^T X / B (TN) of a 784-1000-10 network, X a batch of real
  * MNIST pixels (scaled to [0, 1], about 80% zeros), W1 dense, dZ with half its entries zero (as after a
- * ReLU), at batch 32 and 128. The native backend with its zero-skipping kernel (tuning zeroSkipDensity 0.7,
- * the default) against its library alone (0), and the wasm backend with zero skipping (the default) against
+ * ReLU), at batch 32 and 128 (or --batches). The native backend with its zero-skipping kernel always taking
+ * the product (tuning zeroSkipDensity 1) against its library alone (0), and the wasm backend with zero skipping (the default) against
  * every step run (skipZeros false), each pair alternating in one process. Microseconds per call, the median
  * of --rounds rounds of 200 calls. Also prints the share of steps the lists keep.
  *
- * Run: npx tsc -p test/bench/tsconfig.json && node dist/test/bench/zeros.js [--rounds 5]
+ * Run: npx tsc -p test/bench/tsconfig.json && node dist/test/bench/zeros.js [--rounds 5] [--batches 32,128]
+ * [--backends native,wasm]
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { loadavg } from 'node:os';
@@ -19,8 +20,13 @@ import { createTunedWasmBackend, DEFAULT_TUNING } from '../../src/tensor/wasm/in
 import { median, MNIST_DIR } from './common.js';
 import { formatTable } from './table.js';
 
-const { values: opt } = parseArgs({ options: { rounds: { type: 'string', default: '5' } }, strict: true });
+const { values: opt } = parseArgs({
+  options: { rounds: { type: 'string', default: '5' }, batches: { type: 'string', default: '32,128' }, backends: { type: 'string', default: 'native,wasm' } },
+  strict: true,
+});
 const rounds = Math.max(1, Number(opt.rounds));
+const batches = opt.batches.split(',').map(Number);
+const backends = opt.backends.split(',');
 
 const data = await loadMnist(MNIST_DIR);
 if (E.isLeft(data)) throw new Error(data.left.message);
@@ -30,12 +36,15 @@ const must = <T>(r: E.Either<{ readonly message: string }, T>): T => {
   if (E.isLeft(r)) throw new Error(r.left.message);
   return r.right;
 };
-const pairs: readonly (readonly [string, Backend, Backend])[] = [
-  ['native, 2 threads', must(createTunedNativeBackend({ threads: 2 }, (lib) => ({ ...nativeTuningFor(lib), zeroSkipDensity: 0 }))),
-    must(createTunedNativeBackend({ threads: 2 }, nativeTuningFor))],
-  ['wasm, 2 threads', must(await createTunedWasmBackend({ threads: 2 }, { ...DEFAULT_TUNING, skipZeros: false })),
-    must(await createTunedWasmBackend({ threads: 2 }, DEFAULT_TUNING))],
-];
+const pairs: (readonly [string, Backend, Backend])[] = [];
+if (backends.includes('native')) {
+  pairs.push(['native, 2 threads', must(createTunedNativeBackend({ threads: 2 }, (lib) => ({ ...nativeTuningFor(lib), zeroSkipDensity: 0 }))),
+    must(createTunedNativeBackend({ threads: 2 }, (lib) => ({ ...nativeTuningFor(lib), zeroSkipDensity: 1 })))]);
+}
+if (backends.includes('wasm')) {
+  pairs.push(['wasm, 2 threads', must(await createTunedWasmBackend({ threads: 2 }, { ...DEFAULT_TUNING, skipZeros: false })),
+    must(await createTunedWasmBackend({ threads: 2 }, DEFAULT_TUNING))]);
+}
 
 /** Microseconds per call of f, after 20 calls of warm-up. */
 const time = (f: () => void): number => {
@@ -59,7 +68,7 @@ const kept = (x: Float32Array, rows: number): number => {
 
 console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
 const rows: string[][] = [];
-for (const batch of [32, 128]) {
+for (const batch of batches) {
   // every 97th training image: a spread of digits, as a shuffled batch would have
   const x = new Float32Array(batch * 784);
   for (let i = 0; i < batch; i++) for (let p = 0; p < 784; p++) x[i * 784 + p] = images[i * 97 * 784 + p]! / 255;

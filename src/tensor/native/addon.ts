@@ -47,8 +47,9 @@ export interface NativeTuning {
   readonly spinMicroseconds: number;
   /**
    * A product of at least 4 MFLOP whose smaller operand's panels hold a nonzero value in at most this share
-   * of their steps is computed by the addon's own kernel, which skips the rest (zgemm.c), not by the
-   * library; 0 never, 1 always (where the CPU has AVX2 and FMA).
+   * of their steps, and in 48 or more on average (fewer do not pay for a tile's epilogue), is computed by
+   * the addon's own kernel, which skips the rest (zgemm.c), not by the library; 0 never, 1 always (where
+   * the CPU has AVX2 and FMA).
    */
   readonly zeroSkipDensity: number;
   /**

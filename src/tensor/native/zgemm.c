@@ -19,12 +19,20 @@
 
 #include <stdlib.h>
 
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
 #define ZMR 6
 #define ZNR_MAX 32 /* columns of a right panel: 16 with AVX2 (two vectors of 8), 32 with AVX-512 (two of 16) */
 #define MIN_FLOPS 4e6 /* smaller products stay with the library: the scan and packing would not pay */
+/*
+ * Nor does a tile with fewer steps than this on average: its epilogue (writing 6 x 32 values, transposed
+ * when C^T is computed) outweighs them. test/bench/zeros.js, weight gradient dZ^T X / B (k = the batch,
+ * 40-44% of steps kept): this kernel x0.70-0.90 of oneDNN at batch 32-64 (13-28 steps), x1.01-1.04 at
+ * 96-128 (41-55 steps); the forward product (k = 784, ~330 steps) x1.12-1.45 at every batch.
+ */
+#define MIN_STEPS 48
 #define PANELS_PER_TASK 4
 
 typedef struct {
@@ -76,12 +84,57 @@ __attribute__((target("avx2,fma"))) static inline void transpose8(__m256 r[8]) {
   r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-/* Packs panel p of op(A) (ZMR rows, zero past m). */
-static void pack_a(const zjob *j, int p) {
-  float *dst = j->pa + (size_t)p * ZMR * (size_t)j->k;
+/*
+ * Packs panel p of op(A) (ZMR rows, zero past m) and lists the steps where it holds a nonzero value (a NaN
+ * counts); returns their count.
+ */
+__attribute__((target("avx2,fma"))) static int pack_a(const zjob *j, int p) {
+  const int k = j->k;
+  float *dst = j->pa + (size_t)p * ZMR * (size_t)k;
+  int *list = j->lists + (size_t)p * (size_t)k;
   const int i0 = p * ZMR, rows = j->m - i0 < ZMR ? j->m - i0 : ZMR;
-  for (int kk = 0; kk < j->k; kk++)
-    for (int r = 0; r < ZMR; r++) dst[(size_t)kk * ZMR + r] = r < rows ? op_a(j, i0 + r, kk) : 0.0f;
+  int count = 0, kk = 0;
+  if (rows == ZMR && !j->ta) {
+    /* 6 rows of A, 8 steps at a time: transposed 8x8 (two zero rows), 6 floats stored a step */
+    const float *src = j->a + (size_t)i0 * (size_t)k;
+    for (; kk + 8 <= k; kk += 8) {
+      __m256 r[8];
+      for (int t = 0; t < ZMR; t++) r[t] = _mm256_loadu_ps(src + (size_t)t * (size_t)k + (size_t)kk);
+      r[6] = r[7] = _mm256_setzero_ps();
+      transpose8(r);
+      for (int t = 0; t < 8; t++) {
+        float *at = dst + (size_t)(kk + t) * ZMR;
+        _mm_storeu_ps(at, _mm256_castps256_ps128(r[t]));
+        _mm_storel_pi((__m64 *)(at + 4), _mm256_extractf128_ps(r[t], 1));
+        list[count] = kk + t;
+        count += (_mm256_movemask_ps(_mm256_cmp_ps(r[t], _mm256_setzero_ps(), _CMP_NEQ_UQ)) & 0x3f) != 0;
+      }
+    }
+  } else if (rows == ZMR) {
+    /* op(A) = A^T: each step is 6 consecutive floats of a row of A */
+    for (; kk < k; kk++) {
+      const float *src = j->a + (size_t)kk * (size_t)j->m + (size_t)i0;
+      float *at = dst + (size_t)kk * ZMR;
+      const __m128 lo = _mm_loadu_ps(src), hi = _mm_castpd_ps(_mm_load_sd((const double *)(src + 4)));
+      _mm_storeu_ps(at, lo);
+      _mm_storel_pi((__m64 *)(at + 4), hi);
+      const int nz = _mm_movemask_ps(_mm_cmp_ps(lo, _mm_setzero_ps(), _CMP_NEQ_UQ)) |
+                     (_mm_movemask_ps(_mm_cmp_ps(hi, _mm_setzero_ps(), _CMP_NEQ_UQ)) & 3);
+      list[count] = kk;
+      count += nz != 0;
+    }
+  }
+  for (; kk < k; kk++) {
+    int nonzero = 0;
+    for (int r = 0; r < ZMR; r++) {
+      const float v = r < rows ? op_a(j, i0 + r, kk) : 0.0f;
+      dst[(size_t)kk * ZMR + r] = v;
+      nonzero |= v != 0.0f;
+    }
+    list[count] = kk;
+    count += nonzero;
+  }
+  return count;
 }
 
 /* Packs panel q of op(B) (nr columns, zero past n); returns whether its values are all finite. */
@@ -124,24 +177,11 @@ __attribute__((target("avx2,fma"))) static int pack_b(const zjob *j, int q) {
   return !bad;
 }
 
-/* The steps of a packed panel (`width` floats a step) holding a nonzero value, into list; returns their count. */
-static int list_panel(const float *panel, int k, int width, int *list) {
-  int count = 0;
-  for (int kk = 0; kk < k; kk++) {
-    int nonzero = 0;
-    for (int x = 0; x < width; x++) nonzero |= panel[(size_t)kk * (size_t)width + (size_t)x] != 0.0f;
-    list[count] = kk;
-    count += nonzero;
-  }
-  return count;
-}
-
 /* Pack task b of op(A): its panels, their lists and counts. */
 static void pack_left(void *ctx, int b) {
   zjob *j = ctx;
   for (int p = b * PANELS_PER_TASK; p < j->mp && p < (b + 1) * PANELS_PER_TASK; p++) {
-    pack_a(j, p);
-    j->counts[p] = list_panel(j->pa + (size_t)p * ZMR * (size_t)j->k, j->k, ZMR, j->lists + (size_t)p * (size_t)j->k);
+    j->counts[p] = pack_a(j, p);
   }
 }
 
@@ -292,7 +332,8 @@ static void compute(void *ctx, int b) {
   const zjob *j = ctx;
   const int outer = j->by_rows ? j->mp : j->np;
   const int lo = b * j->per_task, hi = lo + j->per_task < outer ? lo + j->per_task : outer;
-  for (int s = lo; s < hi; s++)
+  for (int s = lo; s < hi; s++) {
+    if (!j->by_rows) j->finite_b[s] = pack_b(j, s); /* packed here, while it stays in this core's cache */
     for (int t = 0; t < (j->by_rows ? j->np : j->mp); t++) {
       const int p = j->by_rows ? s : t, q = j->by_rows ? t : s;
       const int *list = j->finite_b[q] ? j->lists + (size_t)p * (size_t)j->k : NULL;
@@ -305,6 +346,7 @@ static void compute(void *ctx, int b) {
       else
         tile8(j, pa, pb, list, j->counts[p], at, rows, cols);
     }
+  }
 }
 
 /* Grows the scratch to hold `floats` and `ints`; false when memory cannot be had. */
@@ -344,10 +386,12 @@ bool np_zgemm(np_pool *pool, np_zgemm_scratch *scratch, double density, int lane
   np_pool_run(pool, pack_left, &j, (j.mp + PANELS_PER_TASK - 1) / PANELS_PER_TASK);
   size_t kept = 0;
   for (int p = 0; p < j.mp; p++) kept += (size_t)j.counts[p];
-  if ((double)kept > density * (double)j.mp * (double)k) return false; /* too few zeros: the library's turn */
+  /* too few zeros, or too few steps kept per tile to pay for its epilogue: the library's turn (density 1: never) */
+  if (density < 1 && ((double)kept > density * (double)j.mp * (double)k || kept < (size_t)MIN_STEPS * (size_t)j.mp))
+    return false;
 
-  np_pool_run(pool, pack_right, &j, (j.np + PANELS_PER_TASK - 1) / PANELS_PER_TASK);
   j.by_rows = j.mp >= j.np;
+  if (j.by_rows) np_pool_run(pool, pack_right, &j, (j.np + PANELS_PER_TASK - 1) / PANELS_PER_TASK);
   const int outer = j.by_rows ? j.mp : j.np;
   const int tasks = 4 * np_pool_threads(pool);
   j.per_task = (outer + tasks - 1) / tasks;

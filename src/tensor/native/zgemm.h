@@ -20,7 +20,8 @@ typedef struct {
 
 /*
  * Row-major C = alpha op(A) op(B) + beta C (m n k > 0, alpha != 0), when the smaller operand's panels hold a
- * nonzero value in at most `density` of their steps and the CPU has AVX2 and FMA: returns true once C is
+ * nonzero value in at most `density` of their steps, in 48 steps or more a panel on average (density 1:
+ * always), and the CPU has AVX2 and FMA: returns true once C is
  * computed. Otherwise returns false and touches nothing. Every element of C is one chain of fused
  * multiply-adds over the steps kept, in order, then alpha and beta as separate roundings: the bits depend
  * on the operands alone, never on the threads, nor on `lanes`: 8 asks for AVX2 tiles, anything else for
