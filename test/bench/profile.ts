@@ -144,8 +144,26 @@ const pieces = (backend: Backend, train: Dataset, job: Job): { name: string; ms:
   ];
 };
 
-/** Profiles `backend` on `job`: one pipeline run with timed kernels and GC entries, then the pieces. */
-export const profileStep = async (backend: Backend, train: Dataset, job: Job): Promise<StepProfile> => {
+/** Column by column, the median of several profiles of one backend and batch (the pieces: the first's). */
+export const medianProfile = (runs: readonly StepProfile[]): StepProfile => {
+  const med = (f: (p: StepProfile) => number): number => median(runs.map(f));
+  const names: KernelName[] = ['gemm', 'biasActivation', 'activationBackward', 'optimizerUpdates', 'other'];
+  return {
+    backend: runs[0]!.backend,
+    batch: runs[0]!.batch,
+    step: med((p) => p.step),
+    kernels: Object.fromEntries(names.map((n) => [n, med((p) => p.kernels[n])])) as Record<KernelName, number>,
+    gc: med((p) => p.gc),
+    rest: med((p) => p.rest),
+    pieces: runs[0]!.pieces,
+  };
+};
+
+/**
+ * Profiles `backend` on `job`: one pipeline run with timed kernels and GC entries, then (with `withPieces`)
+ * the pieces.
+ */
+export const profileStep = async (backend: Backend, train: Dataset, job: Job, withPieces = true): Promise<StepProfile> => {
   const acc = { gemm: 0, biasActivation: 0, activationBackward: 0, optimizerUpdates: 0, other: 0 };
   const gcs: { start: number; duration: number }[] = [];
   const obs = new PerformanceObserver((list) => list.getEntries().forEach((e) => gcs.push({ start: e.startTime, duration: e.duration })));
@@ -169,6 +187,6 @@ export const profileStep = async (backend: Backend, train: Dataset, job: Job): P
     kernels,
     gc,
     rest: step - kernels.gemm - kernels.biasActivation - kernels.activationBackward - kernels.optimizerUpdates - kernels.other - gc,
-    pieces: pieces(backend, train, job),
+    pieces: withPieces ? pieces(backend, train, job) : [],
   };
 };

@@ -27,7 +27,7 @@ import { defaultRun, timeTo98, type DefaultRun, type TimeTo98 } from './accuracy
 import { flatten, initialNetwork, median, MNIST_DIR, type Job } from './common.js';
 import { commit, describeMachine, load, staleBuilds, type Machine } from './machine.js';
 import { measure, med, pairedRatio, type Cell, type MeasureOptions } from './measure.js';
-import { profileStep, type StepProfile } from './profile.js';
+import { medianProfile, profileStep, type StepProfile } from './profile.js';
 import { numpyTimeTo98 } from './numpy.js';
 import { startSystems } from './systems.js';
 import { defaultTrainOptions } from '../../pipelines/mnist.js';
@@ -178,11 +178,13 @@ const main = async (): Promise<void> => {
       for (const s of ours) {
         const b = s.backend!;
         log(`profile: ${s.id} batch ${batch}, load average ${load()}`);
-        profiles.push({ id: s.id, ...(await profileStep(b, data.train, { hidden: 1000, batch, warmup, samples })) });
+        const runs: StepProfile[] = [];
+        for (let r = 0; r < reps; r++) runs.push(await profileStep(b, data.train, { hidden: 1000, batch, warmup, samples }, r === 0));
+        profiles.push({ id: s.id, ...medianProfile(runs) });
       }
     }
     const ms = (x: number) => x.toFixed(2);
-    print(`\n## Where a step goes: milliseconds per step (784-1000-10, ${samples} samples after ${warmup} warm-up, one run each)`);
+    print(`\n## Where a step goes: milliseconds per step (784-1000-10, ${samples} samples after ${warmup} warm-up; median of ${reps} runs, column by column)`);
     print(
       formatTable(
         ['backend', 'batch', 'step', 'gemm', 'biasActivation', 'activationBackward', 'fused optimiser update', 'gather and bias gradient', 'GC pauses', 'rest (JS outside kernels)', 'kernels % of step'],
