@@ -43,7 +43,7 @@ static inline double sigmoid(double z) {
  * (m - 1) & 0x7fffffff sends 0 to the largest pattern, so the smallest of it is the smallest nonzero one.
  * Branch-free, so it vectorises; the row is still in L1.
  */
-static inline void range_scan(const float *o, int cols, uint32_t *max, uint32_t *min) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void range_scan(const float *o, int cols, uint32_t *max, uint32_t *min) {
   uint32_t mx = *max, mn = *min;
   for (int j = 0; j < cols; j++) {
     uint32_t m;
@@ -60,6 +60,38 @@ static float from_bits(uint32_t b) {
   float f;
   memcpy(&f, &b, sizeof f);
   return f;
+}
+
+/*
+ * One row of biasActivation, the sum in double as the TypeScript kernels compute it. Compiled for AVX-512,
+ * AVX2 and the baseline, chosen at load: each element is the same IEEE operations in any of them.
+ */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void bias_act_row(const float *zr, const float *bv,
+                                                                                       float *o, int cols, int act) {
+  switch (act) {
+    case ACT_IDENTITY:
+      for (int j = 0; j < cols; j++) o[j] = (float)((double)zr[j] + (double)bv[j]);
+      break;
+    case ACT_RELU:
+      for (int j = 0; j < cols; j++) {
+        const double v = (double)zr[j] + (double)bv[j];
+        o[j] = (float)(v > 0 ? v : 0);
+      }
+      break;
+    case ACT_LEAKY_RELU:
+      for (int j = 0; j < cols; j++) {
+        const double v = (double)zr[j] + (double)bv[j];
+        const float leak = (float)(LEAKY_SLOPE * v);
+        o[j] = v > 0 ? (float)v : leak;
+      }
+      break;
+    case ACT_SIGMOID:
+      for (int j = 0; j < cols; j++) o[j] = (float)sigmoid((double)zr[j] + (double)bv[j]);
+      break;
+    case ACT_TANH:
+      for (int j = 0; j < cols; j++) o[j] = (float)tanh((double)zr[j] + (double)bv[j]);
+      break;
+  }
 }
 
 /*
@@ -103,33 +135,8 @@ napi_value np_bias_activation(napi_env env, napi_callback_info info) {
   }
   uint32_t max_bits = 0, min_bits = 0x7fffffffu;
   for (size_t i = 0; i < (size_t)rows; i++) {
-    const float *zr = z.data + i * cols;
     float *o = out.data + i * cols;
-    const float *bv = bias.data;
-    switch (act) {
-      case ACT_IDENTITY:
-        for (int j = 0; j < cols; j++) o[j] = (float)((double)zr[j] + (double)bv[j]);
-        break;
-      case ACT_RELU:
-        for (int j = 0; j < cols; j++) {
-          const double v = (double)zr[j] + (double)bv[j];
-          o[j] = (float)(v > 0 ? v : 0);
-        }
-        break;
-      case ACT_LEAKY_RELU:
-        for (int j = 0; j < cols; j++) {
-          const double v = (double)zr[j] + (double)bv[j];
-          const float leak = (float)(LEAKY_SLOPE * v);
-          o[j] = v > 0 ? (float)v : leak;
-        }
-        break;
-      case ACT_SIGMOID:
-        for (int j = 0; j < cols; j++) o[j] = (float)sigmoid((double)zr[j] + (double)bv[j]);
-        break;
-      case ACT_TANH:
-        for (int j = 0; j < cols; j++) o[j] = (float)tanh((double)zr[j] + (double)bv[j]);
-        break;
-    }
+    bias_act_row(z.data + i * cols, bias.data, o, cols, act);
     if (range != NULL) range_scan(o, cols, &max_bits, &min_bits);
   }
   if (range != NULL) {
@@ -188,6 +195,23 @@ napi_value np_activation_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* columnSums' loops (out[j] = the double sum of column j, rows in order), compiled as bias_act_row is. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void column_sums(const float *x, int rows, int cols,
+                                                                                      double *acc, float *out) {
+  for (int j = 0; j < cols; j++) acc[j] = 0.0;
+  for (int i = 0; i < rows; i++) {
+    const float *r = x + (size_t)i * (size_t)cols;
+    for (int j = 0; j < cols; j++) acc[j] += (double)r[j];
+  }
+  for (int j = 0; j < cols; j++) out[j] = (float)acc[j];
+}
+
+/* One row of scaledGather, compiled as bias_act_row is. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void scale_row(const uint8_t *r, float *w, int size) {
+  const double scale = 1.0 / 255.0;
+  for (int k = 0; k < size; k++) w[k] = (float)((double)r[k] * scale);
+}
+
 /*
  * columnSums(x, rows, cols, out): out[j] = sum_i x[i, j], accumulated in double over the rows in order and
  * rounded once: the additions of columnSumsInto (src/tensor/kernels.ts) in its order, so the same bits (the
@@ -212,12 +236,7 @@ napi_value np_column_sums(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "columnSums: out of memory");
     return NULL;
   }
-  for (int j = 0; j < cols; j++) acc[j] = 0.0;
-  for (int i = 0; i < rows; i++) {
-    const float *r = x.data + (size_t)i * (size_t)cols;
-    for (int j = 0; j < cols; j++) acc[j] += (double)r[j];
-  }
-  for (int j = 0; j < cols; j++) out.data[j] = (float)acc[j];
+  column_sums(x.data, rows, cols, acc, out.data);
   if (acc != stack) free(acc);
   return NULL;
 }
@@ -251,11 +270,6 @@ napi_value np_scaled_gather(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  const double scale = 1.0 / 255.0;
-  for (size_t j = 0; j < n; j++) {
-    const uint8_t *r = s + o[j];
-    float *w = out.data + j * (size_t)size;
-    for (int k = 0; k < size; k++) w[k] = (float)((double)r[k] * scale);
-  }
+  for (size_t j = 0; j < n; j++) scale_row(s + o[j], out.data + j * (size_t)size, size);
   return NULL;
 }
