@@ -35,6 +35,16 @@ static inline double sigmoid(double z) {
   return e / (1 + e);
 }
 
+/*
+ * Loops built for AVX-512, AVX2 and the baseline, the loader picking one for the CPU (GNU ifunc, x86-64 Linux
+ * only): vector IEEE operations round exactly like scalar ones, and the build forbids contraction.
+ */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__))
+#define WIDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define WIDE_CLONES
+#endif
+
 #define INF_BITS 0x7f800000u
 
 /*
@@ -43,7 +53,7 @@ static inline double sigmoid(double z) {
  * (m - 1) & 0x7fffffff sends 0 to the largest pattern, so the smallest of it is the smallest nonzero one.
  * Branch-free, so it vectorises; the row is still in L1.
  */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void range_scan(const float *o, int cols, uint32_t *max, uint32_t *min) {
+WIDE_CLONES static void range_scan(const float *o, int cols, uint32_t *max, uint32_t *min) {
   uint32_t mx = *max, mn = *min;
   for (int j = 0; j < cols; j++) {
     uint32_t m;
@@ -63,11 +73,10 @@ static float from_bits(uint32_t b) {
 }
 
 /*
- * One row of biasActivation, the sum in double as the TypeScript kernels compute it. Compiled for AVX-512,
- * AVX2 and the baseline, chosen at load: each element is the same IEEE operations in any of them.
+ * One row of biasActivation, the sum in double as the TypeScript kernels compute it (WIDE_CLONES: each
+ * element is the same IEEE operations in any build).
  */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void bias_act_row(const float *zr, const float *bv,
-                                                                                       float *o, int cols, int act) {
+WIDE_CLONES static void bias_act_row(const float *zr, const float *bv, float *o, int cols, int act) {
   switch (act) {
     case ACT_IDENTITY:
       for (int j = 0; j < cols; j++) o[j] = (float)((double)zr[j] + (double)bv[j]);
@@ -196,8 +205,7 @@ napi_value np_activation_backward(napi_env env, napi_callback_info info) {
 }
 
 /* columnSums' loops (out[j] = the double sum of column j, rows in order), compiled as bias_act_row is. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void column_sums(const float *x, int rows, int cols,
-                                                                                      double *acc, float *out) {
+WIDE_CLONES static void column_sums(const float *x, int rows, int cols, double *acc, float *out) {
   for (int j = 0; j < cols; j++) acc[j] = 0.0;
   for (int i = 0; i < rows; i++) {
     const float *r = x + (size_t)i * (size_t)cols;
@@ -207,7 +215,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void column_
 }
 
 /* One row of scaledGather, compiled as bias_act_row is. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void scale_row(const uint8_t *r, float *w, int size) {
+WIDE_CLONES static void scale_row(const uint8_t *r, float *w, int size) {
   const double scale = 1.0 / 255.0;
   for (int k = 0; k < size; k++) w[k] = (float)((double)r[k] * scale);
 }
