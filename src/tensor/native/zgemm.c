@@ -251,36 +251,36 @@ __attribute__((target("avx2,fma"))) static void epilogue(const zjob *j, __m256 v
 }
 
 /*
- * One ZMR x 16 tile (AVX2): acc[r][c] = sum over the steps (all k, or the `count` of `list`) of a[r] b[c],
- * one fused multiply-add a step, in order; then the epilogue.
+ * The tile loop: accumulators c<r><h> of type V (row r, the h-th vector of NR / 2 columns) gain a[r] b[c]
+ * for every step (list NULL) or the `count` steps of `list`, one fused multiply-add a step, in order.
  */
+#define TILE_LOOP(V, LOADU, SET1, FMADD, NR)                                              \
+  do {                                                                                    \
+    for (int t = 0; t < (list == NULL ? j->k : count); t++) {                             \
+      const int kk = list == NULL ? t : list[t];                                          \
+      const float *ap = pa + (size_t)kk * ZMR;                                            \
+      const V b0 = LOADU(pb + (size_t)kk * (NR)), b1 = LOADU(pb + (size_t)kk * (NR) + (NR) / 2); \
+      V av = SET1(ap[0]);                                                                 \
+      c00 = FMADD(av, b0, c00), c01 = FMADD(av, b1, c01);                                 \
+      av = SET1(ap[1]);                                                                   \
+      c10 = FMADD(av, b0, c10), c11 = FMADD(av, b1, c11);                                 \
+      av = SET1(ap[2]);                                                                   \
+      c20 = FMADD(av, b0, c20), c21 = FMADD(av, b1, c21);                                 \
+      av = SET1(ap[3]);                                                                   \
+      c30 = FMADD(av, b0, c30), c31 = FMADD(av, b1, c31);                                 \
+      av = SET1(ap[4]);                                                                   \
+      c40 = FMADD(av, b0, c40), c41 = FMADD(av, b1, c41);                                 \
+      av = SET1(ap[5]);                                                                   \
+      c50 = FMADD(av, b0, c50), c51 = FMADD(av, b1, c51);                                 \
+    }                                                                                     \
+  } while (0)
+
+/* One ZMR x 16 tile (AVX2): TILE_LOOP, then the epilogue. */
 __attribute__((target("avx2,fma"))) static void tile8(const zjob *j, const float *pa, const float *pb, const int *list,
                                                        int count, float *c, int rows, int cols) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-#define STEP(kk)                                                                          \
-  do {                                                                                    \
-    const float *ap = pa + (size_t)(kk) * ZMR;                                            \
-    const __m256 b0 = _mm256_loadu_ps(pb + (size_t)(kk) * 16);                           \
-    const __m256 b1 = _mm256_loadu_ps(pb + (size_t)(kk) * 16 + 8);                        \
-    __m256 av = _mm256_broadcast_ss(ap);                                                  \
-    c00 = _mm256_fmadd_ps(av, b0, c00), c01 = _mm256_fmadd_ps(av, b1, c01);               \
-    av = _mm256_broadcast_ss(ap + 1);                                                     \
-    c10 = _mm256_fmadd_ps(av, b0, c10), c11 = _mm256_fmadd_ps(av, b1, c11);               \
-    av = _mm256_broadcast_ss(ap + 2);                                                     \
-    c20 = _mm256_fmadd_ps(av, b0, c20), c21 = _mm256_fmadd_ps(av, b1, c21);               \
-    av = _mm256_broadcast_ss(ap + 3);                                                     \
-    c30 = _mm256_fmadd_ps(av, b0, c30), c31 = _mm256_fmadd_ps(av, b1, c31);               \
-    av = _mm256_broadcast_ss(ap + 4);                                                     \
-    c40 = _mm256_fmadd_ps(av, b0, c40), c41 = _mm256_fmadd_ps(av, b1, c41);               \
-    av = _mm256_broadcast_ss(ap + 5);                                                     \
-    c50 = _mm256_fmadd_ps(av, b0, c50), c51 = _mm256_fmadd_ps(av, b1, c51);               \
-  } while (0)
-  if (list == NULL)
-    for (int kk = 0; kk < j->k; kk++) STEP(kk);
-  else
-    for (int t = 0; t < count; t++) STEP(list[t]);
-#undef STEP
+  TILE_LOOP(__m256, _mm256_loadu_ps, _mm256_set1_ps, _mm256_fmadd_ps, 16);
   const __m256 z = _mm256_setzero_ps();
   __m256 v[2][8] = {{c00, c10, c20, c30, c40, c50, z, z}, {c01, c11, c21, c31, c41, c51, z, z}};
   epilogue(j, v, 2, c, rows, cols);
@@ -292,29 +292,7 @@ __attribute__((target("avx512f,avx512dq,avx2,fma"))) static void tile16(const zj
                                                                          float *c, int rows, int cols) {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-#define STEP(kk)                                                                          \
-  do {                                                                                    \
-    const float *ap = pa + (size_t)(kk) * ZMR;                                            \
-    const __m512 b0 = _mm512_loadu_ps(pb + (size_t)(kk) * 32);                           \
-    const __m512 b1 = _mm512_loadu_ps(pb + (size_t)(kk) * 32 + 16);                      \
-    __m512 av = _mm512_set1_ps(ap[0]);                                                    \
-    c00 = _mm512_fmadd_ps(av, b0, c00), c01 = _mm512_fmadd_ps(av, b1, c01);               \
-    av = _mm512_set1_ps(ap[1]);                                                           \
-    c10 = _mm512_fmadd_ps(av, b0, c10), c11 = _mm512_fmadd_ps(av, b1, c11);               \
-    av = _mm512_set1_ps(ap[2]);                                                           \
-    c20 = _mm512_fmadd_ps(av, b0, c20), c21 = _mm512_fmadd_ps(av, b1, c21);               \
-    av = _mm512_set1_ps(ap[3]);                                                           \
-    c30 = _mm512_fmadd_ps(av, b0, c30), c31 = _mm512_fmadd_ps(av, b1, c31);               \
-    av = _mm512_set1_ps(ap[4]);                                                           \
-    c40 = _mm512_fmadd_ps(av, b0, c40), c41 = _mm512_fmadd_ps(av, b1, c41);               \
-    av = _mm512_set1_ps(ap[5]);                                                           \
-    c50 = _mm512_fmadd_ps(av, b0, c50), c51 = _mm512_fmadd_ps(av, b1, c51);               \
-  } while (0)
-  if (list == NULL)
-    for (int kk = 0; kk < j->k; kk++) STEP(kk);
-  else
-    for (int t = 0; t < count; t++) STEP(list[t]);
-#undef STEP
+  TILE_LOOP(__m512, _mm512_loadu_ps, _mm512_set1_ps, _mm512_fmadd_ps, 32);
   const __m256 z = _mm256_setzero_ps();
 #define LO(x) _mm512_castps512_ps256(x)
 #define HI(x) _mm512_extractf32x8_ps(x, 1)
