@@ -720,7 +720,10 @@ describe('native GEMM zero skipping (zgemm.c)', () => {
   const sparseCase = (seed: number, specials: boolean): GemmCase => {
     const rng = seedrandom(`zgemm ${seed}`);
     // the sparse operand is the smaller one, A (computed as it is) or B (computed as C^T, zgemm.c)
-    const [small, large, k] = [50 + Math.floor(rng() * 50), 120 + Math.floor(rng() * 120), 340 + Math.floor(rng() * 160)]; // 2 m n k >= 4.08e6
+    // small / 6 row panels against large / 32 (or / 16) column panels: either side may have more, so the
+    // tiles run by rows or by columns (zgemm.c packs the right panels inside the compute tasks then)
+    const [small, k] = [20 + Math.floor(rng() * 80), 340 + Math.floor(rng() * 160)];
+    const large = Math.max(120 + Math.floor(rng() * 360), Math.ceil(4.1e6 / (2 * small * k))); // 2 m n k >= 4.1e6
     const sparseA = rng() < 0.5;
     const [m, n] = sparseA ? [small, large] : [large, small];
     const [transA, transB] = [rng() < 0.5, rng() < 0.5];
