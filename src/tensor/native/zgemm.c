@@ -3,22 +3,22 @@
  *
  * The smaller operand (a batch of inputs, next to a layer's weights) is made the left one: C = op(A) op(B)
  * is computed as it is when that is A, else as C^T = op(B)^T op(A)^T, written back transposed. The left
- * operand is packed into panels of ZMR rows, the right one into panels of 16 or 32 columns, each stored step by
- * step (k-major), as the wasm kernels do (src/tensor/wasm/assembly/gemm.ts); the left one first, with, per
- * panel, the list of the steps where it holds a nonzero value (narrow panels: more steps are all zero).
- * When those lists keep more than `density` of all its steps, the call is left to the library. Otherwise
- * every tile is one micro-kernel call: 12 accumulators of 8 floats (AVX2) or of 16 (AVX-512, where the CPU
- * has it), one fused multiply-add per step kept, in order. Each element of C is the same chain of
- * operations with either width, so both give the same bits. A tile runs the listed steps only when the right operand's panel is all finite (a
- * skipped step would add a zero times a finite number, a signed zero; a NaN or an infinity there would have
- * made the element NaN), else every step. The tiles are shared out among the pool's
- * threads in blocks, but a tile is the same computation whichever thread runs it: the bits depend on the
- * operands alone.
+ * operand is packed into panels of ZMR rows, the right one into panels of 16 or 32 columns, each stored
+ * step by step (k-major), as the wasm kernels do (src/tensor/wasm/assembly/gemm.ts). The left one comes
+ * first, with, per panel, the list of the steps where it holds a nonzero value (narrow panels: more steps
+ * are all zero). When those lists keep more than `density` of all its steps, or fewer than MIN_STEPS a
+ * panel on average, the call is left to the library. Otherwise every tile is one micro-kernel call: 12 accumulators of
+ * 8 floats (AVX2) or of 16 (AVX-512, where the CPU has it), one fused multiply-add per step kept, in order.
+ * Each element of C is the same chain of operations with either width, so both give the same bits. A tile
+ * runs the listed steps only when the right operand's panel is all finite (a skipped step would add a zero
+ * times a finite number, a signed zero; a NaN or an infinity there would have made the element NaN), else
+ * every step. The tiles are shared out among the pool's threads in blocks (of right panels, each packed by
+ * the task that uses it, when there are more of them), but a tile is the same computation whichever thread
+ * runs it: the bits depend on the operands alone.
  */
 #include "zgemm.h"
 
 #include <stdlib.h>
-
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
