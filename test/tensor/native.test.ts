@@ -502,6 +502,19 @@ describe('native optimiser updates: the bits of the TypeScript loops on any thre
     },
   );
 
+  it('gives the check and the parameters of src/optim/kernels.ts past 256 blocks of the check (update.c keeps their sums on the heap there)', () => {
+    const length = 257 * CHECK_BLOCK + 5;
+    const g = gradientOf(0, length, 7);
+    const w = gradientOf(1, length, 8);
+    const want = new Float32Array(length);
+    const check = sgdUpdate(w, g, 1, 0.01, 0.1, want);
+    for (const be of backends.slice(0, 2)) {
+      const got = new Float32Array(length);
+      expect(Object.is(be.optimizerUpdates!.sgd(w, g, 1, 0.01, 0.1, got), check)).toBe(true);
+      expect(sameBits(got, want)).toBe(true);
+    }
+  });
+
   it('rejects short or overlapping buffers as programmer errors', () => {
     const u = backends[0]!.optimizerUpdates!;
     const w = new Float32Array(8);

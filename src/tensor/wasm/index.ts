@@ -277,11 +277,12 @@ const backendOn = (pool: WasmPool, path: string, fma: boolean, tuning: WasmTunin
             if (n === 0) return;
             const [bs, os] = pool.layout([n, pool.owns(out) ? 0 : n * F32]) as [number, number];
             const bytes = new Uint8Array(pool.heap().buffer);
-            offsets.forEach((o, j) => {
+            for (let j = 0; j < offsets.length; j++) {
+              const o = offsets[j]!;
               // subarray would clip a row silently; what reached the scratch before the throw is not used
               if (o + size > src.length) throw new RangeError(`scaledGather: a row at ${o} of ${size} bytes passes the end of src (${src.length} bytes)`);
               bytes.set(src.subarray(o, o + size), bs + j * size);
-            });
+            }
             const oo = pool.owns(out) ? out.byteOffset : os;
             kernels.scaleBytes!(bs, n, oo);
             deliver(oo, n, out);
